@@ -1,0 +1,3 @@
+//! Demos built on the public runtime API, as a user of the crate would write them.
+
+pub mod kv;

@@ -1,0 +1,15 @@
+//! otpscope: Erlang/OTP-style supervision for Rust on tokio, and a live Observer to watch it.
+//!
+//! - [`runtime`]: processes, links, monitors, exit signals, servers, agents, supervisors and
+//!   dynamic supervisors, with OTP's semantics.
+//! - [`demo`]: the key-value app of the Elixir guide chapter "Dynamic supervisors", with each
+//!   of the chapter's designs.
+
+pub mod demo;
+pub mod runtime;
+
+pub use runtime::{
+    Agent, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, ExitReason, Inbox,
+    Message, Node, Pid, Restart, Server, ServerContext, ServerRef, Shutdown, SpawnOptions,
+    Strategy, Supervisor, SupervisorFlags,
+};

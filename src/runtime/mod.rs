@@ -1,0 +1,42 @@
+//! The actor runtime: processes, links, monitors, exit signals, servers, agents and
+//! supervisors on tokio, with the semantics of Erlang/OTP and Elixir.
+//!
+//! Imports std, tokio and parking_lot only; it knows nothing of snapshots, the GUI or the
+//! demos. Where Rust forces a difference from the BEAM it is written down here:
+//! - a kill ends a process at its next await point (tokio is cooperative); a process busy in
+//!   a loop with no await cannot be stopped until it awaits;
+//! - mailboxes are typed: a process receives messages of its own type `M`, plus exit signals
+//!   (when trapping) and DOWNs as [`Message`] variants; there is no selective receive;
+//! - signals take effect as they arrive (under the receiver's lock), so they overtake any
+//!   message still queued; a trapped exit signal is queued behind earlier messages.
+
+mod agent;
+mod child_spec;
+mod context;
+mod dynamic_supervisor;
+mod error;
+mod exit;
+mod introspect;
+mod node;
+mod pid;
+mod process;
+mod server;
+mod signal;
+mod small_map;
+mod supervisor;
+
+pub use agent::Agent;
+pub use child_spec::{ChildSpec, ChildType, Restart, Shutdown, StartFuture, Started};
+pub use context::{Addr, Context, Inbox, Origin, SpawnOptions, Spawner};
+pub use dynamic_supervisor::{DynamicSupervisor, DynamicSupervisorFlags};
+pub use error::{CallError, NoProc, RegisterError, SendError, StartError, SupervisorError};
+pub use exit::ExitReason;
+pub use introspect::{
+    DeadProcess, Event, EventKind, EventRead, ProcessInfo, ProcessKind, Status, elapsed_since,
+    wall_clock,
+};
+pub use node::{Node, Watch};
+pub use pid::{MonitorRef, Pid};
+pub use process::{Down, ExitMessage, Message, StateReport};
+pub use server::{DEFAULT_CALL_TIMEOUT, Server, ServerContext, ServerRef};
+pub use supervisor::{ChildCounts, ChildInfo, ChildPid, Strategy, Supervisor, SupervisorFlags};

@@ -1,0 +1,97 @@
+//! Process identifiers and monitor references.
+//!
+//! A [`Pid`] names one process of one [`Node`](crate::runtime::Node). It prints like BEAM's local
+//! pids (`<0.42.0>`) and is never reused within a node: the serial only grows. Serial 0 is kept
+//! for the node itself, the sender of signals that come from code outside any process.
+
+use std::fmt;
+
+/// The identifier of a process: which node it lives on and its serial number there.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pid {
+    node: u32,
+    serial: u64,
+}
+
+impl Pid {
+    pub(crate) fn new(node: u32, serial: u64) -> Self {
+        Self { node, serial }
+    }
+
+    /// The pid that stands for the node itself: signals sent from outside any process come
+    /// from it.
+    pub(crate) fn node_itself(node: u32) -> Self {
+        Self { node, serial: 0 }
+    }
+
+    /// The serial number, the middle part of `<0.42.0>`. Serials grow in start order.
+    pub fn serial(&self) -> u64 {
+        self.serial
+    }
+
+    /// The id of the node this pid belongs to (unique within the OS process).
+    pub fn node_id(&self) -> u32 {
+        self.node
+    }
+
+    /// Parses `<0.42.0>` (or `0.42.0`) into its serial, 42. The node is not part of the text,
+    /// as on the BEAM for local pids: resolve it with [`Node::pid`](crate::runtime::Node::pid).
+    pub fn parse_serial(text: &str) -> Option<u64> {
+        let text = text.trim();
+        let inner = text
+            .strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or(text);
+        let mut parts = inner.split('.');
+        let (Some("0"), Some(serial), Some("0"), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        serial.parse().ok()
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<0.{}.0>", self.serial)
+    }
+}
+
+impl fmt::Debug for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The reference a monitor is known by; each monitor gives exactly one DOWN message.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MonitorRef(pub(crate) u64);
+
+impl fmt::Display for MonitorRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#Ref<0.{}>", self.0)
+    }
+}
+
+impl fmt::Debug for MonitorRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_prints_like_beam_and_parses_back() {
+        let pid = Pid::new(1, 42);
+        assert_eq!(pid.to_string(), "<0.42.0>");
+        assert_eq!(Pid::parse_serial("<0.42.0>"), Some(42));
+        assert_eq!(Pid::parse_serial("0.42.0"), Some(42));
+        assert_eq!(Pid::parse_serial("<0.42>"), None);
+        assert_eq!(Pid::parse_serial("<1.42.0>"), None);
+        assert_eq!(Pid::parse_serial("<0.x.0>"), None);
+    }
+}

@@ -1,0 +1,416 @@
+//! One process: its signal-side state, its typed mailbox, and the task that drives it.
+//!
+//! Each process is a tokio task plus a shared [`Cell`]. The cell has two halves:
+//! - [`Core`], untyped: lifecycle, trap_exit, links, monitors and the introspection fields.
+//!   Signals (exit signals, link and monitor bookkeeping) act on it directly, as they arrive,
+//!   so they take effect before any message still queued.
+//! - the mailbox, typed by the process's message type `M`: user messages and, for a trapping
+//!   process, exit signals and DOWN notifications turned into messages, in arrival order.
+//!
+//! An exit signal that kills a process sets a flag and wakes its task; the task's driver sees
+//! the flag at its next poll and drops the process's future. tokio is cooperative, so a kill
+//! ends a process at its next await point, not in the middle of a computation.
+
+use std::any::Any;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use super::child_spec::{Restart, Shutdown};
+use super::exit::ExitReason;
+use super::introspect::{ProcessInfo, ProcessKind, Status};
+use super::pid::{MonitorRef, Pid};
+use super::small_map::SmallMap;
+
+/// What a process receives: a message of its own type, or a signal turned into a message.
+#[derive(Debug)]
+pub enum Message<M> {
+    /// A message sent to this process.
+    User(M),
+    /// An exit signal from a linked process (or sent with `exit`), received because this
+    /// process traps exits.
+    Exit(ExitMessage),
+    /// A monitored process went down.
+    Down(Down),
+}
+
+/// An exit signal received as a message (`{:EXIT, from, reason}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExitMessage {
+    /// Who sent it: the linked process that died, or the caller of `exit`.
+    pub from: Pid,
+    /// The reason it carries.
+    pub reason: ExitReason,
+}
+
+/// A DOWN notification (`{:DOWN, ref, :process, pid, reason}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Down {
+    /// The monitor that fired.
+    pub monitor: MonitorRef,
+    /// The process that went down.
+    pub pid: Pid,
+    /// Why (`noproc` if it was already dead when monitored).
+    pub reason: ExitReason,
+}
+
+/// A signal turned into a message, before it is typed for a mailbox.
+pub(crate) enum SystemMessage {
+    Exit(ExitMessage),
+    Down(Down),
+}
+
+/// Who is told when a process dies.
+pub(crate) enum Watcher {
+    /// A process, by a DOWN message.
+    Process(Pid),
+    /// Code outside any process (a caller waiting for a stop, a supervisor's shutdown), by a
+    /// one-shot channel.
+    External(oneshot::Sender<ExitReason>),
+}
+
+/// Where a process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Life {
+    Alive,
+    /// A signal or a stop is ending it; signals that arrive now are ignored.
+    Exiting,
+    Dead,
+}
+
+/// The untyped, signal-side state of a process.
+pub(crate) struct Core {
+    /// The process's pid.
+    pub(crate) pid: Pid,
+    /// Everything that changes under signals, behind one lock.
+    pub(crate) state: Mutex<CoreState>,
+    /// Set when an exit signal has doomed the process; the driver reads it at every poll.
+    pub(crate) doomed: AtomicBool,
+    /// [`Status`] as a byte, so receiving a message costs no lock for it.
+    pub(crate) status: AtomicU8,
+    /// Messages taken from the mailbox so far.
+    pub(crate) handled: AtomicU64,
+    /// The task's waker, registered at its first poll; a kill wakes it.
+    pub(crate) task_waker: OnceLock<Waker>,
+    /// When the process started.
+    pub(crate) started_at: Instant,
+    /// Set once, when the process has exited: callers holding its handle read why.
+    pub(crate) exit_reason: OnceLock<ExitReason>,
+    /// Asks the process to describe its state, for servers; see
+    /// [`Node::describe`](super::Node::describe).
+    pub(crate) describer: OnceLock<Describer>,
+}
+
+/// Queues a describe request in a server's mailbox; `None` if it has exited.
+pub(crate) type Describer = Box<dyn Fn() -> Option<oneshot::Receiver<StateReport>> + Send + Sync>;
+
+/// What a process says about its state: labelled rows (a bucket's keys and values, a
+/// registry's names and pids, a supervisor's child specs).
+pub type StateReport = Vec<(String, String)>;
+
+/// The lockable part of [`Core`].
+pub(crate) struct CoreState {
+    pub(crate) life: Life,
+    /// The reason a kill or a fatal exit signal set, taken by the driver.
+    pub(crate) pending_exit: Option<ExitReason>,
+    pub(crate) trap_exit: bool,
+    pub(crate) links: SmallMap<Pid, ()>,
+    /// Monitors this process holds on others.
+    pub(crate) monitors: SmallMap<MonitorRef, Pid>,
+    /// Monitors others hold on this process.
+    pub(crate) monitored_by: SmallMap<MonitorRef, Watcher>,
+    pub(crate) meta: Meta,
+}
+
+/// Introspection fields that only change at start, at a restart or when children come and go.
+pub(crate) struct Meta {
+    pub(crate) name: Option<Arc<str>>,
+    pub(crate) kind: ProcessKind,
+    pub(crate) label: Arc<str>,
+    pub(crate) parent: Option<Pid>,
+    /// Live children keyed by their order key, so iteration is start order.
+    pub(crate) children: BTreeMap<u64, Pid>,
+    /// This process's key in its parent's `children` (its serial, unless a supervisor put a
+    /// restarted child back in its predecessor's place).
+    pub(crate) order_key: u64,
+    pub(crate) child_id: Option<Arc<str>>,
+    pub(crate) restart: Option<Restart>,
+    pub(crate) shutdown: Option<Shutdown>,
+    pub(crate) restarts: u32,
+}
+
+impl Core {
+    pub(crate) fn new(pid: Pid, meta: Meta) -> Self {
+        Self {
+            pid,
+            state: Mutex::new(CoreState {
+                life: Life::Alive,
+                pending_exit: None,
+                trap_exit: false,
+                links: SmallMap::default(),
+                monitors: SmallMap::default(),
+                monitored_by: SmallMap::default(),
+                meta,
+            }),
+            doomed: AtomicBool::new(false),
+            status: AtomicU8::new(Status::Running as u8),
+            handled: AtomicU64::new(0),
+            task_waker: OnceLock::new(),
+            started_at: Instant::now(),
+            exit_reason: OnceLock::new(),
+            describer: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn set_status(&self, status: Status) {
+        let value = status as u8;
+        if self.status.load(Ordering::Relaxed) != value {
+            self.status.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// Dooms the process with `reason` unless it is already ending; wakes its task.
+    /// Call with the state lock held.
+    pub(crate) fn doom(&self, state: &mut CoreState, reason: ExitReason) {
+        if state.life != Life::Alive {
+            return;
+        }
+        state.life = Life::Exiting;
+        state.pending_exit = Some(reason);
+        self.status.store(Status::Exiting as u8, Ordering::Relaxed);
+        self.doomed.store(true, Ordering::Release);
+        if let Some(waker) = self.task_waker.get() {
+            waker.wake_by_ref();
+        }
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        self.state.lock().life == Life::Alive
+    }
+
+    pub(crate) fn info(&self, mailbox_len: usize) -> ProcessInfo {
+        let state = self.state.lock();
+        let mut links: Vec<Pid> = state.links.iter().map(|(pid, ())| *pid).collect();
+        links.sort_unstable();
+        let mut monitors: Vec<(MonitorRef, Pid)> =
+            state.monitors.iter().map(|(r, pid)| (*r, *pid)).collect();
+        monitors.sort_unstable();
+        let mut monitored_by: Vec<Pid> = state
+            .monitored_by
+            .iter()
+            .filter_map(|(_, watcher)| match watcher {
+                Watcher::Process(pid) => Some(*pid),
+                Watcher::External(_) => None,
+            })
+            .collect();
+        monitored_by.sort_unstable();
+        let meta = &state.meta;
+        let status = match state.life {
+            Life::Alive => Status::from_u8(self.status.load(Ordering::Relaxed)),
+            Life::Exiting => Status::Exiting,
+            Life::Dead => Status::Dead,
+        };
+        ProcessInfo {
+            pid: self.pid,
+            name: meta.name.clone(),
+            kind: meta.kind.clone(),
+            label: meta.label.clone(),
+            parent: meta.parent,
+            children: meta.children.values().copied().collect(),
+            child_id: meta.child_id.clone(),
+            restart: meta.restart,
+            shutdown: meta.shutdown,
+            status,
+            trap_exit: state.trap_exit,
+            links,
+            monitors,
+            monitored_by,
+            mailbox_len,
+            messages_handled: self.handled.load(Ordering::Relaxed),
+            restarts: meta.restarts,
+            started_at: self.started_at,
+        }
+    }
+}
+
+/// What the node's process table holds: a process whose message type is erased.
+pub(crate) trait AnyProcess: Send + Sync + 'static {
+    fn core(&self) -> &Core;
+    /// Queues a signal turned into a message; false if the mailbox is closed.
+    fn deliver(&self, message: SystemMessage) -> bool;
+    fn mailbox_len(&self) -> usize;
+    /// Closes the mailbox at death and drops what it held (pending calls then fail).
+    fn close_mailbox(&self);
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+/// A process's shared cell: its core and its typed mailbox.
+pub(crate) struct Cell<M> {
+    pub(crate) core: Core,
+    mailbox: Mutex<Mailbox<M>>,
+}
+
+struct Mailbox<M> {
+    queue: VecDeque<Message<M>>,
+    /// The waker of a receive waiting for a message.
+    waker: Option<Waker>,
+    waiting: bool,
+    closed: bool,
+}
+
+impl<M: Send + 'static> Cell<M> {
+    pub(crate) fn new(pid: Pid, meta: Meta) -> Self {
+        Self {
+            core: Core::new(pid, meta),
+            mailbox: Mutex::new(Mailbox {
+                queue: VecDeque::new(),
+                waker: None,
+                waiting: false,
+                closed: false,
+            }),
+        }
+    }
+
+    /// Queues a message; hands it back if the process is dead.
+    pub(crate) fn push(&self, message: Message<M>) -> Result<(), Message<M>> {
+        let mut mailbox = self.mailbox.lock();
+        if mailbox.closed {
+            return Err(message);
+        }
+        mailbox.queue.push_back(message);
+        if mailbox.waiting {
+            mailbox.waiting = false;
+            if let Some(waker) = &mailbox.waker {
+                waker.wake_by_ref();
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn poll_recv(&self, cx: &mut TaskContext<'_>) -> Poll<Message<M>> {
+        let mut mailbox = self.mailbox.lock();
+        if let Some(message) = mailbox.queue.pop_front() {
+            mailbox.waiting = false;
+            drop(mailbox);
+            self.core.handled.fetch_add(1, Ordering::Relaxed);
+            self.core.set_status(Status::Running);
+            return Poll::Ready(message);
+        }
+        mailbox.waiting = true;
+        if !mailbox
+            .waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            mailbox.waker = Some(cx.waker().clone());
+        }
+        drop(mailbox);
+        self.core.set_status(Status::Waiting);
+        Poll::Pending
+    }
+
+    pub(crate) fn try_recv(&self) -> Option<Message<M>> {
+        let message = self.mailbox.lock().queue.pop_front()?;
+        self.core.handled.fetch_add(1, Ordering::Relaxed);
+        Some(message)
+    }
+}
+
+impl<M: Send + 'static> AnyProcess for Cell<M> {
+    fn core(&self) -> &Core {
+        &self.core
+    }
+
+    fn deliver(&self, message: SystemMessage) -> bool {
+        let message = match message {
+            SystemMessage::Exit(exit) => Message::Exit(exit),
+            SystemMessage::Down(down) => Message::Down(down),
+        };
+        self.push(message).is_ok()
+    }
+
+    fn mailbox_len(&self) -> usize {
+        self.mailbox.lock().queue.len()
+    }
+
+    fn close_mailbox(&self) {
+        let mut mailbox = self.mailbox.lock();
+        mailbox.closed = true;
+        let dropped = std::mem::take(&mut mailbox.queue);
+        mailbox.waker = None;
+        drop(mailbox);
+        drop(dropped);
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+// === impl Guarded ===
+
+/// Drives a process's future: ends it when a signal dooms the process, and turns a panic into
+/// the process's exit reason.
+pub(crate) struct Guarded<'a, F> {
+    pub(crate) core: &'a Core,
+    pub(crate) future: Pin<&'a mut F>,
+}
+
+impl<F> Future for Guarded<'_, F>
+where
+    F: Future,
+    F::Output: Into<ExitReason>,
+{
+    type Output = ExitReason;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ExitReason> {
+        let core = self.core;
+        if core.task_waker.get().is_none() {
+            core.task_waker.set(cx.waker().clone()).ok();
+        }
+        if core.doomed.load(Ordering::Acquire) {
+            let reason = core.state.lock().pending_exit.clone();
+            return Poll::Ready(reason.unwrap_or(ExitReason::Killed));
+        }
+        let future = self.future.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(output.into()),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(ExitReason::from_panic(payload.as_ref())),
+        }
+    }
+}
+
+/// Runs a future, turning a panic into `Err(reason)`. Servers use it around their callbacks
+/// so that `terminate` still runs after a callback panics.
+pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, ExitReason> {
+    CatchUnwind {
+        future: std::pin::pin!(future),
+    }
+    .await
+}
+
+struct CatchUnwind<'a, F> {
+    future: Pin<&'a mut F>,
+}
+
+impl<F: Future> Future for CatchUnwind<'_, F> {
+    type Output = Result<F::Output, ExitReason>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let future = self.future.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(ExitReason::from_panic(payload.as_ref()))),
+        }
+    }
+}

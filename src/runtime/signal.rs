@@ -1,0 +1,220 @@
+//! Signals between processes: exit signals, links, monitors, and what a death sends.
+//!
+//! Signals act on the receiver's [`Core`](super::process::Core) as they arrive, under its lock,
+//! so they take effect before any message still in its mailbox. Lock order: never two process
+//! locks at once; each operation updates its own side, then the other, and copes with the other
+//! having died in between.
+//!
+//! Rules (Erlang's):
+//! - `exit(pid, kill)` cannot be trapped; the target dies with `killed`. `kill` arriving
+//!   through a link is an ordinary reason.
+//! - Otherwise a trapping receiver gets the signal as a [`Message::Exit`](super::Message); a
+//!   non-trapping one ignores `normal` (unless it sent it to itself) and dies with any other
+//!   reason.
+//! - Linking to or monitoring a dead pid gives an exit signal or a DOWN with `noproc` at once.
+//! - At death: the name is released first, then linked processes get exit signals and
+//!   monitors fire.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::exit::ExitReason;
+use super::introspect::{DeadProcess, EventKind};
+use super::node::NodeShared;
+use super::pid::{MonitorRef, Pid};
+use super::process::{AnyProcess, Down, ExitMessage, Life, SystemMessage, Watcher};
+
+impl NodeShared {
+    /// Sends an exit signal from `from` to `to`. `via_link` is true when a linked process
+    /// died (the link is removed on the receiver's side; a signal through a link that was
+    /// already removed is dropped). Returns false if `to` is not alive.
+    pub(crate) fn exit_signal(
+        &self,
+        from: Pid,
+        to: Pid,
+        reason: ExitReason,
+        via_link: bool,
+    ) -> bool {
+        let Some(target) = self.lookup(to) else {
+            return false;
+        };
+        let core = target.core();
+        let mut state = core.state.lock();
+        if state.life == Life::Dead {
+            return false;
+        }
+        if via_link && state.links.remove(&from).is_none() {
+            return true;
+        }
+        if state.life == Life::Exiting {
+            return true;
+        }
+        if !via_link && reason == ExitReason::Kill {
+            core.doom(&mut state, ExitReason::Killed);
+            return true;
+        }
+        if state.trap_exit {
+            drop(state);
+            target.deliver(SystemMessage::Exit(ExitMessage { from, reason }));
+            return true;
+        }
+        if reason == ExitReason::Normal && from != to {
+            return true;
+        }
+        core.doom(&mut state, reason);
+        true
+    }
+
+    /// Links the live process `a` (the caller) with `b`. Idempotent.
+    pub(crate) fn link(&self, a: &Arc<dyn AnyProcess>, b: Pid) {
+        let a_pid = a.core().pid;
+        if a_pid == b {
+            return;
+        }
+        if a.core().state.lock().links.insert(b, ()).is_some() {
+            return;
+        }
+        let linked = self.lookup(b).is_some_and(|other| {
+            let mut state = other.core().state.lock();
+            if state.life == Life::Dead {
+                return false;
+            }
+            state.links.insert(a_pid, ());
+            true
+        });
+        if linked {
+            self.event(EventKind::Linked { a: a_pid, b });
+        } else {
+            a.core().state.lock().links.remove(&b);
+            self.exit_signal(b, a_pid, ExitReason::NoProc, false);
+        }
+    }
+
+    /// Removes the link between `a` and `b`, if any.
+    pub(crate) fn unlink(&self, a: &Arc<dyn AnyProcess>, b: Pid) {
+        let a_pid = a.core().pid;
+        if a.core().state.lock().links.remove(&b).is_none() {
+            return;
+        }
+        if let Some(other) = self.lookup(b) {
+            other.core().state.lock().links.remove(&a_pid);
+        }
+        self.event(EventKind::Unlinked { a: a_pid, b });
+    }
+
+    /// `watcher` starts monitoring `target`.
+    pub(crate) fn monitor(&self, watcher: &Arc<dyn AnyProcess>, target: Pid) -> MonitorRef {
+        let monitor = self.next_ref();
+        let watcher_pid = watcher.core().pid;
+        watcher.core().state.lock().monitors.insert(monitor, target);
+        let attached = self.lookup(target).is_some_and(|other| {
+            let mut state = other.core().state.lock();
+            if state.life == Life::Dead {
+                return false;
+            }
+            state
+                .monitored_by
+                .insert(monitor, Watcher::Process(watcher_pid));
+            true
+        });
+        if !attached {
+            watcher.core().state.lock().monitors.remove(&monitor);
+            let down = Down {
+                monitor,
+                pid: target,
+                reason: ExitReason::NoProc,
+            };
+            watcher.deliver(SystemMessage::Down(down));
+        }
+        monitor
+    }
+
+    /// Removes a monitor; true if it was active.
+    pub(crate) fn demonitor(&self, watcher: &Arc<dyn AnyProcess>, monitor: MonitorRef) -> bool {
+        let Some(target) = watcher.core().state.lock().monitors.remove(&monitor) else {
+            return false;
+        };
+        if let Some(other) = self.lookup(target) {
+            other.core().state.lock().monitored_by.remove(&monitor);
+        }
+        true
+    }
+
+    /// A process's future has ended with `reason`: mark it dead, release its name, leave the
+    /// table and its parent, then signal its links and monitors.
+    pub(crate) fn finish(&self, process: &Arc<dyn AnyProcess>, reason: ExitReason) {
+        let core = process.core();
+        core.exit_reason.set(reason.clone()).ok();
+        let mailbox_len = process.mailbox_len();
+        let info = core.info(mailbox_len);
+        let (links, monitors, monitored_by, name, parent, order_key) = {
+            let mut state = core.state.lock();
+            state.life = Life::Dead;
+            core.set_status(super::introspect::Status::Dead);
+            (
+                state.links.take(),
+                state.monitors.take(),
+                state.monitored_by.take(),
+                state.meta.name.take(),
+                state.meta.parent,
+                state.meta.order_key,
+            )
+        };
+        process.close_mailbox();
+        let pid = core.pid;
+        if let Some(name) = name {
+            self.release_name(&name, pid);
+        }
+        self.remove(pid);
+        if let Some(parent) = parent.and_then(|p| self.lookup(p)) {
+            let mut state = parent.core().state.lock();
+            if state.meta.children.get(&order_key) == Some(&pid) {
+                state.meta.children.remove(&order_key);
+            }
+        }
+        self.event(EventKind::Exited {
+            pid,
+            reason: reason.clone(),
+        });
+        self.record_dead(DeadProcess {
+            info,
+            reason: reason.clone(),
+            died_at: Instant::now(),
+        });
+        for (monitor, target) in monitors {
+            if let Some(other) = self.lookup(target) {
+                other.core().state.lock().monitored_by.remove(&monitor);
+            }
+        }
+        for (linked, ()) in links {
+            self.exit_signal(pid, linked, reason.clone(), true);
+        }
+        for (monitor, watcher) in monitored_by {
+            match watcher {
+                Watcher::Process(watcher_pid) => {
+                    let Some(watcher) = self.lookup(watcher_pid) else {
+                        continue;
+                    };
+                    let active = watcher
+                        .core()
+                        .state
+                        .lock()
+                        .monitors
+                        .remove(&monitor)
+                        .is_some();
+                    if active {
+                        let down = Down {
+                            monitor,
+                            pid,
+                            reason: reason.clone(),
+                        };
+                        watcher.deliver(SystemMessage::Down(down));
+                    }
+                }
+                Watcher::External(sender) => {
+                    sender.send(reason.clone()).ok();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! A first pass over the runtime's basic paths.
+
+mod support;
+
+use otpscope::runtime::*;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linked_process_dies_with_the_same_reason() {
+    let node = Node::new("smoke");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let parent = node.spawn(move |ctx: Context, mut inbox: Inbox<()>| async move {
+        let child = ctx.spawn_link(|_ctx, mut inbox: Inbox<()>| async move {
+            inbox.recv().await;
+        });
+        tx.send(child.pid()).ok();
+        inbox.recv().await;
+    });
+    let child = rx.await.unwrap();
+    node.exit(child, ExitReason::custom("boom")).unwrap();
+    assert_eq!(
+        exit_of(&node, parent.pid()).await,
+        ExitReason::custom("boom")
+    );
+    assert_eq!(node.process_count(), 0);
+}
+
+struct Counter(u64);
+
+impl Server for Counter {
+    type Call = u64;
+    type Reply = u64;
+    type Cast = u64;
+    type Info = ();
+
+    async fn handle_call(&mut self, add: u64, _ctx: &mut ServerContext) -> u64 {
+        self.0 += add;
+        self.0
+    }
+
+    async fn handle_cast(&mut self, add: u64, _ctx: &mut ServerContext) {
+        self.0 += add;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_restarts_a_killed_server_with_a_new_pid() {
+    let node = Node::new("smoke");
+    let spec = ChildSpec::worker("counter", |ctx| async move {
+        let server = ServerRef::start_link(&ctx, Counter(0), SpawnOptions::new()).await?;
+        Ok(server.pid().into())
+    });
+    let sup = Supervisor::start(
+        &node,
+        SupervisorFlags::new(Strategy::OneForOne),
+        vec![spec],
+        SpawnOptions::new(),
+    )
+    .await
+    .unwrap();
+    let children = sup.which_children().await.unwrap();
+    let old = children[0].pid.pid().unwrap();
+    let counter = ServerRef::<Counter>::from_pid(&node, old).unwrap();
+    counter.cast(2).unwrap();
+    assert_eq!(counter.call(3).await.unwrap(), 5);
+    node.exit(old, ExitReason::Kill).unwrap();
+    assert_eq!(exit_of(&node, old).await, ExitReason::Killed);
+    wait_until_async("restart", || async {
+        sup.which_children().await.unwrap()[0]
+            .pid
+            .pid()
+            .is_some_and(|p| p != old)
+    })
+    .await;
+    let new = sup.which_children().await.unwrap()[0].pid.pid().unwrap();
+    assert_eq!(node.process_info(new).unwrap().restarts, 1);
+    assert_eq!(node.process_info(sup.pid()).unwrap().children, vec![new]);
+    sup.stop(ExitReason::Shutdown).await.unwrap();
+    assert!(!node.is_alive(new));
+    assert_eq!(node.process_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_supervisor_starts_agents() {
+    let node = Node::new("smoke");
+    let sup = DynamicSupervisor::start(
+        &node,
+        DynamicSupervisorFlags::default(),
+        SpawnOptions::new(),
+    )
+    .await
+    .unwrap();
+    let spec = ChildSpec::worker("bucket", |ctx| async move {
+        let agent = Agent::start_link(&ctx, Vec::<u32>::new, SpawnOptions::new()).await?;
+        Ok(agent.pid().into())
+    })
+    .restart(Restart::Temporary);
+    let Started::Pid(pid) = sup.start_child(spec).await.unwrap() else {
+        panic!()
+    };
+    let agent = Agent::<Vec<u32>>::from_pid(&node, pid).unwrap();
+    agent.update(|v| v.push(3)).await.unwrap();
+    assert_eq!(agent.get(|v| v.clone()).await.unwrap(), vec![3]);
+    agent.stop(ExitReason::Shutdown).await.unwrap();
+    wait_until_async("bucket supervisor forgets the stopped agent", || async {
+        sup.count_children().await.unwrap().active == 0
+    })
+    .await;
+}
