@@ -107,3 +107,38 @@ async fn dynamic_supervisor_starts_agents() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_tracking_lists_each_changed_process_once_and_only_while_observed() {
+    let node = Node::new("smoke");
+    let quiet = node.spawn(|_ctx, mut inbox: Inbox<u32>| async move {
+        while !matches!(inbox.recv().await, Message::User(u32::MAX)) {}
+    });
+    wait_until("quiet waits", || {
+        node.process_info(quiet.pid()).unwrap().status == Status::Waiting
+    })
+    .await;
+    assert!(
+        node.take_changed().is_empty(),
+        "nothing is tracked without an observer"
+    );
+    let tracking = node.track_changes();
+    let busy = node.spawn(|_ctx, mut inbox: Inbox<u32>| async move {
+        while !matches!(inbox.recv().await, Message::User(u32::MAX)) {}
+    });
+    for i in 0..100 {
+        busy.send(i).unwrap();
+    }
+    wait_until("busy drained", || {
+        node.process_info(busy.pid()).unwrap().messages_handled == 100
+    })
+    .await;
+    let changed = node.take_changed();
+    assert_eq!(changed, vec![busy.pid()]);
+    node.exit(quiet.pid(), ExitReason::Kill).unwrap();
+    exit_of(&node, quiet.pid()).await;
+    assert_eq!(node.take_changed(), vec![quiet.pid()]);
+    drop(tracking);
+    busy.send(1).unwrap();
+    assert!(node.take_changed().is_empty());
+}

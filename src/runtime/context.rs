@@ -79,7 +79,10 @@ impl Context {
     /// Turns exit trapping on or off; returns the previous setting. While on, exit signals
     /// (except an untrappable `kill`) arrive as [`Message::Exit`].
     pub fn trap_exit(&self, trap: bool) -> bool {
-        std::mem::replace(&mut self.process.core().state.lock().trap_exit, trap)
+        let core = self.process.core();
+        let previous = std::mem::replace(&mut core.state.lock().trap_exit, trap);
+        core.touch();
+        previous
     }
 
     /// Links this process with `pid` (both ways, idempotent). Linking a dead pid sends this
@@ -247,6 +250,8 @@ impl Context {
                 state.meta.children.insert(key, child);
             }
         }
+        process.core().touch();
+        self.process.core().touch();
         Some(key)
     }
 
@@ -430,7 +435,7 @@ where
         shutdown: None,
         restarts: 0,
     };
-    let cell = Arc::new(Cell::<M>::new(pid, meta));
+    let cell = Arc::new(Cell::<M>::new(pid, meta, node.tracker.clone()));
     cell.core.state.lock().trap_exit = options.trap_exit;
     let process: Arc<dyn AnyProcess> = cell.clone();
     node.insert(process.clone());
@@ -470,7 +475,9 @@ where
         if options.monitor {
             monitor = Some(parent.monitor(pid));
         }
+        parent.process.core().touch();
     }
+    cell.core.touch();
     let context = Context {
         node: node.clone(),
         process: process.clone(),

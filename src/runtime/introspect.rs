@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
@@ -273,6 +274,68 @@ impl EventLog {
             }
             notified.await;
         }
+    }
+}
+
+/// Which processes changed since an observer last asked, tracked only while some observer
+/// holds a [`ChangeTracking`] guard, so an unobserved node pays one relaxed load per change.
+pub(crate) struct DirtyTracker {
+    /// How many guards are alive.
+    observers: AtomicUsize,
+    /// Pids marked since the last take, each once.
+    dirty: Mutex<Vec<Pid>>,
+}
+
+impl DirtyTracker {
+    pub(crate) fn new() -> Self {
+        Self {
+            observers: AtomicUsize::new(0),
+            dirty: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Marks `pid` changed, unless nobody observes or it is marked already (`flag` is the
+    /// process's own mark).
+    pub(crate) fn mark(&self, flag: &AtomicBool, pid: Pid) {
+        if self.observers.load(Ordering::Relaxed) == 0 || flag.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.dirty.lock().push(pid);
+    }
+
+    pub(crate) fn take(&self) -> Vec<Pid> {
+        std::mem::take(&mut *self.dirty.lock())
+    }
+
+    pub(crate) fn is_tracking(&self) -> bool {
+        self.observers.load(Ordering::Relaxed) > 0
+    }
+}
+
+/// While alive, the node records which processes change (see
+/// [`Node::take_changed`](crate::runtime::Node::take_changed)). Dropping it stops the cost.
+pub struct ChangeTracking {
+    pub(crate) tracker: Arc<DirtyTracker>,
+}
+
+impl ChangeTracking {
+    pub(crate) fn new(tracker: Arc<DirtyTracker>) -> Self {
+        tracker.observers.fetch_add(1, Ordering::AcqRel);
+        Self { tracker }
+    }
+}
+
+impl Drop for ChangeTracking {
+    fn drop(&mut self) {
+        if self.tracker.observers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.tracker.dirty.lock().clear();
+        }
+    }
+}
+
+impl std::fmt::Debug for ChangeTracking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangeTracking")
     }
 }
 

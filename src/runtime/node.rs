@@ -19,7 +19,10 @@ use tokio::sync::oneshot;
 use super::context::{Addr, Context, Inbox, SpawnOptions, spawn_process};
 use super::error::{CallError, NoProc, RegisterError, SendError, StartError};
 use super::exit::ExitReason;
-use super::introspect::{DeadProcess, EventKind, EventLog, EventRead, ProcessInfo, ProcessKind};
+use super::introspect::{
+    ChangeTracking, DeadProcess, DirtyTracker, EventKind, EventLog, EventRead, ProcessInfo,
+    ProcessKind,
+};
 use super::pid::{MonitorRef, Pid};
 use super::process::{AnyProcess, Cell, Life, StateReport, Watcher};
 use super::server::DEFAULT_CALL_TIMEOUT;
@@ -62,6 +65,8 @@ pub(crate) struct NodeShared {
     recent_dead: Mutex<VecDeque<DeadProcess>>,
     /// When the node started.
     started_at: Instant,
+    /// Which processes changed, while someone observes.
+    pub(crate) tracker: Arc<DirtyTracker>,
 }
 
 struct OwnedRuntime(Option<Runtime>);
@@ -103,6 +108,7 @@ impl Node {
             events: EventLog::new(EVENT_CAPACITY),
             recent_dead: Mutex::new(VecDeque::new()),
             started_at: Instant::now(),
+            tracker: Arc::new(DirtyTracker::new()),
         });
         Self {
             shared,
@@ -313,6 +319,30 @@ impl Node {
         }
     }
 
+    /// Starts recording which processes change, until the guard is dropped. Several guards
+    /// may be alive; recording stops when the last one goes.
+    pub fn track_changes(&self) -> ChangeTracking {
+        ChangeTracking::new(self.shared.tracker.clone())
+    }
+
+    /// The pids whose observable state changed (or that started or exited) since the last
+    /// call, each once, while a [`ChangeTracking`] guard is alive. A pid that is no longer
+    /// alive has exited: see [`Node::recent_exits`] and the event feed for why.
+    pub fn take_changed(&self) -> Vec<Pid> {
+        let pids = self.shared.tracker.take();
+        for pid in &pids {
+            if let Some(process) = self.shared.lookup(*pid) {
+                process.core().dirty.store(false, Ordering::Release);
+            }
+        }
+        pids
+    }
+
+    /// Whether some observer is tracking changes.
+    pub fn is_tracking_changes(&self) -> bool {
+        self.shared.tracker.is_tracking()
+    }
+
     /// The last exits (at most 1,024), oldest first.
     pub fn recent_exits(&self) -> Vec<DeadProcess> {
         self.shared.recent_dead.lock().iter().cloned().collect()
@@ -392,6 +422,8 @@ impl NodeShared {
             });
         }
         state.meta.name = Some(name.clone());
+        drop(state);
+        process.core().touch();
         names.insert(name, pid);
         Ok(())
     }
@@ -402,6 +434,7 @@ impl NodeShared {
         };
         if let Some(process) = self.lookup(pid) {
             process.core().state.lock().meta.name = None;
+            process.core().touch();
         }
         true
     }

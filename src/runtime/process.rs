@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 
 use super::child_spec::{Restart, Shutdown};
 use super::exit::ExitReason;
-use super::introspect::{ProcessInfo, ProcessKind, Status};
+use super::introspect::{DirtyTracker, ProcessInfo, ProcessKind, Status};
 use super::pid::{MonitorRef, Pid};
 use super::small_map::SmallMap;
 
@@ -107,6 +107,10 @@ pub(crate) struct Core {
     /// Asks the process to describe its state, for servers; see
     /// [`Node::describe`](super::Node::describe).
     pub(crate) describer: OnceLock<Describer>,
+    /// The node's change tracker, told when anything an observer sees changes.
+    pub(crate) tracker: Arc<DirtyTracker>,
+    /// This process's mark in the tracker: set while it is listed as changed.
+    pub(crate) dirty: AtomicBool,
 }
 
 /// Queues a describe request in a server's mailbox; `None` if it has exited.
@@ -148,7 +152,7 @@ pub(crate) struct Meta {
 }
 
 impl Core {
-    pub(crate) fn new(pid: Pid, meta: Meta) -> Self {
+    pub(crate) fn new(pid: Pid, meta: Meta, tracker: Arc<DirtyTracker>) -> Self {
         Self {
             pid,
             state: Mutex::new(CoreState {
@@ -167,6 +171,8 @@ impl Core {
             started_at: Instant::now(),
             exit_reason: OnceLock::new(),
             describer: OnceLock::new(),
+            tracker,
+            dirty: AtomicBool::new(false),
         }
     }
 
@@ -174,7 +180,13 @@ impl Core {
         let value = status as u8;
         if self.status.load(Ordering::Relaxed) != value {
             self.status.store(value, Ordering::Relaxed);
+            self.touch();
         }
+    }
+
+    /// Tells observers that something they can see of this process changed.
+    pub(crate) fn touch(&self) {
+        self.tracker.mark(&self.dirty, self.pid);
     }
 
     /// Dooms the process with `reason` unless it is already ending; wakes its task.
@@ -187,6 +199,7 @@ impl Core {
         state.pending_exit = Some(reason);
         self.status.store(Status::Exiting as u8, Ordering::Relaxed);
         self.doomed.store(true, Ordering::Release);
+        self.touch();
         if let Some(waker) = self.task_waker.get() {
             waker.wake_by_ref();
         }
@@ -267,9 +280,9 @@ struct Mailbox<M> {
 }
 
 impl<M: Send + 'static> Cell<M> {
-    pub(crate) fn new(pid: Pid, meta: Meta) -> Self {
+    pub(crate) fn new(pid: Pid, meta: Meta, tracker: Arc<DirtyTracker>) -> Self {
         Self {
-            core: Core::new(pid, meta),
+            core: Core::new(pid, meta, tracker),
             mailbox: Mutex::new(Mailbox {
                 queue: VecDeque::new(),
                 waker: None,
@@ -286,6 +299,7 @@ impl<M: Send + 'static> Cell<M> {
             return Err(message);
         }
         mailbox.queue.push_back(message);
+        self.core.touch();
         if mailbox.waiting {
             mailbox.waiting = false;
             if let Some(waker) = &mailbox.waker {
@@ -301,6 +315,7 @@ impl<M: Send + 'static> Cell<M> {
             mailbox.waiting = false;
             drop(mailbox);
             self.core.handled.fetch_add(1, Ordering::Relaxed);
+            self.core.touch();
             self.core.set_status(Status::Running);
             return Poll::Ready(message);
         }
@@ -320,6 +335,7 @@ impl<M: Send + 'static> Cell<M> {
     pub(crate) fn try_recv(&self) -> Option<Message<M>> {
         let message = self.mailbox.lock().queue.pop_front()?;
         self.core.handled.fetch_add(1, Ordering::Relaxed);
+        self.core.touch();
         Some(message)
     }
 }

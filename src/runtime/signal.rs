@@ -43,8 +43,11 @@ impl NodeShared {
         if state.life == Life::Dead {
             return false;
         }
-        if via_link && state.links.remove(&from).is_none() {
-            return true;
+        if via_link {
+            if state.links.remove(&from).is_none() {
+                return true;
+            }
+            core.touch();
         }
         if state.life == Life::Exiting {
             return true;
@@ -80,8 +83,11 @@ impl NodeShared {
                 return false;
             }
             state.links.insert(a_pid, ());
+            drop(state);
+            other.core().touch();
             true
         });
+        a.core().touch();
         if linked {
             self.event(EventKind::Linked { a: a_pid, b });
         } else {
@@ -98,7 +104,9 @@ impl NodeShared {
         }
         if let Some(other) = self.lookup(b) {
             other.core().state.lock().links.remove(&a_pid);
+            other.core().touch();
         }
+        a.core().touch();
         self.event(EventKind::Unlinked { a: a_pid, b });
     }
 
@@ -136,7 +144,9 @@ impl NodeShared {
         };
         if let Some(other) = self.lookup(target) {
             other.core().state.lock().monitored_by.remove(&monitor);
+            other.core().touch();
         }
+        watcher.core().touch();
         true
     }
 
@@ -170,6 +180,8 @@ impl NodeShared {
             let mut state = parent.core().state.lock();
             if state.meta.children.get(&order_key) == Some(&pid) {
                 state.meta.children.remove(&order_key);
+                drop(state);
+                parent.core().touch();
             }
         }
         self.event(EventKind::Exited {
@@ -184,6 +196,7 @@ impl NodeShared {
         for (monitor, target) in monitors {
             if let Some(other) = self.lookup(target) {
                 other.core().state.lock().monitored_by.remove(&monitor);
+                other.core().touch();
             }
         }
         for (linked, ()) in links {
@@ -203,6 +216,7 @@ impl NodeShared {
                         .remove(&monitor)
                         .is_some();
                     if active {
+                        watcher.core().touch();
                         let down = Down {
                             monitor,
                             pid,
