@@ -4,9 +4,12 @@
 //!   dynamic supervisors, with OTP's semantics.
 //! - [`demo`]: the key-value app of the Elixir guide chapter "Dynamic supervisors", with each
 //!   of the chapter's designs.
+//! - [`snapshot`]: the contract between the runtime and every observer: the serde model,
+//!   full snapshots and deltas, the subscription stream and control commands.
 
 pub mod demo;
 pub mod runtime;
+pub mod snapshot;
 
 pub use runtime::{
     Agent, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, ExitReason, Inbox,

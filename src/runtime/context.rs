@@ -439,15 +439,15 @@ where
     cell.core.state.lock().trap_exit = options.trap_exit;
     let process: Arc<dyn AnyProcess> = cell.clone();
     node.insert(process.clone());
-    if let Some(name) = options.name.clone() {
-        if let Err(error) = node.register(name.clone(), pid) {
-            node.remove(pid);
-            let holder = match error {
-                RegisterError::NameTaken { holder, .. } => holder,
-                RegisterError::AlreadyNamed { .. } | RegisterError::NoProc(_) => pid,
-            };
-            return Err(StartError::NameTaken { name, holder });
-        }
+    if let Some(name) = options.name.clone()
+        && let Err(error) = node.register(name.clone(), pid)
+    {
+        node.remove(pid);
+        let holder = match error {
+            RegisterError::NameTaken { holder, .. } => holder,
+            RegisterError::AlreadyNamed { .. } | RegisterError::NoProc(_) => pid,
+        };
+        return Err(StartError::NameTaken { name, holder });
     }
     node.event(EventKind::Spawned {
         pid,

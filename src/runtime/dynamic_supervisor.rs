@@ -245,10 +245,10 @@ impl Server for DynamicServer {
     async fn handle_call(&mut self, call: DynamicCall, ctx: &mut ServerContext) -> DynamicReply {
         match call {
             DynamicCall::StartChild(spec) => {
-                if let Some(max) = self.flags.max_children {
-                    if self.children.len() >= max {
-                        return DynamicReply::Started(Err(StartError::MaxChildren { max }));
-                    }
+                if let Some(max) = self.flags.max_children
+                    && self.children.len() >= max
+                {
+                    return DynamicReply::Started(Err(StartError::MaxChildren { max }));
                 }
                 DynamicReply::Started(self.start(ctx, spec, 0).await)
             }

@@ -4,7 +4,8 @@
 //! As in GenServer:
 //! - `start`/`start_link` return once `init` has returned; an init error (or panic) makes the
 //!   start fail and the process exit with that reason (a linked, non-trapping caller then dies
-//!   too, as on the BEAM).
+//!   too, as on the BEAM). A failed start returns only after the process has exited (as
+//!   `proc_lib` does since OTP 26), so its name is already free.
 //! - `call` waits 5 s by default and tells a timeout, a dead callee (`noproc`) and a callee
 //!   that exited during the call apart. A late reply after a timeout is dropped.
 //! - A panic in a callback crashes the server with the panic message as reason; `terminate`
@@ -86,7 +87,8 @@ pub trait Server: Send + Sized + 'static {
 
     /// Runs when the server stops: after [`ServerContext::stop`], a stop request, a callback
     /// panic, or an exit signal from its parent while trapping exits. Not run when the process
-    /// is killed by a signal it does not trap.
+    /// is killed by a signal it does not trap. If it panics, the server exits with that panic
+    /// instead of `reason`, as a crash in gen_server's terminate does.
     fn terminate(
         &mut self,
         reason: &ExitReason,
@@ -383,14 +385,20 @@ pub(crate) async fn start_server<S: Server>(
     let weak = Arc::downgrade(addr.cell());
     let describer: super::process::Describer = Box::new(move || request_describe(&weak.upgrade()?));
     addr.cell().core.describer.set(describer).ok();
-    match receiver.await {
-        Ok(Ok(())) => Ok(ServerRef {
-            addr,
-            node: node.clone(),
-        }),
-        Ok(Err(reason)) => Err(StartError::Init(reason)),
-        Err(_) => Err(StartError::Init(ExitReason::Killed)),
-    }
+    let reason = match receiver.await {
+        Ok(Ok(())) => {
+            return Ok(ServerRef {
+                addr,
+                node: node.clone(),
+            });
+        }
+        Ok(Err(reason)) => reason,
+        Err(_) => ExitReason::Killed,
+    };
+    // As proc_lib since OTP 26: a failed start returns once the process has exited, so its
+    // name is free and its links have fired when the caller sees the error.
+    node.watch(addr.pid()).await;
+    Err(StartError::Init(reason))
 }
 
 async fn run_server<S: Server>(
@@ -454,7 +462,10 @@ async fn run_server<S: Server>(
                 None => continue,
             },
         };
-        catch_panic(server.terminate(&reason, &mut ctx)).await.ok();
-        return reason;
+        // As in gen_server, a crash in terminate replaces the exit reason.
+        return match catch_panic(server.terminate(&reason, &mut ctx)).await {
+            Ok(()) => reason,
+            Err(panic) => panic,
+        };
     }
 }

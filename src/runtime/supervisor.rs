@@ -6,17 +6,27 @@
 //!   ones are stopped in reverse order and the error names the child.
 //! - A child that exits is restarted by its restart type (permanent always, transient after
 //!   an abnormal exit, temporary never: its spec is dropped, also when it is stopped as a
-//!   bystander) and by the strategy: one_for_one restarts it alone, one_for_all stops the
-//!   others (right to left) and restarts all, rest_for_one stops and restarts those started
-//!   after it.
+//!   bystander, and not kept at all when its start returns ignore) and by the strategy:
+//!   one_for_one restarts it alone, one_for_all stops the others (right to left) and
+//!   restarts all, rest_for_one stops and restarts those started after it.
 //! - More than `max_restarts` restarts within `max_seconds` (defaults 3 and 5, Elixir's) and
 //!   the supervisor gives up: it stops its children right to left and exits with `shutdown`,
 //!   which its own supervisor then handles.
-//! - A restart that fails to start counts as a restart and is tried again.
+//! - A restart that fails to start counts as a restart and is tried again: one_for_all
+//!   stops again the siblings that did restart and restarts them all, rest_for_one goes on
+//!   from the child that failed (OTP's `try_again_restart`).
 //! - Stopping a child waits on a monitor, not on the EXIT message: brutal_kill kills at once;
 //!   a timeout sends `shutdown`, waits, then kills; infinity waits as long as it takes.
 //! - A restarted child gets a new pid; its old incarnation has fully stopped before the new
 //!   one starts, and it keeps its place among its siblings.
+//! - An exit signal from the parent stops the children and then the supervisor with that
+//!   reason; from any other process (or from the node, for a supervisor with no parent) it
+//!   is ignored unless it comes from a child, as in OTP.
+//!
+//! Differences from OTP: `which_children` lists children in spec (start) order, where OTP
+//! lists them newest first; `start_child` with an id already present fails with
+//! `AlreadyPresent` whether or not that child runs (OTP says `already_started` for a running
+//! one).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -363,6 +373,7 @@ impl Server for SupervisorServer {
         ctx.trap_exit(true);
         for spec in std::mem::take(&mut self.initial) {
             match start_child(ctx, &spec, 0, None).await {
+                Ok((ChildPid::Undefined, _)) if spec.restart == Restart::Temporary => {}
                 Ok((pid, order_key)) => {
                     self.children.push(Child {
                         spec,
@@ -432,13 +443,13 @@ impl Server for SupervisorServer {
                 }
             }
             Message::User(SupervisorInfo::TryAgain(id)) => {
-                if let Some(index) = self.children.iter().position(|c| c.spec.id == id) {
-                    if self.children[index].pid == ChildPid::Restarting {
-                        let reason = ExitReason::custom("restart failed");
-                        if self.count_restart(ctx, &id, &reason) {
-                            self.restart_after_exit(ctx, &id).await;
-                        }
-                    }
+                let restarting = self
+                    .children
+                    .iter()
+                    .any(|c| c.spec.id == id && c.pid == ChildPid::Restarting);
+                let reason = ExitReason::custom("restart failed");
+                if restarting && self.count_restart(ctx, &id, &reason) {
+                    self.restart_after_exit(ctx, &id).await;
                 }
             }
             Message::Down(_) => {}
@@ -511,14 +522,20 @@ impl SupervisorServer {
         self.restart_after_exit(ctx, &id).await;
     }
 
-    /// Restarts, by strategy, after the child `id` exited (its siblings already stopped).
+    /// Restarts, by strategy, after the child `id` exited (its siblings already stopped) or
+    /// after its restart failed. On a retry, one_for_all first stops again the siblings that
+    /// did restart (right to left) and restarts them all, as OTP does; rest_for_one goes on
+    /// from the child that failed.
     async fn restart_after_exit(&mut self, ctx: &ServerContext, id: &str) {
         let Some(index) = self.children.iter().position(|c| &*c.spec.id == id) else {
             return;
         };
         match self.flags.strategy {
             Strategy::OneForOne => self.restart_from(ctx, index, Some(index)).await,
-            Strategy::OneForAll => self.restart_from(ctx, 0, None).await,
+            Strategy::OneForAll => {
+                self.stop_from(ctx, 0, None).await;
+                self.restart_from(ctx, 0, None).await;
+            }
             Strategy::RestForOne => self.restart_from(ctx, index, None).await,
         }
     }
@@ -687,6 +704,9 @@ impl SupervisorServer {
             return Err(SupervisorError::AlreadyPresent(spec.id.clone()));
         }
         let (pid, order_key) = start_child(ctx, &spec, 0, None).await?;
+        if pid == ChildPid::Undefined && spec.restart == Restart::Temporary {
+            return Ok(Started::Ignore);
+        }
         self.children.push(Child {
             spec,
             pid,

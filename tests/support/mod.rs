@@ -5,7 +5,9 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use otpscope::runtime::{ExitReason, Node, Pid};
+use otpscope::runtime::{EventKind, ExitReason, Node, Pid};
+
+pub mod probe;
 
 /// How long a test waits for a condition before failing.
 pub const DEADLINE: Duration = Duration::from_secs(5);
@@ -39,11 +41,32 @@ where
     }
 }
 
-/// Waits for `pid` to exit and returns its reason; panics after the deadline.
+/// Waits for `pid` to exit and returns its reason; panics after the deadline. A process that
+/// already exited gives the reason it exited with (from the node's recent exits), not the
+/// `noproc` a late monitor would get.
 pub async fn exit_of(node: &Node, pid: Pid) -> ExitReason {
-    match tokio::time::timeout(DEADLINE, node.watch(pid)).await {
+    let reason = match tokio::time::timeout(DEADLINE, node.watch(pid)).await {
         Ok(reason) => reason,
         Err(_) => panic!("timed out waiting for {pid} to exit"),
+    };
+    if reason != ExitReason::NoProc {
+        return reason;
+    }
+    // The process leaves the table a moment before its exit is recorded.
+    let started = Instant::now();
+    loop {
+        let recorded = node
+            .recent_exits()
+            .into_iter()
+            .rev()
+            .find(|dead| dead.info.pid == pid);
+        if let Some(dead) = recorded {
+            return dead.reason;
+        }
+        if started.elapsed() > Duration::from_millis(200) {
+            return reason;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -53,4 +76,33 @@ pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
         Ok(value) => value,
         Err(_) => panic!("timed out: {what}"),
     }
+}
+
+/// Every event of `node` from sequence number `seq` on, in order.
+pub fn events_since(node: &Node, seq: u64) -> Vec<EventKind> {
+    let read = node.events_since(seq, usize::MAX);
+    assert_eq!(read.missed, 0, "the event ring dropped events");
+    read.events.into_iter().map(|event| event.kind).collect()
+}
+
+/// The exits recorded from `seq` on, in order.
+pub fn exits_since(node: &Node, seq: u64) -> Vec<(Pid, ExitReason)> {
+    events_since(node, seq)
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::Exited { pid, reason } => Some((pid, reason)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The processes spawned from `seq` on, in order.
+pub fn spawns_since(node: &Node, seq: u64) -> Vec<Pid> {
+    events_since(node, seq)
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::Spawned { pid, .. } => Some(pid),
+            _ => None,
+        })
+        .collect()
 }

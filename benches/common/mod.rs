@@ -1,0 +1,89 @@
+//! What the benchmarks share: the 2-worker runtime they run on, a counting server, and the
+//! spec of a KV bucket.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use otpscope::runtime::{
+    Agent, ChildSpec, DynamicSupervisor, DynamicSupervisorFlags, Node, Restart, Server,
+    ServerContext, SpawnOptions,
+};
+use tokio::runtime::Runtime;
+
+/// The label and child id of a bucket, as `KV.Bucket`.
+pub(crate) const BUCKET: &str = "KV.Bucket";
+
+/// A multi-threaded tokio runtime with 2 workers (the machine has 2 cores) and a node in it.
+pub(crate) fn runtime_and_node() -> (Runtime, Node) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let node = {
+        let _entered = runtime.enter();
+        Node::new("bench")
+    };
+    (runtime, node)
+}
+
+/// Spawns `work` as a task on the runtime and waits for what it measured, so that the timed
+/// code runs on a worker thread, as a process or a task of the node would.
+pub(crate) fn on_worker<F>(runtime: &Runtime, work: F) -> Duration
+where
+    F: Future<Output = Duration> + Send + 'static,
+{
+    runtime
+        .block_on(runtime.spawn(work))
+        .expect("the benchmark task finished")
+}
+
+/// A server that counts the casts it gets and answers a call with the count.
+pub(crate) struct Counter {
+    /// Casts handled so far.
+    pub(crate) casts: u64,
+}
+
+impl Server for Counter {
+    type Call = ();
+    type Reply = u64;
+    type Cast = ();
+    type Info = ();
+
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) -> u64 {
+        self.casts
+    }
+
+    async fn handle_cast(&mut self, (): (), _ctx: &mut ServerContext) {
+        self.casts += 1;
+    }
+}
+
+/// The spec of a KV bucket: an `Agent<HashMap<String, String>>` labelled `KV.Bucket`,
+/// temporary, linked to its supervisor (as `KV.Bucket` with `use Agent, restart: :temporary`).
+pub(crate) fn bucket_spec() -> ChildSpec {
+    ChildSpec::worker(BUCKET, |ctx| async move {
+        let agent = Agent::start_link(
+            &ctx,
+            HashMap::<String, String>::new,
+            SpawnOptions::new().label(BUCKET),
+        )
+        .await?;
+        Ok(agent.pid().into())
+    })
+    .restart(Restart::Temporary)
+}
+
+/// A dynamic supervisor with no limits worth hitting, for the benchmarks that fill one.
+pub(crate) async fn bucket_supervisor(node: &Node) -> DynamicSupervisor {
+    DynamicSupervisor::start(
+        node,
+        DynamicSupervisorFlags::default(),
+        SpawnOptions::new().label(Arc::<str>::from("KV.BucketSupervisor")),
+    )
+    .await
+    .expect("a dynamic supervisor")
+}

@@ -1,0 +1,217 @@
+//! Runtime to model: full snapshots of a [`Node`], and deltas built from its change marks.
+//!
+//! A [`Collector`] holds the model of one node (a [`Snapshot`]) and, while it lives, keeps the
+//! runtime recording which processes change. Each [`Collector::collect`] reads, in this order:
+//! 1. the event feed since its cursor; every `Exited` event there names a process that has
+//!    already left the process table, so nothing read after it can show that process alive;
+//! 2. the pids marked changed ([`Node::take_changed`]), each re-read: a live one is *added*
+//!    if the model lacks it and *changed* only if its value differs; one that is gone or
+//!    dying is left to its `Exited` event, which the feed always carries, in this read or
+//!    the next;
+//! 3. *removed* = the processes of the model named by an `Exited` event, with its reason.
+//!
+//! If the feed overflowed since the last read (`missed > 0`), deaths may be lost, so the
+//! collector re-reads everything and reports a resync: it never keeps a ghost.
+//!
+//! The runtime's list of changed pids is consumed by whoever takes it, so a node must have at
+//! most one collector at a time. [`observe`](super::observe) shares one per node between all
+//! its subscribers; build a `Collector` directly only where nothing observes the node.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::runtime::{self, Node};
+
+use super::convert::{self, Clock};
+use super::model::{Delta, Event, EventKind, ExitReason, Pid, ProcessInfo, Removed, Snapshot};
+
+/// A full snapshot of `node` now, at seq 0, without tracking changes.
+pub fn full_snapshot(node: &Node) -> Snapshot {
+    read_all(node, &Clock::new(node), 0)
+}
+
+/// Reads every live process (dying ones, whose exit is under way, left out).
+fn read_all(node: &Node, clock: &Clock, seq: u64) -> Snapshot {
+    let taken_at_unix_ms = convert::now_unix_ms();
+    let mut processes: Vec<Arc<ProcessInfo>> = Vec::with_capacity(node.process_count());
+    node.for_each_process(|info| {
+        if info.status != runtime::Status::Dead {
+            processes.push(Arc::new(convert::process_info(info, clock)));
+        }
+    });
+    processes.sort_unstable_by_key(|info| info.pid);
+    Snapshot::new(
+        node.name(),
+        clock.node_started_at_unix_ms,
+        taken_at_unix_ms,
+        seq,
+        processes,
+    )
+}
+
+/// What one [`Collector::collect`] found.
+#[derive(Clone, Debug, Default)]
+pub struct Collected {
+    /// What changed in the model (empty after a resync: read [`Collector::snapshot`]).
+    pub delta: Delta,
+    /// The events read from the feed, in order.
+    pub events: Vec<Event>,
+    /// Events that were dropped from the node's feed before they could be read.
+    pub missed_events: u64,
+    /// True when the model was rebuilt from a full read: a view must take a full snapshot.
+    pub resynced: bool,
+}
+
+/// The model of one node, kept current from the runtime's change marks and event feed.
+pub struct Collector {
+    /// The node observed.
+    node: Node,
+    /// Keeps the runtime recording changes for as long as the collector lives (the runtime's
+    /// `ChangeTracking` guard, held by trait object because `runtime` does not re-export it).
+    _tracking: Box<dyn std::fmt::Debug + Send + Sync>,
+    /// Converts the node's instants to model times.
+    clock: Clock,
+    /// What the views know: the last full read plus every delta since.
+    model: Snapshot,
+    /// The next event of the feed to read.
+    event_cursor: u64,
+}
+
+impl Collector {
+    /// Starts tracking `node`'s changes and reads it in full (seq 0).
+    pub fn new(node: &Node) -> Self {
+        // Track first and note the feed's position, so nothing that happens during the full
+        // read is lost: it is read again (or removed) by the first collect.
+        let tracking = Box::new(node.track_changes());
+        let event_cursor = node.next_event_seq();
+        let clock = Clock::new(node);
+        let model = read_all(node, &clock, 0);
+        Self {
+            node: node.clone(),
+            _tracking: tracking,
+            clock,
+            model,
+            event_cursor,
+        }
+    }
+
+    /// The node observed.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The model as of the last collect.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.model
+    }
+
+    /// Brings the model up to date and says what changed (see the module docs for how).
+    pub fn collect(&mut self) -> Collected {
+        let read = self.node.events_since(self.event_cursor, usize::MAX);
+        self.event_cursor = read.next_seq;
+        let events: Vec<Event> = read
+            .events
+            .into_iter()
+            .map(|event| convert::event(event, &self.clock))
+            .collect();
+        let from_seq = self.model.seq;
+        let seq = from_seq + 1;
+        if read.missed > 0 {
+            return self.resync(events, read.missed);
+        }
+        let deaths: HashMap<Pid, &ExitReason> = events
+            .iter()
+            .filter_map(|event| match &event.kind {
+                EventKind::Exited { pid, reason } => Some((*pid, reason)),
+                _ => None,
+            })
+            .collect();
+        let mut marked = self.node.take_changed();
+        marked.sort_unstable();
+        marked.dedup();
+        let mut added = Vec::new();
+        let mut changed = Vec::new();
+        for runtime_pid in marked {
+            let pid = convert::pid(runtime_pid);
+            if deaths.contains_key(&pid) {
+                continue;
+            }
+            let Some(info) = self.node.process_info(runtime_pid) else {
+                continue;
+            };
+            if info.status == runtime::Status::Dead {
+                continue;
+            }
+            let info = convert::process_info(info, &self.clock);
+            match self.model.process(pid) {
+                None => added.push(Arc::new(info)),
+                Some(old) if *old != info => changed.push(Arc::new(info)),
+                Some(_) => {}
+            }
+        }
+        let mut removed: Vec<Removed> = deaths
+            .iter()
+            .filter(|(pid, _)| self.model.contains(**pid))
+            .map(|(pid, reason)| Removed {
+                pid: *pid,
+                reason: (*reason).clone(),
+            })
+            .collect();
+        removed.sort_unstable_by_key(|removed| removed.pid);
+        let delta = Delta {
+            seq,
+            from_seq,
+            taken_at_unix_ms: convert::now_unix_ms(),
+            added,
+            changed,
+            removed,
+        };
+        if self.model.apply(&delta).is_err() {
+            // Cannot happen (the delta is built on the model's own seq); stay correct anyway.
+            return self.resync(events, 0);
+        }
+        Collected {
+            delta,
+            events,
+            missed_events: 0,
+            resynced: false,
+        }
+    }
+
+    /// Rebuilds the model from a full read, one seq further.
+    fn resync(&mut self, events: Vec<Event>, missed_events: u64) -> Collected {
+        let from_seq = self.model.seq;
+        // Marks taken now are covered by the full read that follows.
+        self.node.take_changed();
+        self.model = read_all(&self.node, &self.clock, from_seq + 1);
+        Collected {
+            delta: Delta {
+                seq: self.model.seq,
+                from_seq,
+                taken_at_unix_ms: self.model.taken_at_unix_ms,
+                ..Delta::default()
+            },
+            events,
+            missed_events,
+            resynced: true,
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        // The runtime keeps a process's change mark set while it is listed; taking the list
+        // before the tracking guard goes resets those marks, so a later observer sees them.
+        self.node.take_changed();
+    }
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector")
+            .field("node", &self.node.name())
+            .field("seq", &self.model.seq)
+            .field("processes", &self.model.len())
+            .finish_non_exhaustive()
+    }
+}

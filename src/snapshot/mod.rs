@@ -1,0 +1,48 @@
+//! The snapshot stream: the contract between the runtime and every observer.
+//!
+//! - [`model`]: pure serde data (snapshots, deltas, events, commands), the only thing a view
+//!   needs; it knows nothing of the runtime.
+//! - [`collector`]: reads a [`Node`](crate::runtime::Node) into the model, in full or as
+//!   deltas from the runtime's change marks and event feed.
+//! - [`stream`]: [`observe`] a node: a full snapshot, then deltas at the subscriber's own
+//!   interval, and the event feed, fanned out to any number of subscribers from one shared
+//!   collector per node.
+//! - [`control`]: carries out [`Command`]s (exit signals, state on demand, application
+//!   commands) on a node.
+//!
+//! A view's loop, without waiting on the runtime:
+//!
+//! ```no_run
+//! # use std::time::Duration;
+//! # use otpscope::runtime::Node;
+//! use otpscope::snapshot::{Update, observe};
+//!
+//! # let node = Node::new("demo");
+//! let mut subscription = observe(&node, Duration::from_millis(100));
+//! let mut view = None;
+//! while let Some(update) = subscription.try_recv() {
+//!     match update {
+//!         Update::Full(snapshot) => view = Some(snapshot),
+//!         Update::Delta(delta) => {
+//!             if let Some(view) = view.as_mut() {
+//!                 view.apply(&delta).ok();
+//!             }
+//!         }
+//!         Update::Events { events, .. } => println!("{} events", events.len()),
+//!     }
+//! }
+//! ```
+
+pub mod collector;
+pub mod control;
+mod convert;
+pub mod model;
+pub mod stream;
+
+pub use collector::{Collected, Collector, full_snapshot};
+pub use control::{AppControl, AppFuture, Control, PendingReply};
+pub use model::{
+    ApplyError, Command, CommandError, Delta, Event, EventKind, ExitReason, FORMAT_VERSION, Pid,
+    ProcessInfo, ProcessKind, Removed, Reply, Snapshot, StateRow, Status, Update,
+};
+pub use stream::{ObserveOptions, Subscription, observe, observe_with};

@@ -1,0 +1,1347 @@
+//! The contract between a source of process data and every view of it: pure serde data.
+//!
+//! Nothing here refers to the runtime. The in-process runtime, a remote node, a recording or
+//! (later) a BEAM node all produce these types, and the Observer consumes only them; what
+//! travels over a wire is their JSON form, versioned by [`FORMAT_VERSION`].
+//!
+//! Two things a reader must know:
+//! - A view holds one [`Snapshot`] and keeps it current with [`Snapshot::apply`]: a source sends
+//!   a full snapshot first, then [`Delta`]s, each naming the sequence number it follows
+//!   (`from_seq`), and an ordered [`Event`] feed beside them (see [`Update`]).
+//! - Times are milliseconds: `*_ms` fields count from the node's start (exact and comparable
+//!   between snapshots), `*_unix_ms` fields are wall-clock time.
+//!   [`Snapshot::node_started_at_unix_ms`] turns the first into the second.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The version of this model's wire form; bumped when a change would mislead an older reader.
+pub const FORMAT_VERSION: u32 = 1;
+
+// === impl Pid ===
+
+/// A process identifier within one node: the serial printed as `<0.42.0>`, as BEAM prints
+/// local pids. Serials grow in start order and are never reused within a node, so a parent's
+/// pid is always smaller than its children's. Serialized as its text.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pid(pub u64);
+
+impl Pid {
+    /// The serial, the middle part of `<0.42.0>`.
+    pub fn serial(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<0.{}.0>", self.0)
+    }
+}
+
+impl fmt::Debug for Pid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Text that is not a pid such as `<0.42.0>`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a pid: {0:?} (expected <0.N.0>)")]
+pub struct ParsePidError(pub String);
+
+impl FromStr for Pid {
+    type Err = ParsePidError;
+
+    /// Reads `<0.42.0>` or `0.42.0`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let trimmed = text.trim();
+        let inner = trimmed
+            .strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+            .unwrap_or(trimmed);
+        let mut parts = inner.split('.');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("0"), Some(serial), Some("0"), None) => serial
+                .parse()
+                .map(Pid)
+                .map_err(|_| ParsePidError(text.to_owned())),
+            _ => Err(ParsePidError(text.to_owned())),
+        }
+    }
+}
+
+impl Serialize for Pid {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pid {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+// === Process descriptions ===
+
+/// A supervisor's restart strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Restart only the child that exited.
+    OneForOne,
+    /// Stop all other children and restart all.
+    OneForAll,
+    /// Restart the child that exited and those started after it.
+    RestForOne,
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OneForOne => "one_for_one",
+            Self::OneForAll => "one_for_all",
+            Self::RestForOne => "rest_for_one",
+        })
+    }
+}
+
+/// What a process is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProcessKind {
+    /// A supervisor with a fixed list of child specs.
+    Supervisor {
+        /// How a child's exit affects its siblings.
+        strategy: Strategy,
+        /// At most this many restarts ...
+        max_restarts: u32,
+        /// ... within this many seconds, or the supervisor gives up.
+        max_seconds: u32,
+    },
+    /// A dynamic supervisor (one_for_one, children started on demand).
+    DynamicSupervisor {
+        /// At most this many restarts ...
+        max_restarts: u32,
+        /// ... within this many seconds, or the supervisor gives up.
+        max_seconds: u32,
+        /// The most children it accepts, if limited.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_children: Option<u64>,
+    },
+    /// A gen-server-style server.
+    Server,
+    /// An agent (a server holding a state).
+    Agent,
+    /// A plain process.
+    Plain,
+}
+
+impl ProcessKind {
+    /// True for supervisors and dynamic supervisors.
+    pub fn is_supervisor(&self) -> bool {
+        matches!(
+            self,
+            Self::Supervisor { .. } | Self::DynamicSupervisor { .. }
+        )
+    }
+
+    /// A short name: `supervisor`, `dynamic_supervisor`, `server`, `agent` or `plain`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Supervisor { .. } => "supervisor",
+            Self::DynamicSupervisor { .. } => "dynamic_supervisor",
+            Self::Server => "server",
+            Self::Agent => "agent",
+            Self::Plain => "plain",
+        }
+    }
+}
+
+/// What a process is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Running or ready to run.
+    Running,
+    /// Waiting for a message.
+    Waiting,
+    /// An exit signal or a stop is ending it.
+    Exiting,
+    /// It has exited.
+    Dead,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Running => "running",
+            Self::Waiting => "waiting",
+            Self::Exiting => "exiting",
+            Self::Dead => "dead",
+        })
+    }
+}
+
+/// When a supervisor restarts a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Restart {
+    /// Always.
+    Permanent,
+    /// Only after an abnormal exit.
+    Transient,
+    /// Never.
+    Temporary,
+}
+
+impl fmt::Display for Restart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Permanent => "permanent",
+            Self::Transient => "transient",
+            Self::Temporary => "temporary",
+        })
+    }
+}
+
+/// How a supervisor stops a child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shutdown {
+    /// Killed at once.
+    BrutalKill,
+    /// Asked to shut down, then killed after this many milliseconds.
+    TimeoutMs(u64),
+    /// Asked to shut down, waited for as long as it takes.
+    Infinity,
+}
+
+impl fmt::Display for Shutdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BrutalKill => f.write_str("brutal_kill"),
+            Self::TimeoutMs(ms) => write!(f, "{ms}"),
+            Self::Infinity => f.write_str("infinity"),
+        }
+    }
+}
+
+// === impl ExitReason ===
+
+/// Why a process exited, or what an exit signal carries; Erlang's reasons.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitReason {
+    /// The process finished its work.
+    Normal,
+    /// The process was asked to stop.
+    Shutdown,
+    /// `{shutdown, Term}`.
+    ShutdownWith(Arc<str>),
+    /// The untrappable kill signal.
+    Kill,
+    /// The reason a process killed with `kill` dies with.
+    Killed,
+    /// The process did not exist.
+    #[serde(rename = "noproc")]
+    NoProc,
+    /// The process panicked; the text is the panic message.
+    Panic(Arc<str>),
+    /// Any other reason, such as `boom`.
+    Custom(Arc<str>),
+}
+
+impl ExitReason {
+    /// A custom reason.
+    pub fn custom(reason: impl Into<Arc<str>>) -> Self {
+        Self::Custom(reason.into())
+    }
+
+    /// True for `normal`, `shutdown` and `{shutdown, _}`: not a crash.
+    pub fn is_normal_or_shutdown(&self) -> bool {
+        matches!(self, Self::Normal | Self::Shutdown | Self::ShutdownWith(_))
+    }
+
+    /// Reads what [`Display`](fmt::Display) writes: `normal`, `shutdown`, `kill`, `killed`,
+    /// `noproc`, `{shutdown, TERM}` (or `shutdown:TERM`), `panic: MESSAGE`; any other text is
+    /// a custom reason. A leading `:` is dropped, so Elixir's `:boom` is `boom`.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        let text = text.strip_prefix(':').unwrap_or(text);
+        match text {
+            "normal" => Self::Normal,
+            "shutdown" => Self::Shutdown,
+            "kill" => Self::Kill,
+            "killed" => Self::Killed,
+            "noproc" => Self::NoProc,
+            _ => {
+                if let Some(term) = text.strip_prefix("shutdown:").or_else(|| {
+                    text.strip_prefix("{shutdown,")
+                        .and_then(|t| t.strip_suffix('}'))
+                }) {
+                    return Self::ShutdownWith(term.trim().into());
+                }
+                if let Some(message) = text.strip_prefix("panic:") {
+                    return Self::Panic(message.trim_start().into());
+                }
+                Self::Custom(text.into())
+            }
+        }
+    }
+}
+
+impl fmt::Display for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Normal => f.write_str("normal"),
+            Self::Shutdown => f.write_str("shutdown"),
+            Self::ShutdownWith(term) => write!(f, "{{shutdown, {term}}}"),
+            Self::Kill => f.write_str("kill"),
+            Self::Killed => f.write_str("killed"),
+            Self::NoProc => f.write_str("noproc"),
+            Self::Panic(message) => write!(f, "panic: {message}"),
+            Self::Custom(reason) => f.write_str(reason),
+        }
+    }
+}
+
+impl fmt::Debug for ExitReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for ExitReason {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self::parse(text))
+    }
+}
+
+// === impl ProcessInfo ===
+
+/// Everything a view may know about one live process at one moment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInfo {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its registered name, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Arc<str>>,
+    /// What it is.
+    pub kind: ProcessKind,
+    /// Its behaviour label, such as `KV.Bucket`.
+    pub label: Arc<str>,
+    /// The process that started it, if any (it may have exited since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Pid>,
+    /// Its live children in start order (a supervisor's in child-spec order).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<Pid>,
+    /// Its child id under its supervisor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_id: Option<Arc<str>>,
+    /// Its restart type under its supervisor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<Restart>,
+    /// How its supervisor shuts it down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown: Option<Shutdown>,
+    /// What it is doing.
+    pub status: Status,
+    /// Whether exit signals arrive as messages.
+    pub trap_exit: bool,
+    /// The processes it is linked to, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Pid>,
+    /// The processes it monitors, sorted by monitor (a pid monitored twice appears twice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitors: Vec<Pid>,
+    /// The processes that monitor it, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub monitored_by: Vec<Pid>,
+    /// Messages waiting in its mailbox.
+    pub mailbox_len: u64,
+    /// Messages it has taken from its mailbox so far.
+    pub messages_handled: u64,
+    /// How many times its supervisor restarted this child id before this incarnation.
+    pub restarts: u32,
+    /// When it started, in milliseconds since the node started.
+    pub started_at_ms: u64,
+}
+
+impl ProcessInfo {
+    /// The name if registered, else the label: what a view writes on the process.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.label)
+    }
+
+    /// Whether `text` matches its pid, name, label or child id (case-insensitive substring).
+    pub fn matches(&self, text: &str) -> bool {
+        let needle = text.trim().to_lowercase();
+        if needle.is_empty() {
+            return true;
+        }
+        let hit = |field: &str| field.to_lowercase().contains(&needle);
+        hit(&self.pid.to_string())
+            || self.name.as_deref().is_some_and(hit)
+            || hit(&self.label)
+            || self.child_id.as_deref().is_some_and(hit)
+    }
+}
+
+// === impl Snapshot ===
+
+/// Every live process of a node at one moment, kept current by applying deltas.
+///
+/// Processes are held by pid in a `BTreeMap` (lookups and delta application are `O(log n)`,
+/// iteration is in pid order, which is start order) behind `Arc`s, so cloning a snapshot or
+/// handing one process to several views copies no process data. Roots are the processes
+/// whose parent is not in the snapshot, in pid order. On the wire `processes` is a list.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    /// The model's version this snapshot was written in.
+    pub format_version: u32,
+    /// The node's name.
+    pub node: Arc<str>,
+    /// When the node started (wall clock): add a `*_ms` time to get wall-clock time.
+    pub node_started_at_unix_ms: u64,
+    /// When the data was read (wall clock); deltas update it.
+    pub taken_at_unix_ms: u64,
+    /// The position in its stream; a delta applies when its `from_seq` equals it.
+    pub seq: u64,
+    /// Live processes by pid.
+    processes: BTreeMap<Pid, Arc<ProcessInfo>>,
+    /// The pids of processes whose parent is not in `processes`.
+    roots: BTreeSet<Pid>,
+    /// `(parent, child)` for every process with a parent, so the children a removed process
+    /// orphans are found without a scan. Built on the first delta that adds or removes.
+    by_parent: Option<BTreeSet<(Pid, Pid)>>,
+}
+
+/// A delta that does not follow the snapshot it was applied to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("delta from seq {from_seq} does not follow snapshot seq {snapshot_seq}: resync")]
+pub struct ApplyError {
+    /// The snapshot's seq.
+    pub snapshot_seq: u64,
+    /// The delta's `from_seq`.
+    pub from_seq: u64,
+}
+
+impl Snapshot {
+    /// A snapshot of `processes` (any order; a later duplicate pid wins).
+    pub fn new(
+        node: impl Into<Arc<str>>,
+        node_started_at_unix_ms: u64,
+        taken_at_unix_ms: u64,
+        seq: u64,
+        processes: impl IntoIterator<Item = Arc<ProcessInfo>>,
+    ) -> Self {
+        let processes: BTreeMap<Pid, Arc<ProcessInfo>> =
+            processes.into_iter().map(|info| (info.pid, info)).collect();
+        let mut roots = BTreeSet::new();
+        // Siblings are usually next to each other: remember the last parent looked up.
+        let mut last: Option<(Pid, bool)> = None;
+        for info in processes.values() {
+            let is_root = match info.parent {
+                None => true,
+                Some(parent) => match last {
+                    Some((pid, present)) if pid == parent => !present,
+                    _ => {
+                        let present = processes.contains_key(&parent);
+                        last = Some((parent, present));
+                        !present
+                    }
+                },
+            };
+            if is_root {
+                roots.insert(info.pid);
+            }
+        }
+        Self {
+            format_version: FORMAT_VERSION,
+            node: node.into(),
+            node_started_at_unix_ms,
+            taken_at_unix_ms,
+            seq,
+            processes,
+            roots,
+            by_parent: None,
+        }
+    }
+
+    /// How many processes it holds.
+    pub fn len(&self) -> usize {
+        self.processes.len()
+    }
+
+    /// True when it holds no process.
+    pub fn is_empty(&self) -> bool {
+        self.processes.is_empty()
+    }
+
+    /// The process `pid`, if live in this snapshot.
+    pub fn process(&self, pid: Pid) -> Option<&ProcessInfo> {
+        self.processes.get(&pid).map(Arc::as_ref)
+    }
+
+    /// The shared handle of process `pid`, to keep it beyond this snapshot cheaply.
+    pub fn process_arc(&self, pid: Pid) -> Option<&Arc<ProcessInfo>> {
+        self.processes.get(&pid)
+    }
+
+    /// Whether `pid` is live in this snapshot.
+    pub fn contains(&self, pid: Pid) -> bool {
+        self.processes.contains_key(&pid)
+    }
+
+    /// Every process, in pid order.
+    pub fn processes(&self) -> impl DoubleEndedIterator<Item = &ProcessInfo> + '_ {
+        self.processes.values().map(Arc::as_ref)
+    }
+
+    /// The processes whose parent is not in the snapshot, in pid order.
+    pub fn roots(&self) -> impl Iterator<Item = &ProcessInfo> + '_ {
+        self.roots.iter().filter_map(|pid| self.process(*pid))
+    }
+
+    /// The pids of [`roots`](Self::roots).
+    pub fn root_pids(&self) -> &BTreeSet<Pid> {
+        &self.roots
+    }
+
+    /// Whether `pid` is a root.
+    pub fn is_root(&self, pid: Pid) -> bool {
+        self.roots.contains(&pid)
+    }
+
+    /// The live children of `pid` in start order (empty if `pid` is not in the snapshot).
+    pub fn children_of(&self, pid: Pid) -> impl Iterator<Item = &ProcessInfo> + '_ {
+        self.process(pid)
+            .map(|info| info.children.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|child| self.process(*child))
+    }
+
+    /// The chain of parents of `pid` present in the snapshot, nearest first (what a tree
+    /// view expands to reveal `pid`).
+    pub fn ancestors(&self, pid: Pid) -> Vec<Pid> {
+        let mut chain = Vec::new();
+        let mut current = self.process(pid).and_then(|info| info.parent);
+        while let Some(parent) = current {
+            if !self.contains(parent) || chain.contains(&parent) {
+                break;
+            }
+            chain.push(parent);
+            current = self.process(parent).and_then(|info| info.parent);
+        }
+        chain
+    }
+
+    /// Wall-clock time of a `*_ms` time of this node.
+    pub fn unix_ms(&self, at_ms: u64) -> u64 {
+        self.node_started_at_unix_ms.saturating_add(at_ms)
+    }
+
+    /// Whether both hold the same processes with the same values (headers aside).
+    pub fn same_processes(&self, other: &Self) -> bool {
+        self.roots == other.roots && self.processes == other.processes
+    }
+
+    /// Brings the snapshot to `delta.seq`: adds and updates `added` and `changed`, then drops
+    /// `removed` (pids it does not hold are ignored: a process may be born and gone between
+    /// two deltas). Fails, changing nothing, if the delta does not follow this snapshot.
+    pub fn apply(&mut self, delta: &Delta) -> Result<(), ApplyError> {
+        if delta.from_seq != self.seq {
+            return Err(ApplyError {
+                snapshot_seq: self.seq,
+                from_seq: delta.from_seq,
+            });
+        }
+        if !delta.added.is_empty() || !delta.removed.is_empty() {
+            self.build_index();
+        }
+        // Processes whose root status may have changed.
+        let mut touched: Vec<Pid> = Vec::new();
+        for info in delta.added.iter().chain(&delta.changed) {
+            let pid = info.pid;
+            let old = self.processes.insert(pid, info.clone());
+            let old_parent = old.as_ref().and_then(|old| old.parent);
+            if let Some(index) = &mut self.by_parent {
+                if old.is_none() || old_parent != info.parent {
+                    if let Some(parent) = old_parent {
+                        index.remove(&(parent, pid));
+                    }
+                    if let Some(parent) = info.parent {
+                        index.insert((parent, pid));
+                    }
+                }
+                if old.is_none() {
+                    // A parent arriving after its children (it can happen in a resync race).
+                    touched.extend(Self::children_in(index, pid));
+                }
+            }
+            touched.push(pid);
+        }
+        for removed in &delta.removed {
+            let Some(old) = self.processes.remove(&removed.pid) else {
+                continue;
+            };
+            self.roots.remove(&removed.pid);
+            if let Some(index) = &mut self.by_parent {
+                if let Some(parent) = old.parent {
+                    index.remove(&(parent, removed.pid));
+                }
+                touched.extend(Self::children_in(index, removed.pid));
+            }
+        }
+        for pid in touched {
+            let Some(info) = self.processes.get(&pid) else {
+                continue;
+            };
+            if info
+                .parent
+                .is_none_or(|parent| !self.processes.contains_key(&parent))
+            {
+                self.roots.insert(pid);
+            } else {
+                self.roots.remove(&pid);
+            }
+        }
+        self.seq = delta.seq;
+        self.taken_at_unix_ms = delta.taken_at_unix_ms;
+        Ok(())
+    }
+
+    fn children_in(index: &BTreeSet<(Pid, Pid)>, parent: Pid) -> impl Iterator<Item = Pid> + '_ {
+        index
+            .range((parent, Pid(0))..=(parent, Pid(u64::MAX)))
+            .map(|(_, child)| *child)
+    }
+
+    fn build_index(&mut self) {
+        if self.by_parent.is_none() {
+            let index = self
+                .processes
+                .values()
+                .filter_map(|info| info.parent.map(|parent| (parent, info.pid)))
+                .collect();
+            self.by_parent = Some(index);
+        }
+    }
+}
+
+impl PartialEq for Snapshot {
+    /// Headers and processes; the private index is derived data and is not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.format_version == other.format_version
+            && self.node == other.node
+            && self.node_started_at_unix_ms == other.node_started_at_unix_ms
+            && self.taken_at_unix_ms == other.taken_at_unix_ms
+            && self.seq == other.seq
+            && self.same_processes(other)
+    }
+}
+
+/// The wire form of a [`Snapshot`], borrowed for writing.
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    format_version: u32,
+    node: &'a str,
+    node_started_at_unix_ms: u64,
+    taken_at_unix_ms: u64,
+    seq: u64,
+    roots: &'a BTreeSet<Pid>,
+    processes: ProcessList<'a>,
+}
+
+struct ProcessList<'a>(&'a BTreeMap<Pid, Arc<ProcessInfo>>);
+
+impl Serialize for ProcessList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.values())
+    }
+}
+
+/// The wire form of a [`Snapshot`], owned for reading. `roots` is derived again from the
+/// processes, so a reader never trusts a writer's bookkeeping.
+#[derive(Deserialize)]
+struct SnapshotIn {
+    format_version: u32,
+    node: Arc<str>,
+    node_started_at_unix_ms: u64,
+    taken_at_unix_ms: u64,
+    seq: u64,
+    processes: Vec<Arc<ProcessInfo>>,
+}
+
+impl Serialize for Snapshot {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SnapshotOut {
+            format_version: self.format_version,
+            node: &self.node,
+            node_started_at_unix_ms: self.node_started_at_unix_ms,
+            taken_at_unix_ms: self.taken_at_unix_ms,
+            seq: self.seq,
+            roots: &self.roots,
+            processes: ProcessList(&self.processes),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Snapshot {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = SnapshotIn::deserialize(deserializer)?;
+        let mut snapshot = Self::new(
+            wire.node,
+            wire.node_started_at_unix_ms,
+            wire.taken_at_unix_ms,
+            wire.seq,
+            wire.processes,
+        );
+        snapshot.format_version = wire.format_version;
+        Ok(snapshot)
+    }
+}
+
+// === Deltas and events ===
+
+/// What changed between two snapshots of one stream.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The snapshot seq this delta brings a view to.
+    pub seq: u64,
+    /// The snapshot seq it applies to.
+    pub from_seq: u64,
+    /// When the data was read (wall clock).
+    pub taken_at_unix_ms: u64,
+    /// Processes new to the view, in pid order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<Arc<ProcessInfo>>,
+    /// Processes whose values changed, in pid order, as they are now.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<Arc<ProcessInfo>>,
+    /// Processes that exited, with why, in pid order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<Removed>,
+}
+
+impl Delta {
+    /// True when nothing was added, changed or removed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// A process that left the view because it exited.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Removed {
+    /// The process.
+    pub pid: Pid,
+    /// Why it exited.
+    pub reason: ExitReason,
+}
+
+/// One thing that happened on a node. Sequence numbers grow by one, with no gaps, unless
+/// events were missed (see [`Update::Events`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the node's feed.
+    pub seq: u64,
+    /// When it happened, in milliseconds since the node started.
+    pub at_ms: u64,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A process started.
+    Spawned {
+        /// The new process.
+        pid: Pid,
+        /// Who started it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<Pid>,
+        /// Its behaviour label.
+        label: Arc<str>,
+    },
+    /// A process exited.
+    Exited {
+        /// The process.
+        pid: Pid,
+        /// Why.
+        reason: ExitReason,
+    },
+    /// A supervisor restarted a child.
+    Restarted {
+        /// The supervisor.
+        supervisor: Pid,
+        /// The child id.
+        child_id: Arc<str>,
+        /// The incarnation that exited.
+        old: Pid,
+        /// The new incarnation.
+        new: Pid,
+    },
+    /// Two processes were linked.
+    Linked {
+        /// One end.
+        a: Pid,
+        /// The other end.
+        b: Pid,
+    },
+    /// A link was removed.
+    Unlinked {
+        /// One end.
+        a: Pid,
+        /// The other end.
+        b: Pid,
+    },
+    /// A supervisor exceeded its restart intensity and shut down.
+    SupervisorGaveUp {
+        /// The supervisor.
+        supervisor: Pid,
+        /// The child whose exit went over the limit.
+        child_id: Arc<str>,
+        /// That child's exit reason.
+        reason: ExitReason,
+    },
+}
+
+impl EventKind {
+    /// The process the event is mainly about (what a click on its row selects).
+    pub fn pid(&self) -> Pid {
+        match self {
+            Self::Spawned { pid, .. } | Self::Exited { pid, .. } => *pid,
+            Self::Restarted { new, .. } => *new,
+            Self::Linked { a, .. } | Self::Unlinked { a, .. } => *a,
+            Self::SupervisorGaveUp { supervisor, .. } => *supervisor,
+        }
+    }
+
+    /// Every process the event names.
+    pub fn pids(&self) -> Vec<Pid> {
+        match self {
+            Self::Spawned { pid, parent, .. } => std::iter::once(*pid).chain(*parent).collect(),
+            Self::Exited { pid, .. } => vec![*pid],
+            Self::Restarted {
+                supervisor,
+                old,
+                new,
+                ..
+            } => vec![*new, *old, *supervisor],
+            Self::Linked { a, b } | Self::Unlinked { a, b } => vec![*a, *b],
+            Self::SupervisorGaveUp { supervisor, .. } => vec![*supervisor],
+        }
+    }
+
+    /// A short name: `spawned`, `exited`, `restarted`, `linked`, `unlinked`,
+    /// `supervisor_gave_up`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Spawned { .. } => "spawned",
+            Self::Exited { .. } => "exited",
+            Self::Restarted { .. } => "restarted",
+            Self::Linked { .. } => "linked",
+            Self::Unlinked { .. } => "unlinked",
+            Self::SupervisorGaveUp { .. } => "supervisor_gave_up",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Spawned { pid, parent, label } => match parent {
+                Some(parent) => write!(f, "{pid} spawned ({label}) by {parent}"),
+                None => write!(f, "{pid} spawned ({label})"),
+            },
+            Self::Exited { pid, reason } => write!(f, "{pid} exited: {reason}"),
+            Self::Restarted {
+                supervisor,
+                child_id,
+                old,
+                new,
+            } => write!(f, "{supervisor} restarted {child_id}: {old} -> {new}"),
+            Self::Linked { a, b } => write!(f, "{a} linked to {b}"),
+            Self::Unlinked { a, b } => write!(f, "{a} unlinked from {b}"),
+            Self::SupervisorGaveUp {
+                supervisor,
+                child_id,
+                reason,
+            } => write!(
+                f,
+                "{supervisor} gave up: too many restarts ({child_id} exited: {reason})"
+            ),
+        }
+    }
+}
+
+/// What a subscriber receives, in order: a [`Full`](Update::Full) snapshot first, then
+/// deltas and event batches; another `Full` whenever it fell behind and was resynced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Update {
+    /// Replace the view's snapshot with this one.
+    Full(Snapshot),
+    /// Apply this to the view's snapshot.
+    Delta(Delta),
+    /// The next events of the feed, in order.
+    Events {
+        /// The events.
+        events: Vec<Event>,
+        /// How many events before these were dropped because the subscriber fell behind.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        missed: u64,
+    },
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+// === Commands ===
+
+/// A request from a view to a node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Send an exit signal to `pid` (`kill` kills untrappably).
+    Exit {
+        /// The target.
+        pid: Pid,
+        /// The reason the signal carries.
+        reason: ExitReason,
+    },
+    /// Ask a process to describe its state.
+    GetState {
+        /// The process.
+        pid: Pid,
+    },
+    /// KV demo: create a bucket named `name`.
+    CreateBucket {
+        /// The bucket's name.
+        name: String,
+    },
+    /// KV demo: put `value` under `key` in bucket `bucket`.
+    Put {
+        /// The bucket's name.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// KV demo: read `key` from bucket `bucket`.
+    Get {
+        /// The bucket's name.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+    /// KV demo: delete `key` from bucket `bucket`.
+    Delete {
+        /// The bucket's name.
+        bucket: String,
+        /// The key.
+        key: String,
+    },
+    /// KV demo: create `count` buckets (for scale).
+    CreateBuckets {
+        /// How many.
+        count: u64,
+    },
+}
+
+impl Command {
+    /// Its name as on the wire: `exit`, `get_state`, `create_bucket`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Exit { .. } => "exit",
+            Self::GetState { .. } => "get_state",
+            Self::CreateBucket { .. } => "create_bucket",
+            Self::Put { .. } => "put",
+            Self::Get { .. } => "get",
+            Self::Delete { .. } => "delete",
+            Self::CreateBuckets { .. } => "create_buckets",
+        }
+    }
+
+    /// True for the commands an application handles (the KV demo's), false for those every
+    /// node handles (exit, get_state).
+    pub fn is_app(&self) -> bool {
+        !matches!(self, Self::Exit { .. } | Self::GetState { .. })
+    }
+}
+
+/// One row of a process's described state, such as a bucket's key and value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateRow {
+    /// What the row is about.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// The answer to a [`Command`] that succeeded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reply {
+    /// Done; nothing to report.
+    Done,
+    /// A process's state.
+    State {
+        /// The process.
+        pid: Pid,
+        /// Its rows, or `None` for a process that cannot describe itself.
+        rows: Option<Vec<StateRow>>,
+    },
+    /// A value read, or `None` if absent.
+    Value {
+        /// The value.
+        value: Option<String>,
+    },
+}
+
+/// Why a [`Command`] failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandError {
+    /// No live process has this pid, and it is not among the recently dead.
+    #[error("no process {0}")]
+    NoProcess(Pid),
+    /// The process has exited.
+    #[error("process {pid} is dead (exited: {reason})")]
+    Dead {
+        /// The process.
+        pid: Pid,
+        /// Why it exited.
+        reason: ExitReason,
+    },
+    /// No process is registered under this name (or no bucket has it).
+    #[error("unknown name {0}")]
+    UnknownName(String),
+    /// The target did not answer in time.
+    #[error("timed out after {timeout_ms} ms")]
+    Timeout {
+        /// How long it waited.
+        timeout_ms: u64,
+    },
+    /// This source cannot carry out this command.
+    #[error("not supported: {0}")]
+    NotSupported(String),
+    /// The application refused or failed; its own text.
+    #[error("{0}")]
+    App(String),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn info(pid: u64, parent: Option<u64>, children: &[u64]) -> Arc<ProcessInfo> {
+        Arc::new(ProcessInfo {
+            pid: Pid(pid),
+            name: None,
+            kind: ProcessKind::Plain,
+            label: "process".into(),
+            parent: parent.map(Pid),
+            children: children.iter().copied().map(Pid).collect(),
+            child_id: None,
+            restart: None,
+            shutdown: None,
+            status: Status::Waiting,
+            trap_exit: false,
+            links: Vec::new(),
+            monitors: Vec::new(),
+            monitored_by: Vec::new(),
+            mailbox_len: 0,
+            messages_handled: 0,
+            restarts: 0,
+            started_at_ms: pid,
+        })
+    }
+
+    fn snapshot(infos: Vec<Arc<ProcessInfo>>) -> Snapshot {
+        Snapshot::new("test", 1_000, 2_000, 0, infos)
+    }
+
+    fn roots(snapshot: &Snapshot) -> Vec<u64> {
+        snapshot.root_pids().iter().map(|pid| pid.0).collect()
+    }
+
+    #[test]
+    fn pid_prints_like_beam_and_parses_back() {
+        assert_eq!(Pid(42).to_string(), "<0.42.0>");
+        assert_eq!("<0.42.0>".parse::<Pid>().unwrap(), Pid(42));
+        assert_eq!(" 0.7.0 ".parse::<Pid>().unwrap(), Pid(7));
+        assert!("<0.42>".parse::<Pid>().is_err());
+        assert!("<1.42.0>".parse::<Pid>().is_err());
+        assert!("<0.x.0>".parse::<Pid>().is_err());
+        assert_eq!(serde_json::to_string(&Pid(3)).unwrap(), "\"<0.3.0>\"");
+        assert_eq!(serde_json::from_str::<Pid>("\"<0.3.0>\"").unwrap(), Pid(3));
+    }
+
+    #[test]
+    fn exit_reasons_round_trip_as_text_and_json() {
+        let reasons = [
+            ExitReason::Normal,
+            ExitReason::Shutdown,
+            ExitReason::ShutdownWith("bye".into()),
+            ExitReason::Kill,
+            ExitReason::Killed,
+            ExitReason::NoProc,
+            ExitReason::Panic("index out of bounds".into()),
+            ExitReason::custom("boom"),
+        ];
+        for reason in reasons {
+            assert_eq!(ExitReason::parse(&reason.to_string()), reason);
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(serde_json::from_str::<ExitReason>(&json).unwrap(), reason);
+        }
+        assert_eq!(ExitReason::parse(":boom"), ExitReason::custom("boom"));
+        assert_eq!(
+            ExitReason::parse("shutdown:bye"),
+            ExitReason::ShutdownWith("bye".into())
+        );
+        assert_eq!(
+            serde_json::to_string(&ExitReason::NoProc).unwrap(),
+            "\"noproc\""
+        );
+        assert!(ExitReason::ShutdownWith("x".into()).is_normal_or_shutdown());
+        assert!(!ExitReason::Killed.is_normal_or_shutdown());
+    }
+
+    #[test]
+    fn roots_are_processes_without_a_live_parent_in_pid_order() {
+        let snap = snapshot(vec![
+            info(5, Some(1), &[]),
+            info(1, None, &[5, 6]),
+            info(6, Some(1), &[]),
+            info(9, Some(3), &[]),
+            info(2, None, &[]),
+        ]);
+        assert_eq!(roots(&snap), vec![1, 2, 9]);
+        let children: Vec<u64> = snap.children_of(Pid(1)).map(|i| i.pid.0).collect();
+        assert_eq!(children, vec![5, 6]);
+        assert_eq!(snap.ancestors(Pid(5)), vec![Pid(1)]);
+        assert!(snap.ancestors(Pid(9)).is_empty());
+        assert_eq!(
+            snap.processes().map(|i| i.pid.0).collect::<Vec<_>>(),
+            [1, 2, 5, 6, 9]
+        );
+    }
+
+    #[test]
+    fn applying_a_delta_adds_changes_removes_and_orphans_become_roots() {
+        let mut snap = snapshot(vec![
+            info(1, None, &[2]),
+            info(2, Some(1), &[3]),
+            info(3, Some(2), &[]),
+        ]);
+        let mut renamed = (*info(3, Some(2), &[])).clone();
+        renamed.name = Some("three".into());
+        let delta = Delta {
+            seq: 1,
+            from_seq: 0,
+            taken_at_unix_ms: 3_000,
+            added: vec![info(4, Some(2), &[])],
+            changed: vec![Arc::new(renamed)],
+            removed: vec![Removed {
+                pid: Pid(2),
+                reason: ExitReason::Killed,
+            }],
+        };
+        snap.apply(&delta).unwrap();
+        assert_eq!(snap.seq, 1);
+        assert_eq!(snap.taken_at_unix_ms, 3_000);
+        assert_eq!(roots(&snap), vec![1, 3, 4]);
+        assert_eq!(snap.process(Pid(3)).unwrap().name.as_deref(), Some("three"));
+        assert!(!snap.contains(Pid(2)));
+        // The parent's children list still names 2 until its own change arrives; views skip it.
+        assert_eq!(snap.children_of(Pid(1)).count(), 0);
+        let fresh = snapshot(snap.processes().map(|i| Arc::new(i.clone())).collect());
+        assert!(snap.same_processes(&fresh));
+    }
+
+    #[test]
+    fn a_delta_out_of_order_is_refused_and_changes_nothing() {
+        let mut snap = snapshot(vec![info(1, None, &[])]);
+        let delta = Delta {
+            seq: 3,
+            from_seq: 2,
+            removed: vec![Removed {
+                pid: Pid(1),
+                reason: ExitReason::Normal,
+            }],
+            ..Delta::default()
+        };
+        let error = snap.apply(&delta).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "delta from seq 2 does not follow snapshot seq 0: resync"
+        );
+        assert!(snap.contains(Pid(1)));
+    }
+
+    #[test]
+    fn removing_an_unknown_pid_is_ignored() {
+        let mut snap = snapshot(vec![info(1, None, &[])]);
+        let delta = Delta {
+            seq: 1,
+            removed: vec![Removed {
+                pid: Pid(77),
+                reason: ExitReason::Normal,
+            }],
+            ..Delta::default()
+        };
+        snap.apply(&delta).unwrap();
+        assert_eq!(snap.len(), 1);
+    }
+
+    #[test]
+    fn snapshot_round_trips_through_json_with_processes_as_a_list() {
+        let mut sup = (*info(1, None, &[2])).clone();
+        sup.kind = ProcessKind::Supervisor {
+            strategy: Strategy::OneForOne,
+            max_restarts: 3,
+            max_seconds: 5,
+        };
+        sup.name = Some("KV.Supervisor".into());
+        let mut worker = (*info(2, Some(1), &[])).clone();
+        worker.kind = ProcessKind::DynamicSupervisor {
+            max_restarts: 3,
+            max_seconds: 5,
+            max_children: Some(10),
+        };
+        worker.restart = Some(Restart::Permanent);
+        worker.shutdown = Some(Shutdown::TimeoutMs(5000));
+        let snap = snapshot(vec![Arc::new(sup), Arc::new(worker)]);
+        let json = serde_json::to_value(&snap).unwrap();
+        assert_eq!(json["processes"].as_array().unwrap().len(), 2);
+        assert_eq!(json["roots"], serde_json::json!(["<0.1.0>"]));
+        assert_eq!(json["processes"][0]["kind"]["type"], "supervisor");
+        assert_eq!(
+            json["processes"][1]["shutdown"],
+            serde_json::json!({"timeout_ms": 5000})
+        );
+        let back: Snapshot = serde_json::from_value(json).unwrap();
+        assert_eq!(back, snap);
+    }
+
+    #[test]
+    fn updates_events_and_commands_round_trip_through_json() {
+        let updates = vec![
+            Update::Delta(Delta {
+                seq: 2,
+                from_seq: 1,
+                taken_at_unix_ms: 5,
+                added: vec![info(4, None, &[])],
+                changed: Vec::new(),
+                removed: vec![Removed {
+                    pid: Pid(3),
+                    reason: ExitReason::Panic("oops".into()),
+                }],
+            }),
+            Update::Events {
+                events: vec![
+                    Event {
+                        seq: 7,
+                        at_ms: 12,
+                        kind: EventKind::Restarted {
+                            supervisor: Pid(1),
+                            child_id: "registry".into(),
+                            old: Pid(2),
+                            new: Pid(9),
+                        },
+                    },
+                    Event {
+                        seq: 8,
+                        at_ms: 13,
+                        kind: EventKind::SupervisorGaveUp {
+                            supervisor: Pid(1),
+                            child_id: "registry".into(),
+                            reason: ExitReason::Killed,
+                        },
+                    },
+                ],
+                missed: 3,
+            },
+        ];
+        for update in updates {
+            let json = serde_json::to_string(&update).unwrap();
+            assert_eq!(serde_json::from_str::<Update>(&json).unwrap(), update);
+        }
+        let command = Command::Exit {
+            pid: Pid(42),
+            reason: ExitReason::custom("boom"),
+        };
+        let json = serde_json::to_string(&command).unwrap();
+        assert_eq!(
+            json,
+            r#"{"command":"exit","pid":"<0.42.0>","reason":{"custom":"boom"}}"#
+        );
+        assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), command);
+        assert!(
+            Command::Get {
+                bucket: "b".into(),
+                key: "k".into()
+            }
+            .is_app()
+        );
+        assert!(!command.is_app());
+    }
+
+    #[test]
+    fn command_errors_read_as_lowercase_sentences() {
+        assert_eq!(
+            CommandError::NoProcess(Pid(9)).to_string(),
+            "no process <0.9.0>"
+        );
+        assert_eq!(
+            CommandError::Dead {
+                pid: Pid(9),
+                reason: ExitReason::Killed
+            }
+            .to_string(),
+            "process <0.9.0> is dead (exited: killed)"
+        );
+        assert_eq!(
+            CommandError::NotSupported("create_bucket: no app handler".into()).to_string(),
+            "not supported: create_bucket: no app handler"
+        );
+        assert_eq!(
+            CommandError::Timeout { timeout_ms: 5000 }.to_string(),
+            "timed out after 5000 ms"
+        );
+    }
+
+    #[test]
+    fn event_kinds_name_their_processes() {
+        let kind = EventKind::Spawned {
+            pid: Pid(5),
+            parent: Some(Pid(1)),
+            label: "KV.Bucket".into(),
+        };
+        assert_eq!(kind.pid(), Pid(5));
+        assert_eq!(kind.pids(), vec![Pid(5), Pid(1)]);
+        assert_eq!(kind.to_string(), "<0.5.0> spawned (KV.Bucket) by <0.1.0>");
+    }
+}

@@ -1,0 +1,705 @@
+//! Servers and agents: the callbacks and their order, calls (timeout, noproc, the callee
+//! exiting), panics, stopping, init errors, exit signals from the parent, and `Agent`, as
+//! `DESIGN.md` ("Servers and agents") and GenServer/Agent describe them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use otpscope::runtime::*;
+use support::probe::{Probe, Seen};
+use support::*;
+use tokio::sync::{mpsc, oneshot};
+
+/// What the callbacks of [`Echo`] did, in order.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    fn push(&self, entry: String) {
+        self.0.lock().unwrap().push(entry);
+    }
+
+    fn entries(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+enum Req {
+    Get,
+    Add(u64),
+    Sleep(Duration),
+    Panic(&'static str),
+    Stop(ExitReason),
+    Forever,
+    Monitor(Pid),
+}
+
+enum Init {
+    Ok,
+    Trap,
+    Fail(ExitReason),
+    Panic(&'static str),
+    Hang,
+}
+
+/// A server that logs every callback.
+struct Echo {
+    count: u64,
+    log: Log,
+    init: Init,
+}
+
+impl Echo {
+    fn new(log: &Log) -> Self {
+        Self::with_init(log, Init::Ok)
+    }
+
+    fn with_init(log: &Log, init: Init) -> Self {
+        Self {
+            count: 0,
+            log: log.clone(),
+            init,
+        }
+    }
+}
+
+impl Server for Echo {
+    type Call = Req;
+    type Reply = u64;
+    type Cast = Req;
+    type Info = &'static str;
+
+    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+        self.log.push("init".into());
+        match &self.init {
+            Init::Ok => Ok(()),
+            Init::Trap => {
+                ctx.trap_exit(true);
+                Ok(())
+            }
+            Init::Fail(reason) => Err(reason.clone()),
+            Init::Panic(message) => panic!("{message}"),
+            Init::Hang => std::future::pending().await,
+        }
+    }
+
+    async fn handle_call(&mut self, request: Req, ctx: &mut ServerContext) -> u64 {
+        match request {
+            Req::Get => self.log.push("call get".into()),
+            Req::Add(n) => {
+                self.log.push(format!("call add {n}"));
+                self.count += n;
+            }
+            Req::Sleep(duration) => {
+                self.log.push("call sleep".into());
+                tokio::time::sleep(duration).await;
+            }
+            Req::Panic(message) => panic!("{message}"),
+            Req::Stop(reason) => {
+                self.log.push(format!("call stop {reason}"));
+                ctx.stop(reason);
+            }
+            Req::Forever => {
+                self.log.push("call forever".into());
+                std::future::pending::<()>().await;
+            }
+            Req::Monitor(pid) => {
+                self.log.push("call monitor".into());
+                ctx.monitor(pid);
+            }
+        }
+        self.count
+    }
+
+    async fn handle_cast(&mut self, request: Req, ctx: &mut ServerContext) {
+        match request {
+            Req::Add(n) => {
+                self.log.push(format!("cast add {n}"));
+                self.count += n;
+            }
+            Req::Stop(reason) => {
+                self.log.push(format!("cast stop {reason}"));
+                ctx.stop(reason);
+            }
+            Req::Panic(message) => panic!("{message}"),
+            Req::Get | Req::Sleep(_) | Req::Forever | Req::Monitor(_) => {}
+        }
+    }
+
+    async fn handle_info(&mut self, message: Message<&'static str>, _ctx: &mut ServerContext) {
+        self.log.push(match message {
+            Message::User(text) => format!("info {text}"),
+            Message::Exit(exit) => format!("info exit {} {}", exit.from, exit.reason),
+            Message::Down(down) => format!("info down {} {}", down.pid, down.reason),
+        });
+    }
+
+    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext) {
+        self.log.push(format!("terminate {reason}"));
+    }
+
+    fn describe(&self) -> StateReport {
+        vec![("count".into(), self.count.to_string())]
+    }
+}
+
+async fn start(node: &Node, log: &Log) -> ServerRef<Echo> {
+    ServerRef::start(node, Echo::new(log), SpawnOptions::new())
+        .await
+        .unwrap()
+}
+
+// === callbacks ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_run_one_at_a_time_in_arrival_order() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    assert_eq!(log.entries(), vec!["init"], "start returns after init");
+    assert_eq!(server.call(Req::Add(2)).await, Ok(2));
+    server.cast(Req::Add(3)).unwrap();
+    server.send("ping").unwrap();
+    assert_eq!(server.call(Req::Get).await, Ok(5));
+    assert_eq!(
+        server.describe().await.unwrap(),
+        vec![("count".into(), "5".into())]
+    );
+    assert_eq!(
+        node.describe(server.pid()).await.unwrap().unwrap()[0].1,
+        "5"
+    );
+    server.stop(ExitReason::Normal).await.unwrap();
+    assert_eq!(
+        log.entries(),
+        vec![
+            "init",
+            "call add 2",
+            "cast add 3",
+            "info ping",
+            "call get",
+            "terminate normal"
+        ]
+    );
+    assert!(!server.is_alive());
+    assert_eq!(exit_of(&node, server.pid()).await, ExitReason::Normal);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_describes_itself_to_observers() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = ServerRef::start(&node, Echo::new(&log), SpawnOptions::new().name("echo"))
+        .await
+        .unwrap();
+    let info = node.process_info(server.pid()).unwrap();
+    assert_eq!(info.kind, ProcessKind::Server);
+    assert_eq!(&*info.label, "Echo");
+    assert_eq!(info.name.as_deref(), Some("echo"));
+    assert_eq!(
+        ServerRef::<Echo>::whereis(&node, "echo").map(|s| s.pid()),
+        Some(server.pid())
+    );
+    let error = ServerRef::start(&node, Echo::new(&log), SpawnOptions::new().name("echo"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        StartError::NameTaken {
+            name: "echo".into(),
+            holder: server.pid()
+        }
+    );
+}
+
+// === calls ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_waits_five_seconds_by_default() {
+    assert_eq!(DEFAULT_CALL_TIMEOUT, Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_timeout_gives_timeout_and_the_late_reply_is_dropped() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let error = server
+        .call_timeout(
+            Req::Sleep(Duration::from_millis(100)),
+            Duration::from_millis(10),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        CallError::Timeout {
+            pid: server.pid(),
+            timeout_ms: 10
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("call to {} timed out after 10 ms", server.pid())
+    );
+    assert_eq!(server.call(Req::Add(1)).await, Ok(1), "the server goes on");
+    assert!(server.is_alive());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_and_cast_to_a_dead_server_fail_with_noproc() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    server.stop(ExitReason::Shutdown).await.unwrap();
+    let pid = server.pid();
+    assert_eq!(server.call(Req::Get).await, Err(CallError::NoProc(pid)));
+    assert!(server.cast(Req::Add(1)).is_err());
+    assert!(server.send("late").is_err());
+    assert_eq!(
+        server.stop(ExitReason::Normal).await,
+        Err(CallError::NoProc(pid))
+    );
+    assert!(ServerRef::<Echo>::from_pid(&node, pid).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callee_exiting_during_the_call_gives_exited_with_its_reason() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let caller = server.clone();
+    let call = tokio::spawn(async move { caller.call(Req::Forever).await });
+    wait_until("the call is being handled", || {
+        log.entries().contains(&"call forever".to_owned())
+    })
+    .await;
+    node.exit(server.pid(), ExitReason::custom("boom")).unwrap();
+    assert_eq!(
+        within("the call returns", call).await.unwrap(),
+        Err(CallError::Exited {
+            pid: server.pid(),
+            reason: ExitReason::custom("boom")
+        })
+    );
+    assert!(
+        !log.entries().iter().any(|e| e.starts_with("terminate")),
+        "an exit signal the server does not trap ends it without terminate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_queued_behind_a_killed_callee_get_exited_killed() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let busy = server.clone();
+    let first = tokio::spawn(async move { busy.call(Req::Forever).await });
+    wait_until("the first call is being handled", || {
+        log.entries().contains(&"call forever".to_owned())
+    })
+    .await;
+    let queued = server.clone();
+    let second = tokio::spawn(async move { queued.call(Req::Get).await });
+    wait_until("the second call is queued", || {
+        node.process_info(server.pid()).unwrap().mailbox_len == 1
+    })
+    .await;
+    node.exit(server.pid(), ExitReason::Kill).unwrap();
+    let exited = Err(CallError::Exited {
+        pid: server.pid(),
+        reason: ExitReason::Killed,
+    });
+    assert_eq!(within("the first call", first).await.unwrap(), exited);
+    assert_eq!(within("the second call", second).await.unwrap(), exited);
+}
+
+// === crashes and stops ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panicking_handle_call_crashes_the_server_terminate_runs_and_the_caller_gets_exited() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let reason = ExitReason::Panic("bad request".into());
+    assert_eq!(
+        server.call(Req::Panic("bad request")).await,
+        Err(CallError::Exited {
+            pid: server.pid(),
+            reason: reason.clone()
+        })
+    );
+    assert_eq!(exit_of(&node, server.pid()).await, reason);
+    assert_eq!(log.entries(), vec!["init", "terminate panic: bad request"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panicking_handle_cast_crashes_the_server_with_the_panic_message() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    server.cast(Req::Panic("bad cast")).unwrap();
+    assert_eq!(
+        exit_of(&node, server.pid()).await,
+        ExitReason::Panic("bad cast".into())
+    );
+    assert_eq!(log.entries(), vec!["init", "terminate panic: bad cast"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_from_a_callback_still_replies_then_terminates() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    assert_eq!(server.call(Req::Add(4)).await, Ok(4));
+    assert_eq!(server.call(Req::Stop(ExitReason::Shutdown)).await, Ok(4));
+    assert_eq!(exit_of(&node, server.pid()).await, ExitReason::Shutdown);
+    assert_eq!(
+        log.entries(),
+        vec![
+            "init",
+            "call add 4",
+            "call stop shutdown",
+            "terminate shutdown"
+        ]
+    );
+
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    server
+        .cast(Req::Stop(ExitReason::shutdown_with("done")))
+        .unwrap();
+    assert_eq!(
+        exit_of(&node, server.pid()).await,
+        ExitReason::shutdown_with("done")
+    );
+    assert_eq!(
+        log.entries(),
+        vec![
+            "init",
+            "cast stop {shutdown, done}",
+            "terminate {shutdown, done}"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_with_a_reason_runs_terminate_and_a_monitor_sees_the_reason() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let mut watcher = Probe::spawn(&node, false);
+    let s = server.pid();
+    let monitor = watcher.run(move |ctx| ctx.monitor(s)).await;
+    server.stop(ExitReason::custom("enough")).await.unwrap();
+    assert!(!server.is_alive(), "stop waits until the server has exited");
+    assert_eq!(
+        watcher.next().await,
+        Seen::Down(Down {
+            monitor,
+            pid: s,
+            reason: ExitReason::custom("enough")
+        })
+    );
+    assert_eq!(log.entries(), vec!["init", "terminate enough"]);
+}
+
+// === init ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_error_fails_the_start_with_that_reason() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let seq = node.next_event_seq();
+    let reason = ExitReason::custom("bad config");
+    let error = ServerRef::start(
+        &node,
+        Echo::with_init(&log, Init::Fail(reason.clone())),
+        SpawnOptions::new().name("echo"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, StartError::Init(reason.clone()));
+    assert_eq!(error.to_string(), "init failed: bad config");
+    let spawned = spawns_since(&node, seq);
+    assert_eq!(spawned.len(), 1);
+    assert_eq!(exit_of(&node, spawned[0]).await, reason);
+    assert_eq!(
+        log.entries(),
+        vec!["init"],
+        "terminate does not run after init fails"
+    );
+    assert_eq!(node.whereis("echo"), None);
+    assert_eq!(node.process_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_panic_fails_the_start_with_the_panic_message() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let error = ServerRef::start(
+        &node,
+        Echo::with_init(&log, Init::Panic("no disk")),
+        SpawnOptions::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, StartError::Init(ExitReason::Panic("no disk".into())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_during_init_fails_the_start_with_killed() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let starter = node.clone();
+    let start = tokio::spawn(async move {
+        ServerRef::start(
+            &starter,
+            Echo::with_init(&log, Init::Hang),
+            SpawnOptions::new(),
+        )
+        .await
+        .map(|server| server.pid())
+    });
+    wait_until("the server is in init", || node.process_count() == 1).await;
+    let pid = node.processes()[0].pid;
+    node.exit(pid, ExitReason::Kill).unwrap();
+    assert_eq!(
+        within("the start returns", start).await.unwrap(),
+        Err(StartError::Init(ExitReason::Killed))
+    );
+    assert!(
+        !node.is_alive(pid),
+        "a failed start returns after the process exited"
+    );
+}
+
+/// A server whose terminate panics.
+struct BadTerminate;
+
+impl Server for BadTerminate {
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) {}
+
+    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext) {
+        panic!("terminate failed after {reason}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_terminate_replaces_the_exit_reason() {
+    let node = Node::new("server");
+    let server = ServerRef::start(&node, BadTerminate, SpawnOptions::new())
+        .await
+        .unwrap();
+    server.stop(ExitReason::Shutdown).await.unwrap();
+    assert_eq!(
+        exit_of(&node, server.pid()).await,
+        ExitReason::Panic("terminate failed after shutdown".into())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_error_of_a_linked_server_reaches_the_trapping_caller_as_an_exit_signal() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    node.spawn(move |ctx: Context, mut inbox: Inbox<()>| async move {
+        ctx.trap_exit(true);
+        let started = ServerRef::start_link(
+            &ctx,
+            Echo::with_init(&log, Init::Fail(ExitReason::custom("bad"))),
+            SpawnOptions::new(),
+        )
+        .await
+        .map(|server| server.pid());
+        tx.send(format!("{started:?}")).ok();
+        if let Message::Exit(exit) = inbox.recv().await {
+            tx.send(format!("exit {}", exit.reason)).ok();
+        }
+    });
+    assert_eq!(within("start", rx.recv()).await.unwrap(), "Err(Init(bad))");
+    assert_eq!(within("exit", rx.recv()).await.unwrap(), "exit bad");
+}
+
+// === exit signals ===
+
+/// Starts an [`Echo`] linked to a fresh parent process; returns the parent's probe and the
+/// server.
+async fn start_under_parent(node: &Node, log: &Log, init: Init) -> (Probe, ServerRef<Echo>) {
+    let parent = Probe::spawn(node, false);
+    let (tx, rx) = oneshot::channel();
+    let echo = Echo::with_init(log, init);
+    let node2 = node.clone();
+    parent
+        .run(move |ctx| {
+            let ctx = ctx.clone();
+            node2.handle().spawn(async move {
+                tx.send(ServerRef::start_link(&ctx, echo, SpawnOptions::new()).await)
+                    .ok();
+            });
+        })
+        .await;
+    let server = within("the server starts", rx).await.unwrap().unwrap();
+    (parent, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trapped_exit_from_the_parent_runs_terminate_with_that_reason() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let (parent, server) = start_under_parent(&node, &log, Init::Trap).await;
+    assert_eq!(
+        node.process_info(server.pid()).unwrap().parent,
+        Some(parent.pid())
+    );
+    parent.exit_with(ExitReason::custom("parent died"));
+    assert_eq!(
+        exit_of(&node, server.pid()).await,
+        ExitReason::custom("parent died")
+    );
+    assert_eq!(log.entries(), vec!["init", "terminate parent died"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_non_trapping_server_dies_with_its_parent_without_terminate() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let (parent, server) = start_under_parent(&node, &log, Init::Ok).await;
+    parent.exit_with(ExitReason::custom("parent died"));
+    assert_eq!(
+        exit_of(&node, server.pid()).await,
+        ExitReason::custom("parent died")
+    );
+    assert_eq!(log.entries(), vec!["init"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_exit_signals_and_downs_go_to_handle_info_when_trapping() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let (_parent, server) = start_under_parent(&node, &log, Init::Trap).await;
+    let other = Probe::spawn(&node, false);
+    let (o, s) = (other.pid(), server.pid());
+    node.exit(s, ExitReason::custom("poke")).unwrap();
+    other.run(move |ctx| ctx.link(s)).await;
+    assert_eq!(server.call(Req::Monitor(o)).await, Ok(0));
+    other.exit_with(ExitReason::custom("gone"));
+    exit_of(&node, o).await;
+    assert_eq!(server.call(Req::Get).await, Ok(0));
+    assert_eq!(
+        log.entries(),
+        vec![
+            "init".to_owned(),
+            format!("info exit {} poke", node.pid(0)),
+            "call monitor".to_owned(),
+            format!("info exit {o} gone"),
+            format!("info down {o} gone"),
+            "call get".to_owned(),
+        ]
+    );
+    assert!(server.is_alive());
+}
+
+// === agents ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_get_update_get_and_update_and_cast() {
+    let node = Node::new("server");
+    let agent = Agent::start(&node, || 0_u64, SpawnOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(agent.get(|n| *n).await, Ok(0));
+    agent.update(|n| *n += 1).await.unwrap();
+    assert_eq!(
+        agent
+            .get_and_update(|n| {
+                *n += 1;
+                *n * 10
+            })
+            .await,
+        Ok(20)
+    );
+    agent.cast(|n| *n += 5).unwrap();
+    assert_eq!(agent.get(|n| *n).await, Ok(7));
+    let info = node.process_info(agent.pid()).unwrap();
+    assert_eq!(info.kind, ProcessKind::Agent);
+    assert_eq!(&*info.label, "Agent");
+    let same = Agent::<u64>::from_pid(&node, agent.pid()).unwrap();
+    assert_eq!(same.get(|n| *n).await, Ok(7));
+    assert!(Agent::<String>::from_pid(&node, agent.pid()).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_stop_with_a_reason_is_seen_by_a_monitor() {
+    let node = Node::new("server");
+    let agent = Agent::start(
+        &node,
+        Vec::<u32>::new,
+        SpawnOptions::new().label("KV.Bucket"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(&*node.process_info(agent.pid()).unwrap().label, "KV.Bucket");
+    let mut watcher = Probe::spawn(&node, true);
+    let a = agent.pid();
+    let monitor = watcher
+        .run(move |ctx| {
+            ctx.link(a);
+            ctx.monitor(a)
+        })
+        .await;
+    agent.stop(ExitReason::Shutdown).await.unwrap();
+    let mut seen = vec![watcher.next().await, watcher.next().await];
+    seen.sort_by_key(|s| matches!(s, Seen::Down(_)));
+    assert_eq!(
+        seen,
+        vec![
+            Seen::Exit(ExitMessage {
+                from: a,
+                reason: ExitReason::Shutdown
+            }),
+            Seen::Down(Down {
+                monitor,
+                pid: a,
+                reason: ExitReason::Shutdown
+            }),
+        ]
+    );
+    assert_eq!(agent.get(|v| v.len()).await, Err(CallError::NoProc(a)));
+    assert_eq!(agent.cast(|v| v.push(1)), Err(CallError::NoProc(a)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_get_and_update_timeout_gives_timeout() {
+    let node = Node::new("server");
+    let agent = Agent::start(&node, || 0_u32, SpawnOptions::new())
+        .await
+        .unwrap();
+    let error = agent
+        .get_and_update_timeout(
+            |n| {
+                std::thread::sleep(Duration::from_millis(50));
+                *n
+            },
+            Duration::from_millis(5),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        CallError::Timeout {
+            pid: agent.pid(),
+            timeout_ms: 5
+        }
+    );
+    assert_eq!(agent.get(|n| *n).await, Ok(0));
+}

@@ -1,0 +1,566 @@
+//! The snapshot stream: the shape of a full snapshot, subscriptions (fan-out, intervals, falling
+//! behind, dropping), and control commands.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod snapshot_support;
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use otpscope::runtime::{
+    Agent, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, Inbox, Node, Restart,
+    SpawnOptions, Strategy, Supervisor, SupervisorFlags,
+};
+use otpscope::snapshot::model::{self, ExitReason, Pid, ProcessKind, Status};
+use otpscope::snapshot::{
+    AppControl, AppFuture, Command, CommandError, Control, ObserveOptions, Reply, Update,
+    full_snapshot, observe, observe_with,
+};
+use snapshot_support::View;
+use support::{exit_of, wait_until};
+
+fn ms(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// A plain process that waits for messages until it is stopped.
+fn idle(node: &Node) -> otpscope::runtime::Pid {
+    node.spawn(|_ctx: Context, mut inbox: Inbox<()>| async move {
+        loop {
+            inbox.recv().await;
+        }
+        #[allow(unreachable_code)]
+        ()
+    })
+    .pid()
+}
+
+fn bucket_spec(id: String) -> ChildSpec {
+    ChildSpec::worker(id, |ctx| async move {
+        let bucket = Agent::start_link(
+            &ctx,
+            HashMap::<String, String>::new,
+            SpawnOptions::new().label("KV.Bucket"),
+        )
+        .await?;
+        Ok(bucket.pid().into())
+    })
+    .restart(Restart::Temporary)
+}
+
+/// KV.Supervisor (one_for_all) over a dynamic bucket supervisor and a registry agent, with
+/// three buckets, as the chapter's tree.
+async fn kv_tree(node: &Node) -> (Supervisor, DynamicSupervisor, Vec<otpscope::runtime::Pid>) {
+    let buckets = DynamicSupervisor::child_spec(
+        "KV.BucketSupervisor",
+        DynamicSupervisorFlags::default().max_children(10),
+        SpawnOptions::new()
+            .label("KV.BucketSupervisor")
+            .name("kv.buckets"),
+    );
+    let registry = ChildSpec::worker("KV.Registry", |ctx| async move {
+        let agent = Agent::start_link(
+            &ctx,
+            || 0_u32,
+            SpawnOptions::new().label("KV.Registry").name("kv.registry"),
+        )
+        .await?;
+        Ok(agent.pid().into())
+    });
+    let supervisor = Supervisor::start(
+        node,
+        SupervisorFlags::new(Strategy::OneForAll),
+        vec![buckets, registry],
+        SpawnOptions::new().label("KV.Supervisor"),
+    )
+    .await
+    .unwrap();
+    let dynamic = DynamicSupervisor::whereis(node, "kv.buckets").unwrap();
+    let mut bucket_pids = Vec::new();
+    for i in 0..3 {
+        let started = dynamic
+            .start_child(bucket_spec(format!("bucket{i}")))
+            .await
+            .unwrap();
+        bucket_pids.push(started_pid(started));
+    }
+    (supervisor, dynamic, bucket_pids)
+}
+
+fn started_pid(started: otpscope::runtime::Started) -> otpscope::runtime::Pid {
+    match started {
+        otpscope::runtime::Started::Pid(pid) => pid,
+        otpscope::runtime::Started::Ignore => panic!("the child was ignored"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_snapshot_shows_the_supervision_tree_in_start_order() {
+    let node = Node::new("shape");
+    let (supervisor, dynamic, buckets) = kv_tree(&node).await;
+    let loner = idle(&node);
+    let registry = node.whereis("kv.registry").unwrap();
+
+    let snapshot = full_snapshot(&node);
+    assert_eq!(&*snapshot.node, "shape");
+    assert_eq!(snapshot.format_version, model::FORMAT_VERSION);
+    assert_eq!(snapshot.len(), 7);
+    let roots: Vec<Pid> = snapshot.roots().map(|info| info.pid).collect();
+    assert_eq!(roots, vec![Pid::from(supervisor.pid()), Pid::from(loner)]);
+
+    let top = snapshot.process(supervisor.pid().into()).unwrap();
+    assert_eq!(&*top.label, "KV.Supervisor");
+    assert_eq!(
+        top.kind,
+        ProcessKind::Supervisor {
+            strategy: model::Strategy::OneForAll,
+            max_restarts: 3,
+            max_seconds: 5
+        }
+    );
+    assert_eq!(top.parent, None);
+    assert!(top.trap_exit);
+    let children: Vec<Pid> = snapshot.children_of(top.pid).map(|info| info.pid).collect();
+    assert_eq!(
+        children,
+        vec![Pid::from(dynamic.pid()), Pid::from(registry)],
+        "children in child-spec order"
+    );
+
+    let bucket_supervisor = snapshot.process(dynamic.pid().into()).unwrap();
+    assert_eq!(&*bucket_supervisor.label, "KV.BucketSupervisor");
+    assert_eq!(bucket_supervisor.name.as_deref(), Some("kv.buckets"));
+    assert_eq!(
+        bucket_supervisor.kind,
+        ProcessKind::DynamicSupervisor {
+            max_restarts: 3,
+            max_seconds: 5,
+            max_children: Some(10)
+        }
+    );
+    assert_eq!(bucket_supervisor.parent, Some(top.pid));
+    assert_eq!(
+        bucket_supervisor.child_id.as_deref(),
+        Some("KV.BucketSupervisor")
+    );
+    assert_eq!(bucket_supervisor.shutdown, Some(model::Shutdown::Infinity));
+    assert_eq!(bucket_supervisor.restart, Some(model::Restart::Permanent));
+    let bucket_pids: Vec<Pid> = snapshot
+        .children_of(bucket_supervisor.pid)
+        .map(|info| info.pid)
+        .collect();
+    assert_eq!(
+        bucket_pids,
+        buckets.iter().copied().map(Pid::from).collect::<Vec<_>>()
+    );
+
+    for pid in &bucket_pids {
+        let bucket = snapshot.process(*pid).unwrap();
+        assert_eq!(&*bucket.label, "KV.Bucket");
+        assert_eq!(bucket.kind, ProcessKind::Agent);
+        assert_eq!(bucket.restart, Some(model::Restart::Temporary));
+        assert_eq!(bucket.shutdown, Some(model::Shutdown::TimeoutMs(5000)));
+        assert!(bucket.links.contains(&bucket_supervisor.pid));
+        assert_eq!(bucket.status, Status::Waiting);
+    }
+    let registry_info = snapshot.process(registry.into()).unwrap();
+    assert_eq!(registry_info.kind, ProcessKind::Agent);
+    assert_eq!(registry_info.display_name(), "kv.registry");
+    assert_eq!(
+        snapshot.ancestors(bucket_pids[0]),
+        vec![bucket_supervisor.pid, top.pid]
+    );
+
+    // A subscription starts with the same snapshot.
+    let mut subscription = observe(&node, ms(50));
+    let Some(Update::Full(first)) = subscription.try_recv() else {
+        panic!("a subscription starts with a full snapshot");
+    };
+    assert!(first.same_processes(&snapshot));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deltas_follow_spawns_restarts_and_deaths_and_the_feed_names_them() {
+    let node = Node::new("deltas");
+    let (supervisor, dynamic, buckets) = kv_tree(&node).await;
+    let mut view = View::new(observe(&node, ms(5)));
+    view.drain();
+    assert_eq!(view.fulls, 1);
+
+    // A death, a restart by the one_for_all supervisor, new children.
+    let registry = node.whereis("kv.registry").unwrap();
+    node.exit(registry, otpscope::runtime::ExitReason::Kill)
+        .unwrap();
+    wait_until("the tree restarts", || {
+        node.whereis("kv.registry")
+            .is_some_and(|pid| pid != registry)
+            && DynamicSupervisor::whereis(&node, "kv.buckets")
+                .is_some_and(|sup| sup.pid() != dynamic.pid())
+    })
+    .await;
+    view.converge(&node).await;
+    let snapshot = view.snapshot();
+    assert!(!snapshot.contains(registry.into()));
+    for bucket in &buckets {
+        assert!(
+            !snapshot.contains((*bucket).into()),
+            "temporary buckets are gone"
+        );
+        assert_eq!(
+            view.exit_seen((*bucket).into()),
+            Some(ExitReason::Shutdown),
+            "the feed says why each bucket went"
+        );
+    }
+    assert_eq!(view.exit_seen(registry.into()), Some(ExitReason::Killed));
+    assert!(view.events.iter().any(|event| matches!(
+        &event.kind,
+        model::EventKind::Restarted { supervisor: sup, old, .. }
+            if *sup == Pid::from(supervisor.pid()) && *old == Pid::from(registry)
+    )));
+    let top = snapshot.process(supervisor.pid().into()).unwrap();
+    assert_eq!(top.children.len(), 2);
+    assert!(view.deltas >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_born_and_gone_between_two_ticks_is_still_seen_exiting() {
+    let node = Node::new("blink");
+    let keeper = idle(&node);
+    let mut view = View::new(observe(&node, ms(200)));
+    view.drain();
+    let blink = node
+        .spawn(|_ctx: Context, _inbox: Inbox<()>| async move {
+            otpscope::runtime::ExitReason::custom("blink")
+        })
+        .pid();
+    exit_of(&node, blink).await;
+    let started = std::time::Instant::now();
+    while view.exit_seen(blink.into()).is_none() {
+        assert!(
+            started.elapsed() < snapshot_support::DEADLINE,
+            "no Exited event for {blink}"
+        );
+        view.drain();
+        tokio::time::sleep(ms(5)).await;
+    }
+    assert_eq!(
+        view.exit_seen(blink.into()),
+        Some(ExitReason::custom("blink"))
+    );
+    view.converge(&node).await;
+    assert!(!view.snapshot().contains(blink.into()));
+    assert!(view.snapshot().contains(keeper.into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_subscriber_is_resynced_with_a_full_snapshot_and_sees_the_deaths() {
+    let node = Node::new("slow");
+    let workers: Vec<_> = (0..20).map(|_| idle(&node)).collect();
+    let mut slow = View::new(observe_with(
+        &node,
+        ObserveOptions::new(ms(2)).queue_capacity(4),
+    ));
+    let mut witness = View::new(observe(&node, ms(2)));
+    let first = slow.subscription.try_recv().unwrap();
+    slow.apply(first);
+    assert_eq!(slow.fulls, 1);
+
+    // Changes until the slow queue is full (the test never drains it meanwhile).
+    let mut round = 0_usize;
+    wait_until("the slow queue fills up", || {
+        round += 1;
+        node.send(workers[round % workers.len()], ()).ok();
+        slow.subscription.queued() == 4
+    })
+    .await;
+    let killed = &workers[..10];
+    for pid in killed {
+        node.exit(*pid, otpscope::runtime::ExitReason::Kill)
+            .unwrap();
+    }
+    for pid in killed {
+        exit_of(&node, *pid).await;
+    }
+    // The witness ticks as often: once it has seen the deaths and many more ticks, the slow
+    // subscriber has tried to flush them into its full queue, and fell behind.
+    witness.converge(&node).await;
+    let seen = witness.deltas + witness.fulls;
+    wait_until("the witness ticks on", || {
+        round += 1;
+        node.send(workers[10 + round % 10], ()).ok();
+        witness.drain();
+        witness.deltas + witness.fulls >= seen + 20
+    })
+    .await;
+    assert_eq!(
+        slow.subscription.queued(),
+        4,
+        "nobody drained the slow queue"
+    );
+
+    slow.drain();
+    slow.converge(&node).await;
+    assert_eq!(
+        slow.fulls, 2,
+        "the slow subscriber was resynced with a full snapshot"
+    );
+    for pid in killed {
+        assert!(
+            !slow.snapshot().contains((*pid).into()),
+            "no ghost of {pid}"
+        );
+        assert_eq!(slow.exit_seen((*pid).into()), Some(ExitReason::Killed));
+    }
+    assert_eq!(slow.missed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_subscribers_with_different_intervals_share_the_node_and_both_keep_up() {
+    let node = Node::new("two");
+    let workers: Vec<_> = (0..5).map(|_| idle(&node)).collect();
+    let mut fast = View::new(observe(&node, ms(5)));
+    let mut slow = View::new(observe(&node, ms(100)));
+    fast.drain();
+    slow.drain();
+    assert_eq!((fast.fulls, slow.fulls), (1, 1));
+
+    let mut round = 0_usize;
+    wait_until("the slow subscriber gets three deltas", || {
+        round += 1;
+        node.send(workers[round % workers.len()], ()).ok();
+        fast.drain();
+        slow.drain();
+        slow.deltas >= 3
+    })
+    .await;
+    assert!(
+        fast.deltas > 2 * slow.deltas,
+        "fast {} deltas, slow {}",
+        fast.deltas,
+        slow.deltas
+    );
+
+    // Both see every change, though they share one change list.
+    let newcomer = idle(&node);
+    node.exit(workers[0], otpscope::runtime::ExitReason::custom("boom"))
+        .unwrap();
+    exit_of(&node, workers[0]).await;
+    fast.converge(&node).await;
+    slow.converge(&node).await;
+    for view in [&fast, &slow] {
+        assert!(view.snapshot().contains(newcomer.into()));
+        assert!(!view.snapshot().contains(workers[0].into()));
+        assert_eq!(
+            view.exit_seen(workers[0].into()),
+            Some(ExitReason::custom("boom"))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_every_subscription_stops_change_tracking() {
+    let node = Node::new("drop");
+    let worker = idle(&node);
+    assert!(!node.is_tracking_changes());
+    let first = observe(&node, ms(5));
+    let second = observe(&node, ms(7));
+    assert!(node.is_tracking_changes());
+    drop(first);
+    node.send(worker, ()).unwrap();
+    assert!(node.is_tracking_changes(), "one subscriber remains");
+    drop(second);
+    wait_until("tracking stops", || !node.is_tracking_changes()).await;
+
+    // Observing again starts afresh and sees later changes.
+    let mut view = View::new(observe(&node, ms(5)));
+    let later = idle(&node);
+    node.send(worker, ()).unwrap();
+    view.converge(&node).await;
+    assert!(view.snapshot().contains(later.into()));
+    assert_eq!(
+        view.snapshot()
+            .process(worker.into())
+            .unwrap()
+            .messages_handled,
+        2
+    );
+    drop(view);
+    wait_until("tracking stops again", || !node.is_tracking_changes()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_on_dead_or_unknown_pids_fail_with_clear_errors() {
+    let node = Node::new("control");
+    let control = Control::new(&node);
+    let unknown = Pid(1_000_000);
+    let error = control
+        .execute(Command::Exit {
+            pid: unknown,
+            reason: ExitReason::Kill,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error, CommandError::NoProcess(unknown));
+    assert_eq!(error.to_string(), "no process <0.1000000.0>");
+    assert_eq!(
+        control.execute(Command::GetState { pid: unknown }).await,
+        Err(CommandError::NoProcess(unknown))
+    );
+
+    let victim = idle(&node);
+    assert_eq!(
+        control
+            .execute(Command::Exit {
+                pid: victim.into(),
+                reason: ExitReason::custom("boom"),
+            })
+            .await,
+        Ok(Reply::Done)
+    );
+    assert_eq!(
+        exit_of(&node, victim).await,
+        otpscope::runtime::ExitReason::custom("boom")
+    );
+    let dead = CommandError::Dead {
+        pid: victim.into(),
+        reason: ExitReason::custom("boom"),
+    };
+    let again = control
+        .execute(Command::Exit {
+            pid: victim.into(),
+            reason: ExitReason::Kill,
+        })
+        .await;
+    assert_eq!(again, Err(dead.clone()));
+    assert_eq!(
+        dead.to_string(),
+        format!("process {} is dead (exited: boom)", victim)
+    );
+    assert_eq!(
+        control
+            .execute(Command::GetState { pid: victim.into() })
+            .await,
+        Err(dead)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_state_describes_supervisors_and_says_when_a_process_cannot() {
+    let node = Node::new("state");
+    let (supervisor, _dynamic, _buckets) = kv_tree(&node).await;
+    let control = Control::new(&node);
+    let Ok(Reply::State {
+        pid,
+        rows: Some(rows),
+    }) = control
+        .execute(Command::GetState {
+            pid: supervisor.pid().into(),
+        })
+        .await
+    else {
+        panic!("a supervisor describes its state");
+    };
+    assert_eq!(pid, Pid::from(supervisor.pid()));
+    assert!(rows.iter().any(|row| row.key == "KV.Registry"), "{rows:?}");
+
+    let plain = idle(&node);
+    let mut pending = control.submit(Command::GetState { pid: plain.into() });
+    let reply = support::within("the reply", async {
+        loop {
+            if let Some(reply) = pending.try_recv() {
+                return reply;
+            }
+            tokio::time::sleep(ms(1)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        reply,
+        Ok(Reply::State {
+            pid: plain.into(),
+            rows: None
+        })
+    );
+}
+
+struct EchoApp;
+
+impl AppControl for EchoApp {
+    fn execute(&self, command: Command) -> AppFuture<'_> {
+        Box::pin(async move {
+            match command {
+                Command::Get { bucket, key } => Ok(Reply::Value {
+                    value: Some(format!("{bucket}/{key}")),
+                }),
+                Command::CreateBucket { name } if name.is_empty() => {
+                    Err(CommandError::App("a bucket needs a name".into()))
+                }
+                other => Err(CommandError::NotSupported(other.name().into())),
+            }
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_commands_need_an_app_handler() {
+    let node = Node::new("app");
+    let get = Command::Get {
+        bucket: "shopping".into(),
+        key: "milk".into(),
+    };
+    let error = Control::new(&node).execute(get.clone()).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "not supported: get (no application handler installed)"
+    );
+    let control = Control::new(&node).with_app(Arc::new(EchoApp));
+    assert_eq!(
+        control.execute(get).await,
+        Ok(Reply::Value {
+            value: Some("shopping/milk".into())
+        })
+    );
+    assert_eq!(
+        control
+            .execute(Command::CreateBucket {
+                name: String::new()
+            })
+            .await
+            .unwrap_err()
+            .to_string(),
+        "a bucket needs a name"
+    );
+    assert_eq!(
+        control.execute(Command::CreateBuckets { count: 3 }).await,
+        Err(CommandError::NotSupported("create_buckets".into()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "runtime: NodeShared::monitor does not mark the watcher and the target changed"]
+async fn monitoring_a_process_shows_in_its_monitored_by() {
+    let node = Node::new("monitor");
+    let target = idle(&node);
+    let mut view = View::new(observe(&node, ms(5)));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let watcher = node.spawn(move |ctx: Context, mut inbox: Inbox<()>| async move {
+        ctx.monitor(target);
+        tx.send(()).ok();
+        inbox.recv().await;
+    });
+    rx.await.unwrap();
+    view.converge(&node).await;
+    let snapshot = view.snapshot();
+    assert_eq!(
+        snapshot.process(target.into()).unwrap().monitored_by,
+        vec![Pid::from(watcher.pid())]
+    );
+    assert_eq!(
+        snapshot.process(watcher.pid().into()).unwrap().monitors,
+        vec![Pid::from(target)]
+    );
+}
