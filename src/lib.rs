@@ -9,6 +9,7 @@
 
 pub mod demo;
 pub mod runtime;
+pub mod scenario;
 pub mod snapshot;
 
 pub use runtime::{

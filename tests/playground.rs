@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use otpscope::demo::playground::{
-    RootHandle, RunningTree, TreeError, TreeSpec, Worker, WorkerCall, WorkerReply,
+    BUILT_IN, RootHandle, RunningTree, TreeError, TreeSpec, Worker, WorkerCall, WorkerReply,
 };
 use otpscope::runtime::*;
 use support::*;
@@ -142,6 +142,16 @@ async fn every_shipped_tree_starts_with_its_process_count_and_stops_cleanly() {
         .collect();
     shipped.sort();
     assert_eq!(shipped, expected.keys().copied().collect::<Vec<_>>());
+    let mut built_in: Vec<String> = BUILT_IN
+        .iter()
+        .map(|(stem, _)| format!("{stem}.toml"))
+        .collect();
+    built_in.sort();
+    assert_eq!(built_in, shipped, "every shipped file is built in");
+    for (stem, text) in BUILT_IN {
+        let on_disk = std::fs::read_to_string(tree_path(&format!("{stem}.toml"))).unwrap();
+        assert_eq!(text, on_disk, "{stem}");
+    }
     let mut checks = Vec::new();
     for (file, count) in expected {
         checks.push(tokio::spawn(async move {
@@ -307,6 +317,7 @@ crash_reason = "boom"
     }
     let mut pids: Vec<Pid> = restarts.iter().map(|(old, _)| *old).collect();
     pids.push(restarts[restarts.len() - 1].1);
+    pids.sort_unstable();
     pids.dedup();
     assert_eq!(
         pids.len(),
@@ -515,6 +526,14 @@ id = "running"
     assert_eq!(children[0].pid, ChildPid::Undefined);
     assert_eq!(rows[0], ("ignored", None));
     assert_eq!(rows[1].0, "running");
+    let running = node.process_info(rows[1].1.unwrap()).unwrap();
+    assert_eq!(&*running.label, "Worker", "the default label of a worker");
+    let root = node.process_info(tree.pid()).unwrap();
+    assert_eq!(
+        &*root.label, "Supervisor",
+        "the default label of a supervisor"
+    );
+    assert_eq!(root.children, vec![running.pid]);
     let counts = supervisor(&tree).count_children().await.unwrap();
     assert_eq!((counts.specs, counts.active), (2, 1));
     assert_eq!(node.process_count(), 2);
@@ -923,24 +942,25 @@ fn load_errors_name_the_path() {
     let missing = tree_path("no_such_tree.toml");
     let error = TreeSpec::load(&missing).unwrap_err();
     assert!(matches!(error, TreeError::Read { .. }), "{error:?}");
-    assert!(
-        error
-            .to_string()
-            .starts_with(&format!("cannot read {}: ", missing.display())),
-        "{error}"
+    // The message names the path; the cause is the source, as error chains print it.
+    assert_eq!(
+        error.to_string(),
+        format!("cannot read {}", missing.display())
     );
+    assert!(std::error::Error::source(&error).is_some());
     let dir = std::env::temp_dir().join(format!("otpscope-playground-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bad = dir.join("bad.toml");
     std::fs::write(&bad, "type = \"supervisor\"\nstrategy = \"one_for_some\"\n").unwrap();
     let error = TreeSpec::load(&bad).unwrap_err();
     assert_eq!(error.position(), Some((2, 12)));
+    assert_eq!(error.to_string(), bad.display().to_string());
+    let cause = std::error::Error::source(&error).map(ToString::to_string);
     assert_eq!(
-        error.to_string(),
-        format!(
-            "{}: line 2, column 12: unknown strategy \"one_for_some\", expected one_for_one, \
-             one_for_all or rest_for_one",
-            bad.display()
+        cause.as_deref(),
+        Some(
+            "line 2, column 12: unknown strategy \"one_for_some\", expected one_for_one, \
+             one_for_all or rest_for_one"
         )
     );
     std::fs::remove_dir_all(&dir).ok();

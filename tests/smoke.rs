@@ -1,5 +1,7 @@
 //! A first pass over the runtime's basic paths.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use otpscope::runtime::*;
@@ -63,8 +65,12 @@ async fn supervisor_restarts_a_killed_server_with_a_new_pid() {
     let counter = ServerRef::<Counter>::from_pid(&node, old).unwrap();
     counter.cast(2).unwrap();
     assert_eq!(counter.call(3).await.unwrap(), 5);
+    let gone = node.watch(old);
     node.exit(old, ExitReason::Kill).unwrap();
-    assert_eq!(exit_of(&node, old).await, ExitReason::Killed);
+    assert_eq!(
+        within("killed counter exits", gone).await,
+        ExitReason::Killed
+    );
     wait_until_async("restart", || async {
         sup.which_children().await.unwrap()[0]
             .pid
@@ -135,8 +141,9 @@ async fn change_tracking_lists_each_changed_process_once_and_only_while_observed
     .await;
     let changed = node.take_changed();
     assert_eq!(changed, vec![busy.pid()]);
+    let gone = node.watch(quiet.pid());
     node.exit(quiet.pid(), ExitReason::Kill).unwrap();
-    exit_of(&node, quiet.pid()).await;
+    within("quiet exits", gone).await;
     assert_eq!(node.take_changed(), vec![quiet.pid()]);
     drop(tracking);
     busy.send(1).unwrap();

@@ -3,7 +3,8 @@
 //! ends up with exactly what a fresh full snapshot holds: no ghost, no missing process, no
 //! stale value. Nothing is left out of the comparison (counters and start times included);
 //! only the snapshot headers (`seq`, `taken_at_unix_ms`) differ, which
-//! `Snapshot::same_processes` does not compare.
+//! `Snapshot::same_processes` does not compare. A second subscriber with a tiny queue, rarely
+//! drained, falls behind and is resynced along the way, and must converge too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -166,6 +167,13 @@ async fn run(ops: Vec<Op>, interval_ms: u64) {
     ));
     view.drain();
     assert_eq!(view.fulls, 1);
+    // A second subscriber with a tiny queue, drained only now and then: it falls behind and
+    // is resynced, and must end up in the same place.
+    let mut laggard = View::new(observe_with(
+        &node,
+        ObserveOptions::new(Duration::from_millis(1)).queue_capacity(2),
+    ));
+    laggard.drain();
 
     for op in ops {
         let (all, workers) = live(&node);
@@ -227,10 +235,14 @@ async fn run(ops: Vec<Op>, interval_ms: u64) {
             Op::Pause(ms) => {
                 tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
                 view.drain();
+                if ms % 2 == 0 {
+                    laggard.drain();
+                }
             }
         }
     }
     view.converge(&node).await;
+    laggard.converge(&node).await;
     // Every process that exited while observed was seen exiting in the feed.
     for event in &view.events {
         if let otpscope::snapshot::EventKind::Exited { pid, .. } = &event.kind {

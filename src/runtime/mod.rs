@@ -32,8 +32,8 @@ pub use dynamic_supervisor::{DynamicSupervisor, DynamicSupervisorFlags};
 pub use error::{CallError, NoProc, RegisterError, SendError, StartError, SupervisorError};
 pub use exit::ExitReason;
 pub use introspect::{
-    DeadProcess, Event, EventKind, EventRead, ProcessInfo, ProcessKind, Status, elapsed_since,
-    wall_clock,
+    ChangeTracking, DeadProcess, Event, EventKind, EventRead, ProcessInfo, ProcessKind, Status,
+    elapsed_since, wall_clock,
 };
 pub use node::{Node, Watch};
 pub use pid::{MonitorRef, Pid};

@@ -3,7 +3,8 @@
 //! Signals act on the receiver's [`Core`](super::process::Core) as they arrive, under its lock,
 //! so they take effect before any message still in its mailbox. Lock order: never two process
 //! locks at once; each operation updates its own side, then the other, and copes with the other
-//! having died in between.
+//! having died in between. A process's state lock may be held while taking its own mailbox
+//! lock (a trapped exit signal is queued under it), never the other way round.
 //!
 //! Rules (Erlang's):
 //! - `exit(pid, kill)` cannot be trapped; the target dies with `killed`. `kill` arriving
@@ -57,8 +58,11 @@ impl NodeShared {
             return true;
         }
         if state.trap_exit {
-            drop(state);
+            // Queued under the receiver's lock: a `link` racing with this death then either
+            // finds the link still there, or sends its `noproc` after this signal, never
+            // before it (a transient child exiting normally must not look like noproc).
             target.deliver(SystemMessage::Exit(ExitMessage { from, reason }));
+            drop(state);
             return true;
         }
         if reason == ExitReason::Normal && from != to {
@@ -202,7 +206,13 @@ impl NodeShared {
         for (linked, ()) in links {
             self.exit_signal(pid, linked, reason.clone(), true);
         }
-        for (monitor, watcher) in monitored_by {
+        // Processes first, then code outside any process: someone awaiting this death from
+        // outside (a `stop`, a `watch`) then finds every monitoring process already told, as
+        // a BEAM caller of `Agent.stop` finds the registry's DOWN ahead of its next call.
+        let (processes, outside): (Vec<_>, Vec<_>) = monitored_by
+            .into_iter()
+            .partition(|(_, watcher)| matches!(watcher, Watcher::Process(_)));
+        for (monitor, watcher) in processes.into_iter().chain(outside) {
             match watcher {
                 Watcher::Process(watcher_pid) => {
                     let Some(watcher) = self.lookup(watcher_pid) else {

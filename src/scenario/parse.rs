@@ -9,7 +9,8 @@
 //! ```
 //!
 //! A TARGET is a pid (`<0.42.0>`), a registered name (`KV.Registry`), a path of child ids from
-//! a root (`KV.Supervisor/KV.BucketSupervisor`) or `bucket:NAME`. A REASON is `kill` (the
+//! a root (`KV.Supervisor/KV.BucketSupervisor`; the first step may also be any registered name)
+//! or `bucket:NAME`. A REASON is `kill` (the
 //! default), `shutdown`, `normal`, `shutdown:TERM` or any other word (a custom reason). Words
 //! with spaces go in double quotes. The whole script is parsed before anything runs, and a
 //! malformed line is an error with its line number.
@@ -31,14 +32,21 @@ pub enum Target {
 
 impl Target {
     fn parse(word: &str) -> Self {
-        if let Some(serial) = crate::runtime::Pid::parse_serial(word).filter(|_| word.starts_with('<')) {
+        if let Some(serial) =
+            crate::runtime::Pid::parse_serial(word).filter(|_| word.starts_with('<'))
+        {
             return Self::Pid(serial);
         }
         if let Some(name) = word.strip_prefix("bucket:") {
             return Self::Bucket(name.to_owned());
         }
         if word.contains('/') {
-            return Self::Path(word.split('/').filter(|part| !part.is_empty()).map(str::to_owned).collect());
+            return Self::Path(
+                word.split('/')
+                    .filter(|part| !part.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            );
         }
         Self::Name(word.to_owned())
     }
@@ -121,14 +129,21 @@ pub fn parse(script: &str) -> Result<Vec<Line>, ScriptError> {
     let mut lines = Vec::new();
     for (index, raw) in script.lines().enumerate() {
         let number = index + 1;
-        let fail = |message: String| ScriptError { line: number, message };
+        let fail = |message: String| ScriptError {
+            line: number,
+            message,
+        };
         let words = split_words(raw).map_err(fail)?;
         if words.is_empty() {
             continue;
         }
         let command = parse_words(&words).map_err(fail)?;
         let text = raw.split('#').next().unwrap_or(raw).trim().to_owned();
-        lines.push(Line { number, text, command });
+        lines.push(Line {
+            number,
+            text,
+            command,
+        });
     }
     Ok(lines)
 }
@@ -231,13 +246,20 @@ fn parse_words(words: &[String]) -> Result<Command, String> {
 
 fn parse_expectation(args: &[&str]) -> Result<Expectation, String> {
     let Some((&what, rest)) = args.split_first() else {
-        return Err(format!("expected `expect WHAT ...` with WHAT one of {EXPECTATIONS}"));
+        return Err(format!(
+            "expected `expect WHAT ...` with WHAT one of {EXPECTATIONS}"
+        ));
     };
     let exactly = |usage: &str, n: usize| -> Result<(), String> {
-        if rest.len() == n { Ok(()) } else { Err(format!("expected `expect {usage}`")) }
+        if rest.len() == n {
+            Ok(())
+        } else {
+            Err(format!("expected `expect {usage}`"))
+        }
     };
     let number = |word: &str| -> Result<u64, String> {
-        word.parse().map_err(|_| format!("expected a number, found `{word}`"))
+        word.parse()
+            .map_err(|_| format!("expected a number, found `{word}`"))
     };
     Ok(match what {
         "alive" => {
@@ -250,7 +272,8 @@ fn parse_expectation(args: &[&str]) -> Result<Expectation, String> {
         }
         "restarted" => {
             exactly("restarted TARGET N", 2)?;
-            let n = u32::try_from(number(rest[1])?).map_err(|_| "restart count too large".to_owned())?;
+            let n = u32::try_from(number(rest[1])?)
+                .map_err(|_| "restart count too large".to_owned())?;
             Expectation::Restarted(Target::parse(rest[0]), n)
         }
         "count" => {
@@ -271,7 +294,11 @@ fn parse_expectation(args: &[&str]) -> Result<Expectation, String> {
             exactly("get NAME KEY VALUE", 3)?;
             Expectation::Get(rest[0].to_owned(), rest[1].to_owned(), rest[2].to_owned())
         }
-        other => return Err(format!("unknown expectation `{other}`, expected {EXPECTATIONS}")),
+        other => {
+            return Err(format!(
+                "unknown expectation `{other}`, expected {EXPECTATIONS}"
+            ));
+        }
     })
 }
 
@@ -308,14 +335,32 @@ dump
             lines[1].command,
             Command::Put("shopping".into(), "milk".into(), "2 litres".into())
         );
-        assert_eq!(lines[4].command, Command::Kill(Target::Bucket("shopping".into()), "kill".into()));
-        assert_eq!(lines[6].command, Command::Kill(Target::Pid(42), "boom".into()));
+        assert_eq!(
+            lines[4].command,
+            Command::Kill(Target::Bucket("shopping".into()), "kill".into())
+        );
+        assert_eq!(
+            lines[6].command,
+            Command::Kill(Target::Pid(42), "boom".into())
+        );
         assert_eq!(
             lines[7].command,
-            Command::Kill(Target::Path(vec!["KV.Supervisor".into(), "KV.BucketSupervisor".into()]), "kill".into())
+            Command::Kill(
+                Target::Path(vec!["KV.Supervisor".into(), "KV.BucketSupervisor".into()]),
+                "kill".into()
+            )
         );
-        assert_eq!(lines[12].command, Command::Expect(Expectation::Restarted(Target::Name("KV.Registry".into()), 1)));
-        assert_eq!(lines[14].command, Command::Expect(Expectation::Lookup("shopping".into(), false)));
+        assert_eq!(
+            lines[12].command,
+            Command::Expect(Expectation::Restarted(
+                Target::Name("KV.Registry".into()),
+                1
+            ))
+        );
+        assert_eq!(
+            lines[14].command,
+            Command::Expect(Expectation::Lookup("shopping".into(), false))
+        );
     }
 
     #[test]
@@ -323,17 +368,33 @@ dump
         let cases = [
             ("create\n", 1, "expected `create NAME`"),
             ("\n\nfly away\n", 3, "unknown command `fly`"),
-            ("sleep soon\n", 1, "expected a number of milliseconds, found `soon`"),
-            ("expect lookup a maybe\n", 1, "expected `none` or `some`, found `maybe`"),
+            (
+                "sleep soon\n",
+                1,
+                "expected a number of milliseconds, found `soon`",
+            ),
+            (
+                "expect lookup a maybe\n",
+                1,
+                "expected `none` or `some`, found `maybe`",
+            ),
             ("expect\n", 1, "expected `expect WHAT"),
             ("expect happy x\n", 1, "unknown expectation `happy`"),
             ("put a \"b c\n", 1, "unterminated quoted word"),
-            ("expect count X many\n", 1, "expected a number, found `many`"),
+            (
+                "expect count X many\n",
+                1,
+                "expected a number, found `many`",
+            ),
         ];
         for (script, line, message) in cases {
             let error = parse(script).unwrap_err();
             assert_eq!(error.line, line, "{script:?}");
-            assert!(error.message.starts_with(message), "{script:?}: {}", error.message);
+            assert!(
+                error.message.starts_with(message),
+                "{script:?}: {}",
+                error.message
+            );
         }
     }
 }

@@ -343,15 +343,17 @@ impl Pending {
             self.fall_behind();
             return false;
         }
+        // The view moves to the model's seq only with a full snapshot or a delta; a flush
+        // of events alone leaves `seq` where the view is.
         if self.resync {
             sender.try_send(Update::Full(model.clone())).ok();
             self.resync = false;
+            self.seq = model.seq;
         } else if state_update {
-            sender
-                .try_send(Update::Delta(self.delta(model.seq, model.taken_at_unix_ms)))
-                .ok();
+            let delta = self.delta(model.seq, model.taken_at_unix_ms);
+            sender.try_send(Update::Delta(delta)).ok();
+            self.seq = model.seq;
         }
-        self.seq = model.seq;
         if events_update {
             let events = Update::Events {
                 events: self.events.drain(..).collect(),

@@ -19,6 +19,7 @@
 //! [`RegistryOptions::isolated`](registry::RegistryOptions::isolated).
 
 pub mod bucket;
+pub mod control;
 pub mod registry;
 pub mod supervisor;
 

@@ -18,7 +18,7 @@ pub enum TreeError {
         message: String,
     },
     /// The file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -26,7 +26,7 @@ pub enum TreeError {
         source: std::io::Error,
     },
     /// The file was read but its contents are invalid.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     File {
         /// The file.
         path: PathBuf,
@@ -73,7 +73,6 @@ pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,7 +1,7 @@
 //! Tree files: a small TOML format that describes a supervision tree of supervisors, dynamic
 //! supervisors and scripted workers, for experiments beyond the KV app (crash loops, slow
 //! shutdowns, wide and deep trees). Built on the public runtime API only, as a user of the
-//! crate would write it. Examples ship in `assets/trees/`.
+//! crate would write it. Examples ship in `assets/trees/` (compiled in as [`BUILT_IN`]).
 //!
 //! Read one with [`TreeSpec::parse`] or [`TreeSpec::load`], start it with
 //! [`TreeSpec::start`]. A malformed file gives a [`TreeError`] with the line, the column and
@@ -68,8 +68,9 @@
 //!   undelivered);
 //! - `state = { key = value, ... }`: what it holds and describes.
 //!
-//! Reasons are written as text and read with [`ExitReason::parse`](crate::runtime::ExitReason::parse):
-//! `normal`, `shutdown`, `kill`, `shutdown:TERM`, or any other word as a custom reason.
+//! Reasons are written as text and read with
+//! [`ExitReason::parse`](crate::runtime::ExitReason::parse): `normal`, `shutdown`, `kill`,
+//! `shutdown:TERM`, or any other word as a custom reason.
 //!
 //! Checks beyond TOML: unknown keys (with the valid ones listed), a missing `type` at the top,
 //! a missing `id` or `strategy`, unknown words for `type`, `strategy`, `restart` and
@@ -100,6 +101,41 @@ pub use start::{RootHandle, RunningTree};
 pub use worker::{
     DEFAULT_WORKER_LABEL, Ping, ScriptTimer, Worker, WorkerCall, WorkerReply, WorkerStats,
 };
+
+/// The trees shipped in `assets/trees/`, compiled in so that a binary can offer them with no
+/// files beside it: (file stem, TOML text), the KV stages first.
+pub const BUILT_IN: [(&str, &str); 9] = [
+    (
+        "kv_linked",
+        include_str!("../../../assets/trees/kv_linked.toml"),
+    ),
+    (
+        "kv_permanent",
+        include_str!("../../../assets/trees/kv_permanent.toml"),
+    ),
+    (
+        "kv_one_for_one",
+        include_str!("../../../assets/trees/kv_one_for_one.toml"),
+    ),
+    (
+        "kv_final",
+        include_str!("../../../assets/trees/kv_final.toml"),
+    ),
+    ("deep", include_str!("../../../assets/trees/deep.toml")),
+    ("wide", include_str!("../../../assets/trees/wide.toml")),
+    (
+        "crash_loop",
+        include_str!("../../../assets/trees/crash_loop.toml"),
+    ),
+    (
+        "shutdown",
+        include_str!("../../../assets/trees/shutdown.toml"),
+    ),
+    (
+        "restart_types",
+        include_str!("../../../assets/trees/restart_types.toml"),
+    ),
+];
 
 impl TreeSpec {
     /// Reads a tree from TOML text.

@@ -3,8 +3,8 @@
 //!
 //! The document is parsed into toml's spanned tree ([`DeTable`]) and walked by hand rather
 //! than through serde derive, so that every message can name the valid choices and point at
-//! the exact key or value. Keys are visited in file order, so the first mistake in the file
-//! is the one reported. The typed value readers live in [`values`].
+//! the exact key or value. Unknown keys and children are checked in file order. The typed
+//! value readers live in [`values`].
 
 mod values;
 

@@ -1,0 +1,13 @@
+//! Fault scripts: the headless way classes, demos and CI drive a node.
+//!
+//! [`parse`] reads a script (one command a line) and rejects a malformed line before anything
+//! runs; [`run`] carries it out against a node and its KV app, printing each command with the
+//! events it caused, and [`tree_text`] draws the supervision tree as indented text. The
+//! `otpscope run` and `otpscope dump` commands are thin wrappers over these.
+
+pub mod parse;
+pub mod run;
+pub mod tree_text;
+
+pub use parse::{Command, Expectation, Line, ScriptError, Target, parse};
+pub use run::{Format, Runner, Summary};

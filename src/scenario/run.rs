@@ -1,0 +1,459 @@
+//! Runs a parsed fault script against a node: each command, then the events it caused.
+//!
+//! The runner is an observer like any other: it subscribes to the node's snapshot stream and
+//! prints the events that arrive after each command (who exited with which reason, who was
+//! restarted with which new pid). After a command it waits until the node's event feed has
+//! been quiet for [`QUIET`], so the events a command caused are printed with it. KV commands
+//! go through the app's control ([`KvControl`]); `create` waits until the registry knows the
+//! bucket, since the chapter's create is a cast.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::demo::kv::control::KvControl;
+use crate::runtime::{ExitReason, Node};
+use crate::snapshot::model::{Event, EventKind, Pid, Snapshot, Update};
+use crate::snapshot::{Subscription, full_snapshot, observe};
+
+use super::parse::{Command, Expectation, Line, Target};
+use super::tree_text;
+
+/// How long the event feed must be quiet before a command's events are taken as complete.
+pub const QUIET: Duration = Duration::from_millis(20);
+/// How long `settle` waits for quiet.
+pub const SETTLE_QUIET: Duration = Duration::from_millis(100);
+/// The longest any wait lasts.
+pub const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// How the output is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// What a run found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Commands run.
+    pub commands: usize,
+    /// Expectations that held.
+    pub passed: usize,
+    /// Expectations that failed and commands that failed.
+    pub failed: usize,
+}
+
+/// Runs a script on `node`; `kv` is the KV app's control when the node runs it.
+pub struct Runner<'a, W: Write> {
+    node: Node,
+    kv: Option<KvControl>,
+    format: Format,
+    out: &'a mut W,
+    subscription: Subscription,
+    /// The stream's view, to name processes in the output.
+    view: Option<Snapshot>,
+    /// Names of every process seen, dead ones included.
+    names: HashMap<Pid, String>,
+    /// Events received but not yet printed.
+    pending: Vec<Event>,
+    /// The sequence number of the next event to receive.
+    next_seq: u64,
+}
+
+impl<'a, W: Write> Runner<'a, W> {
+    /// A runner on `node`, writing to `out`. Subscribes to the node at once.
+    pub fn new(node: &Node, kv: Option<KvControl>, format: Format, out: &'a mut W) -> Self {
+        Self {
+            node: node.clone(),
+            kv,
+            format,
+            out,
+            subscription: observe(node, Duration::from_millis(5)),
+            view: None,
+            names: HashMap::new(),
+            pending: Vec::new(),
+            next_seq: 0,
+        }
+    }
+
+    /// Runs every line, then prints the final tree.
+    pub async fn run(&mut self, lines: &[Line]) -> io::Result<Summary> {
+        let mut summary = Summary::default();
+        self.catch_up(self.node.next_event_seq()).await;
+        self.pending.clear();
+        for line in lines {
+            summary.commands += 1;
+            let outcome = self.execute(&line.command).await;
+            let events = self
+                .events_caused(matches!(line.command, Command::Settle))
+                .await;
+            let ok = outcome.is_ok();
+            if matches!(line.command, Command::Expect(_)) && ok {
+                summary.passed += 1;
+            }
+            if !ok {
+                summary.failed += 1;
+            }
+            self.report(line, &outcome, &events)?;
+        }
+        self.final_tree()?;
+        Ok(summary)
+    }
+
+    async fn execute(&mut self, command: &Command) -> Result<Option<String>, String> {
+        match command {
+            Command::Create(name) => {
+                self.kv()?.create(name).await.map_err(|e| e.to_string())?;
+                Ok(None)
+            }
+            Command::Put(name, key, value) => {
+                let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
+                bucket
+                    .put(key.clone(), value.clone())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(None)
+            }
+            Command::Get(name, key) => {
+                let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
+                let value = bucket.get(key).await.map_err(|e| e.to_string())?;
+                Ok(Some(
+                    value.map_or_else(|| "nil".to_owned(), |v| format!("{v:?}")),
+                ))
+            }
+            Command::Delete(name, key) => {
+                let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
+                let value = bucket.delete(key).await.map_err(|e| e.to_string())?;
+                Ok(Some(
+                    value.map_or_else(|| "nil".to_owned(), |v| format!("{v:?}")),
+                ))
+            }
+            Command::Kill(target, reason) => {
+                let pid = self
+                    .resolve(target)
+                    .await
+                    .ok_or_else(|| format!("no process {target}"))?;
+                let serial = pid.serial();
+                self.node
+                    .exit(self.node.pid(serial), ExitReason::parse(reason))
+                    .map_err(|e| e.to_string())?;
+                Ok(Some(format!("sent {} to {pid}", ExitReason::parse(reason))))
+            }
+            Command::Sleep(ms) => {
+                tokio::time::sleep(Duration::from_millis(*ms)).await;
+                Ok(None)
+            }
+            Command::Settle => Ok(None),
+            Command::Dump => Ok(Some(tree_text::render(
+                &full_snapshot(&self.node),
+                tree_text::DEFAULT_FOLD_AT,
+            ))),
+            Command::Expect(expectation) => self.check(expectation).await.map(Some),
+        }
+    }
+
+    fn kv(&self) -> Result<&KvControl, String> {
+        self.kv
+            .as_ref()
+            .ok_or_else(|| "this tree runs no KV app".to_owned())
+    }
+
+    /// Checks an expectation: `Ok(what was found)` or `Err(expected ..., found ...)`.
+    async fn check(&mut self, expectation: &Expectation) -> Result<String, String> {
+        let found = |ok: bool, expected: String, found: String| {
+            if ok {
+                Ok(found)
+            } else {
+                Err(format!("expected {expected}, found {found}"))
+            }
+        };
+        match expectation {
+            Expectation::Alive(target) => {
+                let pid = self.resolve(target).await;
+                let alive = pid.is_some_and(|pid| self.is_alive(pid));
+                found(alive, format!("{target} alive"), self.state_of(target, pid))
+            }
+            Expectation::Dead(target) => {
+                let pid = self.resolve(target).await;
+                let alive = pid.is_some_and(|pid| self.is_alive(pid));
+                found(!alive, format!("{target} dead"), self.state_of(target, pid))
+            }
+            Expectation::Restarted(target, n) => {
+                let pid = self.resolve(target).await.ok_or_else(|| {
+                    format!("expected {target} restarted {n} times, found no process")
+                })?;
+                let restarts = self
+                    .node
+                    .process_info(self.node.pid(pid.serial()))
+                    .map(|info| info.restarts);
+                let restarts = restarts.ok_or_else(|| {
+                    format!("expected {target} restarted {n} times, found {pid} dead")
+                })?;
+                found(
+                    restarts == *n,
+                    format!("{target} restarted {n} times"),
+                    format!("{restarts} restarts ({pid})"),
+                )
+            }
+            Expectation::Count(target, n) => {
+                let pid = self.resolve(target).await.ok_or_else(|| {
+                    format!("expected {n} children of {target}, found no process")
+                })?;
+                let count = self
+                    .node
+                    .process_info(self.node.pid(pid.serial()))
+                    .map(|info| info.children.len());
+                let count = count.ok_or_else(|| {
+                    format!("expected {n} children of {target}, found {pid} dead")
+                })?;
+                found(
+                    count == *n,
+                    format!("{n} children under {target}"),
+                    format!("{count}"),
+                )
+            }
+            Expectation::Lookup(name, some) => {
+                let kv = self.kv()?;
+                let bucket = kv.bucket(name).await.ok();
+                let text = bucket
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |b| format!("some {}", b.pid()));
+                found(
+                    bucket.is_some() == *some,
+                    format!("lookup {name} {}", if *some { "some" } else { "none" }),
+                    text,
+                )
+            }
+            Expectation::Get(name, key, value) => {
+                let bucket = self
+                    .kv()?
+                    .bucket(name)
+                    .await
+                    .map_err(|e| format!("expected {name}[{key}] = {value:?}, found {e}"))?;
+                let got = bucket.get(key).await.map_err(|e| e.to_string())?;
+                let text = got
+                    .as_ref()
+                    .map_or_else(|| "nil".to_owned(), |v| format!("{v:?}"));
+                found(
+                    got.as_deref() == Some(value.as_str()),
+                    format!("{name}[{key}] = {value:?}"),
+                    text,
+                )
+            }
+        }
+    }
+
+    fn is_alive(&self, pid: Pid) -> bool {
+        self.node.is_alive(self.node.pid(pid.serial()))
+    }
+
+    fn state_of(&self, target: &Target, pid: Option<Pid>) -> String {
+        match pid {
+            Some(pid) if self.is_alive(pid) => format!("{target} alive as {pid}"),
+            Some(pid) => format!("{target} dead ({pid})"),
+            None => format!("no process for {target}"),
+        }
+    }
+
+    /// The pid a target points at now (alive or not), if any.
+    async fn resolve(&self, target: &Target) -> Option<Pid> {
+        match target {
+            Target::Pid(serial) => Some(Pid(*serial)),
+            Target::Name(name) => self.node.whereis(name).map(|pid| Pid(pid.serial())),
+            Target::Bucket(name) => {
+                let bucket = self.kv.as_ref()?.bucket(name).await.ok()?;
+                Some(Pid(bucket.pid().serial()))
+            }
+            Target::Path(path) => {
+                let snapshot = full_snapshot(&self.node);
+                let (first, rest) = path.split_first()?;
+                let root = snapshot.roots().find(|info| {
+                    info.name.as_deref() == Some(first.as_str()) || *info.label == **first
+                });
+                let named = || {
+                    self.node
+                        .whereis(first)
+                        .and_then(|pid| snapshot.process(Pid(pid.serial())))
+                };
+                let mut current = root.or_else(named)?;
+                for id in rest {
+                    current = snapshot
+                        .children_of(current.pid)
+                        .find(|child| child.child_id.as_deref() == Some(id.as_str()))?;
+                }
+                Some(current.pid)
+            }
+        }
+    }
+
+    /// Waits until the feed is quiet, then collects the events received since the last call.
+    async fn events_caused(&mut self, settle: bool) -> Vec<Event> {
+        let quiet = if settle { SETTLE_QUIET } else { QUIET };
+        let started = Instant::now();
+        let mut seq = self.node.next_event_seq();
+        let mut quiet_since = Instant::now();
+        while started.elapsed() < MAX_WAIT {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            let now = self.node.next_event_seq();
+            if now != seq {
+                seq = now;
+                quiet_since = Instant::now();
+            } else if quiet_since.elapsed() >= quiet {
+                break;
+            }
+        }
+        self.catch_up(seq).await;
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Drains the subscription until every event before `seq` has arrived.
+    async fn catch_up(&mut self, seq: u64) {
+        let deadline = Instant::now() + MAX_WAIT;
+        while self.next_seq < seq || self.view.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.subscription.recv()).await {
+                Ok(Some(update)) => self.take(update),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        while let Some(update) = self.subscription.try_recv() {
+            self.take(update);
+        }
+    }
+
+    fn take(&mut self, update: Update) {
+        match update {
+            Update::Full(snapshot) => {
+                for info in snapshot.processes() {
+                    self.names.insert(info.pid, info.display_name().to_owned());
+                }
+                self.view = Some(snapshot);
+            }
+            Update::Delta(delta) => {
+                for info in delta.added.iter().chain(&delta.changed) {
+                    self.names.insert(info.pid, info.display_name().to_owned());
+                }
+                if let Some(view) = self.view.as_mut() {
+                    view.apply(&delta).ok();
+                }
+            }
+            Update::Events { events, .. } => {
+                for event in events {
+                    if let EventKind::Spawned { pid, label, .. } = &event.kind {
+                        self.names.entry(*pid).or_insert_with(|| label.to_string());
+                    }
+                    self.next_seq = self.next_seq.max(event.seq + 1);
+                    self.pending.push(event);
+                }
+            }
+        }
+    }
+
+    fn name(&self, pid: Pid) -> String {
+        match self.names.get(&pid) {
+            Some(name) => format!("{pid} {name}"),
+            None => pid.to_string(),
+        }
+    }
+
+    /// The events worth a line in text output.
+    fn describe_event(&self, kind: &EventKind, restarted: &[Pid]) -> Option<String> {
+        Some(match kind {
+            EventKind::Exited { pid, reason } => format!("{} exited: {reason}", self.name(*pid)),
+            EventKind::Restarted {
+                supervisor,
+                child_id,
+                old,
+                new,
+            } => {
+                format!(
+                    "{} restarted {child_id}: {old} -> {new}",
+                    self.name(*supervisor)
+                )
+            }
+            EventKind::SupervisorGaveUp {
+                supervisor,
+                child_id,
+                reason,
+            } => format!(
+                "{} gave up: too many restarts ({child_id} exited: {reason})",
+                self.name(*supervisor)
+            ),
+            EventKind::Spawned { pid, .. } if !restarted.contains(pid) => {
+                format!("{} started", self.name(*pid))
+            }
+            EventKind::Spawned { .. } | EventKind::Linked { .. } | EventKind::Unlinked { .. } => {
+                return None;
+            }
+        })
+    }
+
+    fn report(
+        &mut self,
+        line: &Line,
+        outcome: &Result<Option<String>, String>,
+        events: &[Event],
+    ) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                let (ok, detail) = match outcome {
+                    Ok(detail) => (true, detail.clone()),
+                    Err(error) => (false, Some(error.clone())),
+                };
+                let object = json!({
+                    "line": line.number,
+                    "command": line.text,
+                    "ok": ok,
+                    "detail": detail,
+                    "events": events,
+                });
+                writeln!(self.out, "{object}")
+            }
+            Format::Text => {
+                writeln!(self.out, "> {}", line.text)?;
+                match outcome {
+                    Ok(Some(detail)) => {
+                        for text in detail.lines() {
+                            writeln!(self.out, "  {text}")?;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(error) => writeln!(self.out, "  FAILED (line {}): {error}", line.number)?,
+                }
+                let restarted: Vec<Pid> = events
+                    .iter()
+                    .filter_map(|event| match event.kind {
+                        EventKind::Restarted { new, .. } => Some(new),
+                        _ => None,
+                    })
+                    .collect();
+                for event in events {
+                    if let Some(text) = self.describe_event(&event.kind, &restarted) {
+                        writeln!(self.out, "  * {text}")?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn final_tree(&mut self) -> io::Result<()> {
+        let snapshot = full_snapshot(&self.node);
+        match self.format {
+            Format::Json => writeln!(self.out, "{}", json!({ "final": snapshot })),
+            Format::Text => {
+                writeln!(self.out, "== final tree")?;
+                write!(
+                    self.out,
+                    "{}",
+                    tree_text::render(&snapshot, tree_text::DEFAULT_FOLD_AT)
+                )
+            }
+        }
+    }
+}

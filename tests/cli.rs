@@ -1,0 +1,223 @@
+//! The headless CLI end to end: run the binary, check its output and exit code, including
+//! every shipped scenario.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn otpscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otpscope"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the otpscope binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn dump_prints_the_final_kv_tree() {
+    let output = otpscope(&["dump"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "node otpscope (3 processes)\n\
+         KV.Supervisor <0.1.0> supervisor one_for_all (3 in 5s)\n\
+         ├─ KV.BucketSupervisor <0.2.0> dynamic_supervisor one_for_one permanent\n\
+         └─ KV.Registry <0.3.0> server permanent\n"
+    );
+}
+
+#[test]
+fn dump_shows_each_stage_shape() {
+    let output = otpscope(&["dump", "--stage", "linked"]);
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("KV.Supervisor <0.1.0> supervisor one_for_one"));
+    assert!(!stdout(&output).contains("KV.BucketSupervisor"));
+    let output = otpscope(&["dump", "--stage", "one_for_one"]);
+    let text = stdout(&output);
+    let registry = text.find("KV.Registry").unwrap();
+    let buckets = text.find("KV.BucketSupervisor").unwrap();
+    assert!(
+        registry < buckets,
+        "the registry starts first in one_for_one:\n{text}"
+    );
+}
+
+#[test]
+fn dump_json_is_the_snapshot() {
+    let output = otpscope(&["dump", "--json"]);
+    assert!(output.status.success());
+    let snapshot: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let processes = snapshot["processes"].as_array().unwrap();
+    let names: Vec<&str> = processes
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["KV.Supervisor", "KV.BucketSupervisor", "KV.Registry"]
+    );
+    assert_eq!(snapshot["format_version"], 1);
+}
+
+#[test]
+fn dump_starts_a_tree_file() {
+    let output = otpscope(&["dump", "--tree", "assets/trees/deep.toml"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).lines().count() > 8);
+}
+
+#[test]
+fn a_malformed_tree_file_is_an_error_with_line_and_column() {
+    let dir = std::env::temp_dir().join(format!("otpscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        "type = \"supervisor\"\nstrategy = \"one_for_some\"\n",
+    )
+    .unwrap();
+    let output = otpscope(&["dump", "--tree", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(
+        error.contains("bad.toml: line 2, column 12: unknown strategy \"one_for_some\""),
+        "{error}"
+    );
+    assert_eq!(error.matches("line 2").count(), 1, "said once: {error}");
+}
+
+#[test]
+fn every_shipped_scenario_passes_on_its_stage() {
+    let scenarios = [
+        ("linked", "assets/scenarios/linked.txt"),
+        ("linked", "assets/scenarios/linked_shutdown.txt"),
+        ("permanent", "assets/scenarios/permanent.txt"),
+        ("one_for_one", "assets/scenarios/one_for_one.txt"),
+        ("final", "assets/scenarios/final.txt"),
+    ];
+    let shipped = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        shipped,
+        scenarios.len(),
+        "every shipped scenario is run here"
+    );
+    for (stage, script) in scenarios {
+        let output = otpscope(&["run", "--stage", stage, script]);
+        let text = stdout(&output);
+        assert!(
+            output.status.success(),
+            "{script} on {stage}:\n{text}{}",
+            stderr(&output)
+        );
+        assert!(!text.contains("FAILED"), "{script}:\n{text}");
+        assert!(text.contains(" 0 failed"), "{script}:\n{text}");
+    }
+}
+
+#[test]
+fn the_final_scenario_fails_on_the_one_for_one_stage() {
+    let output = otpscope(&[
+        "run",
+        "--stage",
+        "one_for_one",
+        "assets/scenarios/final.txt",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(
+        text.contains(
+            "FAILED (line 23): expected KV.BucketSupervisor restarted 1 times, found 0 restarts"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn run_prints_each_command_with_the_events_it_caused() {
+    let output = otpscope(&["run", "assets/scenarios/final.txt"]);
+    let text = stdout(&output);
+    let kill = text.find("> kill KV.Registry").unwrap();
+    let after = &text[kill..];
+    assert!(after.contains("KV.Registry exited: killed"), "{after}");
+    assert!(after.contains("KV.Bucket exited: shutdown"), "{after}");
+    assert!(
+        after.contains("KV.BucketSupervisor exited: shutdown"),
+        "{after}"
+    );
+    assert!(
+        after.contains("KV.Supervisor restarted KV.BucketSupervisor"),
+        "{after}"
+    );
+    assert!(
+        after.contains("KV.Supervisor restarted KV.Registry"),
+        "{after}"
+    );
+}
+
+#[test]
+fn run_json_writes_one_object_a_line() {
+    let output = otpscope(&[
+        "run",
+        "--json",
+        "assets/scenarios/linked.txt",
+        "--stage",
+        "linked",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let kill = lines
+        .iter()
+        .find(|line| line["command"] == "kill bucket:shopping")
+        .unwrap();
+    assert_eq!(kill["ok"], true);
+    let exited: Vec<&str> = kill["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["type"] == "exited")
+        .filter_map(|event| event["reason"].as_str())
+        .collect();
+    assert!(exited.contains(&"killed"), "{kill}");
+    assert!(lines.last().unwrap()["final"]["processes"].is_array());
+}
+
+#[test]
+fn a_malformed_script_is_an_error_before_anything_runs() {
+    let dir = std::env::temp_dir().join(format!("otpscope-cli-script-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.txt");
+    std::fs::write(&path, "create shopping\nexpect lookup shopping maybe\n").unwrap();
+    let output = otpscope(&["run", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stdout(&output).is_empty(),
+        "nothing ran: {}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("line 2: expected `none` or `some`, found `maybe`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_unknown_stage_is_refused() {
+    let output = otpscope(&["dump", "--stage", "eventually"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("linked"), "{}", stderr(&output));
+}
