@@ -1,6 +1,7 @@
-//! The snapshot stream's costs: a full snapshot of 100,000 processes, a delta when 1% of them
-//! changed, and what observing costs a cast-heavy workload (the same run, unobserved and with
-//! one subscriber at 10 Hz).
+//! The snapshot stream's costs: a full snapshot of 100,000 processes (read cold from the
+//! runtime, and copied from the model a running collector keeps, which is what a subscriber
+//! gets), a delta when 1% of them changed, and what observing costs a cast-heavy workload (the
+//! same run, unobserved and with one subscriber at 10 Hz).
 //!
 //! `cargo bench --bench snapshot -- --warm-up-time 1 --measurement-time 5`
 //!
@@ -74,13 +75,25 @@ fn snapshot(c: &mut Criterion) {
     let mut group = c.benchmark_group("snapshot");
     group.sample_size(20);
 
-    group.bench_function("full_100k", |b| {
+    group.bench_function("full_100k_cold", |b| {
         b.iter(|| {
             let snapshot = full_snapshot(&node);
             assert_eq!(snapshot.len(), PROCESSES);
             snapshot
         })
     });
+
+    // What a subscriber's first snapshot (or a resync) costs once the node's hub is running:
+    // a copy of the model the collector keeps, sharing every process's data.
+    let collector = Collector::new(&node);
+    group.bench_function("full_100k_from_model", |b| {
+        b.iter(|| {
+            let snapshot = collector.snapshot().clone();
+            assert_eq!(snapshot.len(), PROCESSES);
+            snapshot
+        })
+    });
+    drop(collector);
 
     group.bench_function("delta_1pct_of_100k", |b| {
         let mut collector = Collector::new(&node);
@@ -96,10 +109,10 @@ fn snapshot(c: &mut Criterion) {
                         .ok();
                 }
                 runtime.block_on(async {
-                    while children
-                        .iter()
-                        .any(|child| node.process_info(child.pid()).is_some_and(|i| i.mailbox_len > 0))
-                    {
+                    while children.iter().any(|child| {
+                        node.process_info(child.pid())
+                            .is_some_and(|i| i.mailbox_len > 0)
+                    }) {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                 });

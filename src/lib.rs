@@ -6,8 +6,15 @@
 //!   of the chapter's designs.
 //! - [`snapshot`]: the contract between the runtime and every observer: the serde model,
 //!   full snapshots and deltas, the subscription stream and control commands.
+//! - [`scenario`]: fault scripts and the text tree, for the headless CLI.
+//! - `gui` (feature `gui`, on by default): the Observer, an egui desktop app; `observe`
+//!   connects an in-process node to it.
 
 pub mod demo;
+#[cfg(feature = "gui")]
+pub mod gui;
+#[cfg(feature = "gui")]
+pub mod observe;
 pub mod runtime;
 pub mod scenario;
 pub mod snapshot;

@@ -66,6 +66,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if cli.command.is_none() {
+        return match observer(&runtime, &cli.what) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(error) => {
@@ -127,6 +136,32 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
     }
+}
+
+/// Opens the Observer on the KV app or the tree file (without the `gui` feature, prints the
+/// tree instead).
+fn observer(runtime: &tokio::runtime::Runtime, what: &What) -> Result<()> {
+    let node = runtime.block_on(async { Node::new("otpscope") });
+    let kv = runtime.block_on(start(&node, what))?;
+    #[cfg(feature = "gui")]
+    {
+        let title = match &what.tree {
+            Some(path) => format!("{} on node {}", path.display(), node.name()),
+            None => format!("KV app ({} stage) on node {}", what.stage, node.name()),
+        };
+        let interval = std::time::Duration::from_millis(200);
+        let source = otpscope::observe::LocalSource::new(&node, title, kv.is_some(), interval);
+        otpscope::gui::run(Box::new(source)).map_err(|error| anyhow::anyhow!("{error}"))?;
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        let _ = kv;
+        print!(
+            "{}",
+            tree_text::render(&full_snapshot(&node), tree_text::DEFAULT_FOLD_AT)
+        );
+    }
+    Ok(())
 }
 
 /// Starts the KV app (and returns its control) or the tree file.

@@ -423,7 +423,7 @@ pub struct Snapshot {
     /// The pids of processes whose parent is not in `processes`.
     roots: BTreeSet<Pid>,
     /// `(parent, child)` for every process with a parent, so the children a removed process
-    /// orphans are found without a scan. Built on the first delta that adds or removes.
+    /// orphans are found without a scan. Built by the first delta that adds or removes.
     by_parent: Option<BTreeSet<(Pid, Pid)>>,
 }
 
@@ -568,7 +568,7 @@ impl Snapshot {
                 from_seq: delta.from_seq,
             });
         }
-        if !delta.added.is_empty() || !delta.removed.is_empty() {
+        if !delta.removed.is_empty() {
             self.build_index();
         }
         // Processes whose root status may have changed.
@@ -577,16 +577,22 @@ impl Snapshot {
             let pid = info.pid;
             let old = self.processes.insert(pid, info.clone());
             let old_parent = old.as_ref().and_then(|old| old.parent);
+            let is_new = old.is_none();
+            if !is_new && old_parent == info.parent {
+                // The common case: same place in the tree, so the same root status.
+                continue;
+            }
+            if is_new {
+                self.build_index();
+            }
             if let Some(index) = &mut self.by_parent {
-                if old.is_none() || old_parent != info.parent {
-                    if let Some(parent) = old_parent {
-                        index.remove(&(parent, pid));
-                    }
-                    if let Some(parent) = info.parent {
-                        index.insert((parent, pid));
-                    }
+                if let Some(parent) = old_parent {
+                    index.remove(&(parent, pid));
                 }
-                if old.is_none() {
+                if let Some(parent) = info.parent {
+                    index.insert((parent, pid));
+                }
+                if is_new {
                     // A parent arriving after its children (it can happen in a resync race).
                     touched.extend(Self::children_in(index, pid));
                 }
