@@ -179,6 +179,7 @@ fn observing_cost(c: &mut Criterion) {
             .unwrap();
         (node, counter)
     });
+    paired_observing_cost(&runtime, &node, &counter);
     let mut group = c.benchmark_group("casts");
     group.throughput(Throughput::Elements(CASTS));
     group.sample_size(30);
@@ -203,6 +204,44 @@ fn observing_cost(c: &mut Criterion) {
     group.finish();
     drainer.abort();
     let _: Pid = counter.pid();
+}
+
+/// The same comparison with paired samples: batches alternate between unobserved and observed
+/// (one subscriber at 10 Hz, drained), so a busy machine's drift hits both alike. Prints the
+/// medians and the overhead.
+fn paired_observing_cost(runtime: &Runtime, node: &Node, counter: &ServerRef<Counter>) {
+    const ROUNDS: usize = 40;
+    let mut unobserved = Vec::with_capacity(ROUNDS);
+    let mut observed = Vec::with_capacity(ROUNDS);
+    for _ in 0..3 {
+        cast_batch(runtime, counter);
+    }
+    for round in 0..ROUNDS {
+        for observe_now in [round % 2 == 0, round % 2 != 0] {
+            if observe_now {
+                let mut subscription = observe(node, Duration::from_millis(100));
+                let drainer =
+                    runtime.spawn(async move { while subscription.recv().await.is_some() {} });
+                observed.push(cast_batch(runtime, counter));
+                drainer.abort();
+                runtime.block_on(async {
+                    while node.is_tracking_changes() {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                });
+            } else {
+                unobserved.push(cast_batch(runtime, counter));
+            }
+        }
+    }
+    unobserved.sort();
+    observed.sort();
+    let (base, watched) = (unobserved[ROUNDS / 2], observed[ROUNDS / 2]);
+    let overhead = (watched.as_secs_f64() / base.as_secs_f64() - 1.0) * 100.0;
+    println!(
+        "casts/paired: {CASTS} casts, median unobserved {base:?}, observed at 10 Hz {watched:?}, \
+         overhead {overhead:+.1}% ({ROUNDS} pairs)"
+    );
 }
 
 criterion_group!(benches, snapshot, observing_cost);

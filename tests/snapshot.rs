@@ -548,7 +548,6 @@ async fn app_commands_need_an_app_handler() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "runtime: NodeShared::monitor does not mark the watcher and the target changed"]
 async fn monitoring_a_process_shows_in_its_monitored_by() {
     let node = Node::new("monitor");
     let target = idle(&node);

@@ -107,8 +107,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (n.clone(), any::<bool>()).prop_map(|(n, normal)| Op::Stop(n, normal)),
         2 => (n.clone(), n.clone()).prop_map(|(a, b)| Op::Link(a, b)),
         1 => (n.clone(), n.clone()).prop_map(|(a, b)| Op::Unlink(a, b)),
-        // Op::Monitor is left out until the runtime marks both ends of a new monitor changed
-        // (see `monitoring_a_process_shows_in_its_monitored_by` in tests/snapshot.rs).
+        1 => (n.clone(), n.clone()).prop_map(|(a, b)| Op::Monitor(a, b)),
         1 => (n.clone(), any::<bool>()).prop_map(|(n, trap)| Op::Trap(n, trap)),
         3 => (n.clone(), 1..4_u8).prop_map(|(n, count)| Op::Send(n, count)),
         2 => (0..6_u8).prop_map(Op::Pause),

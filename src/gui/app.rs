@@ -29,6 +29,9 @@ enum Pending {
     State(Pid),
     /// Any other command: report failures as notices.
     Other(String),
+    /// A KV console command: its reply shows in the console (and values and failures as
+    /// notices too).
+    Console(String),
 }
 
 /// A dialog the app shows over everything.
@@ -183,9 +186,19 @@ impl ObserverApp {
                     window.state = Some(Err(error.to_string()));
                 }
             }
+            (Some(Pending::Console(what)), reply) => {
+                let text = match &reply {
+                    Ok(Reply::Value { value }) => format!("{what}: {}", value_text(value)),
+                    Ok(_) => format!("{what}: ok"),
+                    Err(error) => format!("{what} failed: {error}"),
+                };
+                self.kv_console.record(reply.is_ok(), text.clone());
+                if !matches!(reply, Ok(Reply::Done)) {
+                    self.state.notice(text);
+                }
+            }
             (Some(Pending::Other(what)), Ok(Reply::Value { value })) => {
-                let value = value.unwrap_or_else(|| "nil".to_owned());
-                self.state.notice(format!("{what}: {value}"));
+                self.state.notice(format!("{what}: {}", value_text(&value)));
             }
             (Some(Pending::Other(_)) | Some(Pending::State(_)), Ok(_)) => {}
             (Some(Pending::Other(what)), Err(error)) => {
@@ -252,8 +265,15 @@ impl ObserverApp {
             )
         });
         if find {
-            self.commands.push(UiCommand::SetTab(Tab::Applications));
-            self.applications.focus_search = true;
+            // Each tab with a filter takes Ctrl+F itself; elsewhere it searches the tree.
+            match self.tab {
+                Tab::Processes => self.processes.focus_filter = true,
+                Tab::Events => self.events.focus_filter = true,
+                Tab::Applications | Tab::System => {
+                    self.commands.push(UiCommand::SetTab(Tab::Applications));
+                    self.applications.focus_search = true;
+                }
+            }
         }
         let typing = ctx.egui_wants_keyboard_input();
         if delete && !typing && self.dialog.is_none() {
@@ -358,8 +378,14 @@ impl ObserverApp {
                 }
                 UiCommand::Send(command) => {
                     let what = describe_command(&command, &self.state);
+                    let is_app = command.is_app();
                     let id = self.source.send(command);
-                    self.pending.insert(id, Pending::Other(what));
+                    let pending = if is_app {
+                        Pending::Console(what)
+                    } else {
+                        Pending::Other(what)
+                    };
+                    self.pending.insert(id, pending);
                 }
                 UiCommand::AskExitReason(pid) => {
                     self.dialog = Some(Dialog::ExitReason {
@@ -395,11 +421,20 @@ fn describe_command(command: &Command, state: &ObserverState) -> String {
         Command::Exit { pid, reason } => format!("exit({}, {reason})", name(*pid)),
         Command::GetState { pid } => format!("state of {}", name(*pid)),
         Command::CreateBucket { name } => format!("create {name}"),
-        Command::Put { bucket, key, value } => format!("put {bucket} {key} {value}"),
+        Command::Put { bucket, key, value } => format!("put {bucket} {key} {value:?}"),
         Command::Get { bucket, key } => format!("get {bucket} {key}"),
         Command::Delete { bucket, key } => format!("delete {bucket} {key}"),
-        Command::CreateBuckets { count } => format!("create {count} buckets"),
+        Command::CreateBuckets { count } => {
+            format!("create {} buckets", super::panels::processes::thousands(*count))
+        }
     }
+}
+
+/// A value read, as Elixir prints it: `"3"`, or `nil` when absent.
+fn value_text(value: &Option<String>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "nil".to_owned(), |value| format!("{value:?}"))
 }
 
 fn notices_ui(ctx: &egui::Context, state: &ObserverState) {

@@ -11,6 +11,8 @@ pub mod command;
 pub mod panels;
 pub mod source;
 pub mod state;
+pub mod tree_data;
+pub mod tree_layout;
 
 pub use app::ObserverApp;
 pub use command::UiCommand;

@@ -297,7 +297,10 @@ impl DirtyTracker {
     /// Marks `pid` changed, unless nobody observes or it is marked already (`flag` is the
     /// process's own mark).
     pub(crate) fn mark(&self, flag: &AtomicBool, pid: Pid) {
-        if self.observers.load(Ordering::Relaxed) == 0 || flag.swap(true, Ordering::AcqRel) {
+        if self.observers.load(Ordering::Relaxed) == 0
+            || flag.load(Ordering::Acquire)
+            || flag.swap(true, Ordering::AcqRel)
+        {
             return;
         }
         self.dirty.lock().push(pid);
@@ -315,20 +318,22 @@ impl DirtyTracker {
 /// While alive, the node records which processes change (see
 /// [`Node::take_changed`](crate::runtime::Node::take_changed)). Dropping it stops the cost.
 pub struct ChangeTracking {
-    pub(crate) tracker: Arc<DirtyTracker>,
+    pub(crate) node: Arc<super::node::NodeShared>,
 }
 
 impl ChangeTracking {
-    pub(crate) fn new(tracker: Arc<DirtyTracker>) -> Self {
-        tracker.observers.fetch_add(1, Ordering::AcqRel);
-        Self { tracker }
+    pub(crate) fn new(node: Arc<super::node::NodeShared>) -> Self {
+        node.tracker.observers.fetch_add(1, Ordering::AcqRel);
+        Self { node }
     }
 }
 
 impl Drop for ChangeTracking {
     fn drop(&mut self) {
-        if self.tracker.observers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.tracker.dirty.lock().clear();
+        if self.node.tracker.observers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Unlist everything, resetting each process's mark, so that a later observer
+            // hears of those processes again.
+            self.node.take_changed();
         }
     }
 }

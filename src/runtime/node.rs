@@ -322,20 +322,36 @@ impl Node {
     /// Starts recording which processes change, until the guard is dropped. Several guards
     /// may be alive; recording stops when the last one goes.
     pub fn track_changes(&self) -> ChangeTracking {
-        ChangeTracking::new(self.shared.tracker.clone())
+        ChangeTracking::new(self.shared.clone())
     }
 
     /// The pids whose observable state changed (or that started or exited) since the last
     /// call, each once, while a [`ChangeTracking`] guard is alive. A pid that is no longer
     /// alive has exited: see [`Node::recent_exits`] and the event feed for why.
     pub fn take_changed(&self) -> Vec<Pid> {
-        let pids = self.shared.tracker.take();
-        for pid in &pids {
-            if let Some(process) = self.shared.lookup(*pid) {
-                process.core().dirty.store(false, Ordering::Release);
+        self.shared.take_changed()
+    }
+
+    /// [`take_changed`](Self::take_changed), read at once: the info of each changed process
+    /// that is still alive, and the pids of those that are not (they exited). One table lock
+    /// for the whole batch; each pid once.
+    pub fn take_changed_infos(&self) -> (Vec<ProcessInfo>, Vec<Pid>) {
+        let mut pids = self.shared.tracker.take();
+        pids.sort_unstable();
+        pids.dedup();
+        let mut alive = Vec::with_capacity(pids.len());
+        let mut gone = Vec::new();
+        let table = self.shared.table.read();
+        for pid in pids {
+            match table.get(&pid.serial()) {
+                Some(process) => {
+                    process.core().dirty.store(false, Ordering::Release);
+                    alive.push(process.core().info(process.mailbox_len()));
+                }
+                None => gone.push(pid),
             }
         }
-        pids
+        (alive, gone)
     }
 
     /// Whether some observer is tracking changes.
@@ -382,6 +398,18 @@ impl NodeShared {
 
     pub(crate) fn next_ref(&self) -> MonitorRef {
         MonitorRef(self.next_ref.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Takes the list of changed pids and resets their marks.
+    pub(crate) fn take_changed(&self) -> Vec<Pid> {
+        let pids = self.tracker.take();
+        let table = self.table.read();
+        for pid in &pids {
+            if let Some(process) = table.get(&pid.serial()) {
+                process.core().dirty.store(false, Ordering::Release);
+            }
+        }
+        pids
     }
 
     pub(crate) fn lookup(&self, pid: Pid) -> Option<Arc<dyn AnyProcess>> {

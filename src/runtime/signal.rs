@@ -127,8 +127,11 @@ impl NodeShared {
             state
                 .monitored_by
                 .insert(monitor, Watcher::Process(watcher_pid));
+            drop(state);
+            other.core().touch();
             true
         });
+        watcher.core().touch();
         if !attached {
             watcher.core().state.lock().monitors.remove(&monitor);
             let down = Down {

@@ -68,10 +68,10 @@ impl<K: Eq + Hash + Copy, V> SmallMap<K, V> {
         }
     }
 
-    pub(crate) fn iter(&self) -> Box<dyn Iterator<Item = (&K, &V)> + '_> {
+    pub(crate) fn iter(&self) -> Iter<'_, K, V> {
         match self {
-            Self::Small(items) => Box::new(items.iter().map(|(k, v)| (k, v))),
-            Self::Large(map) => Box::new(map.iter()),
+            Self::Small(items) => Iter::Small(items.iter()),
+            Self::Large(map) => Iter::Large(map.iter()),
         }
     }
 
@@ -80,6 +80,23 @@ impl<K: Eq + Hash + Copy, V> SmallMap<K, V> {
         match std::mem::take(self) {
             Self::Small(items) => items,
             Self::Large(map) => map.into_iter().collect(),
+        }
+    }
+}
+
+/// Iterates a [`SmallMap`] without boxing (it is read for every process in a snapshot).
+pub(crate) enum Iter<'a, K, V> {
+    Small(std::slice::Iter<'a, (K, V)>),
+    Large(std::collections::hash_map::Iter<'a, K, V>),
+}
+
+impl<'a, K, V> Iterator for Iter<'a, K, V> {
+    type Item = (&'a K, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Small(items) => items.next().map(|(k, v)| (k, v)),
+            Self::Large(items) => items.next(),
         }
     }
 }

@@ -67,8 +67,8 @@ pub struct Collector {
     /// The node observed.
     node: Node,
     /// Keeps the runtime recording changes for as long as the collector lives (the runtime's
-    /// `ChangeTracking` guard, held by trait object because `runtime` does not re-export it).
-    _tracking: Box<dyn std::fmt::Debug + Send + Sync>,
+    /// `ChangeTracking` guard).
+    _tracking: runtime::ChangeTracking,
     /// Converts the node's instants to model times.
     clock: Clock,
     /// What the views know: the last full read plus every delta since.
@@ -82,7 +82,7 @@ impl Collector {
     pub fn new(node: &Node) -> Self {
         // Track first and note the feed's position, so nothing that happens during the full
         // read is lost: it is read again (or removed) by the first collect.
-        let tracking = Box::new(node.track_changes());
+        let tracking = node.track_changes();
         let event_cursor = node.next_event_seq();
         let clock = Clock::new(node);
         let model = read_all(node, &clock, 0);
@@ -126,19 +126,14 @@ impl Collector {
                 _ => None,
             })
             .collect();
-        let mut marked = self.node.take_changed();
-        marked.sort_unstable();
-        marked.dedup();
+        let (infos, _gone) = self.node.take_changed_infos();
         let mut added = Vec::new();
         let mut changed = Vec::new();
-        for runtime_pid in marked {
-            let pid = convert::pid(runtime_pid);
+        for info in infos {
+            let pid = convert::pid(info.pid);
             if deaths.contains_key(&pid) {
                 continue;
             }
-            let Some(info) = self.node.process_info(runtime_pid) else {
-                continue;
-            };
             if info.status == runtime::Status::Dead {
                 continue;
             }

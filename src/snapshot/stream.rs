@@ -99,10 +99,9 @@ pub fn observe_with(node: &Node, options: ObserveOptions) -> Subscription {
     let hub = Hub::for_node(node);
     let (sender, receiver) = mpsc::channel(options.queue_capacity);
     let id = hub.subscribe(&sender);
-    let task_hub = hub.clone();
     let interval = options.interval;
     node.handle()
-        .spawn(run_subscriber(task_hub, id, sender, options));
+        .spawn(run_subscriber(hub, id, sender, options));
     Subscription { receiver, interval }
 }
 
