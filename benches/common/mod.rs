@@ -3,18 +3,14 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
+use otpscope::demo::kv::BUCKET_SUPERVISOR;
+use otpscope::demo::kv::bucket::Bucket;
 use otpscope::runtime::{
-    Agent, ChildSpec, DynamicSupervisor, DynamicSupervisorFlags, Node, Restart, Server,
-    ServerContext, SpawnOptions,
+    ChildSpec, DynamicSupervisor, DynamicSupervisorFlags, Node, Server, ServerContext, SpawnOptions,
 };
 use tokio::runtime::Runtime;
-
-/// The label and child id of a bucket, as `KV.Bucket`.
-pub(crate) const BUCKET: &str = "KV.Bucket";
 
 /// A multi-threaded tokio runtime with 2 workers (the machine has 2 cores) and a node in it.
 pub(crate) fn runtime_and_node() -> (Runtime, Node) {
@@ -62,19 +58,11 @@ impl Server for Counter {
     }
 }
 
-/// The spec of a KV bucket: an `Agent<HashMap<String, String>>` labelled `KV.Bucket`,
-/// temporary, linked to its supervisor (as `KV.Bucket` with `use Agent, restart: :temporary`).
+/// The spec of a KV bucket, from the demo: an `Agent<HashMap<String, String>>` labelled
+/// `KV.Bucket`, temporary, linked to its supervisor (as `KV.Bucket` with
+/// `use Agent, restart: :temporary`).
 pub(crate) fn bucket_spec() -> ChildSpec {
-    ChildSpec::worker(BUCKET, |ctx| async move {
-        let agent = Agent::start_link(
-            &ctx,
-            HashMap::<String, String>::new,
-            SpawnOptions::new().label(BUCKET),
-        )
-        .await?;
-        Ok(agent.pid().into())
-    })
-    .restart(Restart::Temporary)
+    Bucket::child_spec()
 }
 
 /// A dynamic supervisor with no limits worth hitting, for the benchmarks that fill one.
@@ -82,7 +70,7 @@ pub(crate) async fn bucket_supervisor(node: &Node) -> DynamicSupervisor {
     DynamicSupervisor::start(
         node,
         DynamicSupervisorFlags::default(),
-        SpawnOptions::new().label(Arc::<str>::from("KV.BucketSupervisor")),
+        SpawnOptions::new().label(BUCKET_SUPERVISOR),
     )
     .await
     .expect("a dynamic supervisor")

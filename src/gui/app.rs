@@ -145,6 +145,7 @@ impl ObserverApp {
         if !self.paused {
             self.state.sample_load(now, self.source.memory_bytes());
         }
+        self.state.forget_old_marks(now);
         // Marks fade: keep repainting while any is fresh.
         if self
             .state
@@ -162,6 +163,9 @@ impl ObserverApp {
             return;
         }
         let previous = self.applied.replace(self.prefs.clone());
+        if previous.is_none() {
+            install_fonts(ctx);
+        }
         if previous.as_ref().map(|p| p.theme) != Some(self.prefs.theme) {
             ctx.set_theme(match self.prefs.theme {
                 Theme::Dark => egui::Theme::Dark,
@@ -233,16 +237,21 @@ impl ObserverApp {
         if outcome.toggle_pause {
             self.paused = !self.paused;
         }
+        let mut console_height = 0.0;
         if self.has_kv_app && view.prefs.show_kv_console {
-            egui::Panel::bottom("kv_console")
+            console_height = egui::Panel::bottom("kv_console")
                 .resizable(true)
                 .show(ui, |ui| {
                     self.kv_console.ui(ui, &mut view);
-                });
+                })
+                .response
+                .rect
+                .height();
         }
         egui::Panel::right("details")
             .resizable(true)
-            .default_size(320.0)
+            .default_size(340.0)
+            .min_size(260.0)
             .show(ui, |ui| {
                 self.details.ui(ui, &mut view);
             });
@@ -253,17 +262,15 @@ impl ObserverApp {
             Tab::Events => self.events.ui(ui, &mut view),
         });
         self.windows.ui(ui.ctx(), &mut view);
-        notices_ui(ui.ctx(), &self.state);
+        notices_ui(ui.ctx(), &self.state, console_height);
         self.dialog_ui(ui.ctx());
     }
 
     fn keyboard(&mut self, ctx: &egui::Context) {
-        let (find, delete) = ctx.input(|input| {
-            (
-                input.modifiers.command && input.key_pressed(egui::Key::F),
-                input.key_pressed(egui::Key::Delete),
-            )
-        });
+        // `consume_key` reads each key event's own modifiers: Ctrl may be released within
+        // the same frame as F (fast typists, scripted input).
+        let find = ctx.input_mut(|input| input.consume_key(egui::Modifiers::COMMAND, egui::Key::F));
+        let delete = ctx.input(|input| input.key_pressed(egui::Key::Delete));
         if find {
             // Each tab with a filter takes Ctrl+F itself; elsewhere it searches the tree.
             match self.tab {
@@ -276,10 +283,12 @@ impl ObserverApp {
             }
         }
         let typing = ctx.egui_wants_keyboard_input();
-        if delete && !typing && self.dialog.is_none() {
-            if let Some(pid) = self.state.selected {
-                self.commands.push(UiCommand::ConfirmKill(pid));
-            }
+        if delete
+            && !typing
+            && self.dialog.is_none()
+            && let Some(pid) = self.state.selected
+        {
+            self.commands.push(UiCommand::ConfirmKill(pid));
         }
     }
 
@@ -425,7 +434,10 @@ fn describe_command(command: &Command, state: &ObserverState) -> String {
         Command::Get { bucket, key } => format!("get {bucket} {key}"),
         Command::Delete { bucket, key } => format!("delete {bucket} {key}"),
         Command::CreateBuckets { count } => {
-            format!("create {} buckets", super::panels::processes::thousands(*count))
+            format!(
+                "create {} buckets",
+                super::panels::processes::thousands(*count)
+            )
         }
     }
 }
@@ -437,7 +449,27 @@ fn value_text(value: &Option<String>) -> String {
         .map_or_else(|| "nil".to_owned(), |value| format!("{value:?}"))
 }
 
-fn notices_ui(ctx: &egui::Context, state: &ObserverState) {
+/// Lets proportional text fall back to the monospace font for the glyphs only it has (arrows
+/// such as `→`), so no label shows a missing-glyph box.
+fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    let monospace = fonts
+        .families
+        .get(&egui::FontFamily::Monospace)
+        .and_then(|family| family.first())
+        .cloned();
+    if let (Some(monospace), Some(proportional)) = (
+        monospace,
+        fonts.families.get_mut(&egui::FontFamily::Proportional),
+    ) && !proportional.contains(&monospace)
+    {
+        proportional.push(monospace);
+    }
+    ctx.set_fonts(fonts);
+}
+
+/// Shows the fresh notices at the bottom right, above the KV console (`bottom_margin` high).
+fn notices_ui(ctx: &egui::Context, state: &ObserverState, bottom_margin: f32) {
     let now = Instant::now();
     let fresh: Vec<&String> = state
         .notices
@@ -449,7 +481,10 @@ fn notices_ui(ctx: &egui::Context, state: &ObserverState) {
         return;
     }
     egui::Area::new(egui::Id::new("notices"))
-        .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-340.0, -12.0))
+        .anchor(
+            egui::Align2::RIGHT_BOTTOM,
+            egui::vec2(-340.0, -12.0 - bottom_margin),
+        )
         .show(ctx, |ui| {
             egui::Frame::popup(ui.style()).show(ui, |ui| {
                 for text in fresh {

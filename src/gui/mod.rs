@@ -12,6 +12,7 @@ pub mod panels;
 pub mod source;
 pub mod state;
 pub mod tree_data;
+pub mod tree_graph;
 pub mod tree_layout;
 
 pub use app::ObserverApp;

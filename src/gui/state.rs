@@ -275,6 +275,13 @@ impl ObserverState {
             .map(|mark| mark.kind)
     }
 
+    /// Forgets marks older than [`MARK_DURATION`], so the set stays as small as what is on
+    /// screen (every spawn leaves a mark: 100,000 buckets would otherwise stay marked).
+    pub fn forget_old_marks(&mut self, now: Instant) {
+        self.marks
+            .retain(|_, mark| now.duration_since(mark.at) < MARK_DURATION);
+    }
+
     /// Adds a message for the user.
     pub fn notice(&mut self, text: impl Into<String>) {
         self.notices.push_back((Instant::now(), text.into()));

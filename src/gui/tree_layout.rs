@@ -136,12 +136,17 @@ pub fn layout(nodes: &[LayoutNode], params: &LayoutParams) -> TreeLayout {
         } else if kids.len() > params.grid_min_children.max(1)
             && kids.iter().all(|kid| children[*kid].is_empty())
         {
-            let columns = grid_columns(kids.len(), params);
-            let rows = kids.len().div_ceil(columns);
             let cell_width = kids
                 .iter()
                 .map(|kid| nodes[*kid].size.x)
                 .fold(0.0_f32, f32::max);
+            let columns = grid_columns(
+                kids.len(),
+                cell_width + params.grid_gap.x,
+                grid_row_pitch,
+                params,
+            );
+            let rows = kids.len().div_ceil(columns);
             let pitch_x = cell_width + params.grid_gap.x;
             let grid_width = columns as f32 * cell_width + (columns - 1) as f32 * params.grid_gap.x;
             for (position, kid) in kids.iter().enumerate() {
@@ -154,7 +159,10 @@ pub fn layout(nodes: &[LayoutNode], params: &LayoutParams) -> TreeLayout {
             }
             let pad = params.grid_padding;
             let rect = Rect::from_min_max(
-                pos2(-grid_width / 2.0 - pad, level_pitch - row_height / 2.0 - pad),
+                pos2(
+                    -grid_width / 2.0 - pad,
+                    level_pitch - row_height / 2.0 - pad,
+                ),
                 pos2(
                     grid_width / 2.0 + pad,
                     level_pitch + (rows - 1) as f32 * grid_row_pitch + row_height / 2.0 + pad,
@@ -224,14 +232,20 @@ pub fn layout(nodes: &[LayoutNode], params: &LayoutParams) -> TreeLayout {
     }
 }
 
-/// How many columns a grid of `count` leaves gets: roughly twice as wide as tall.
-fn grid_columns(count: usize, params: &LayoutParams) -> usize {
-    let ideal = ((count as f32) * 2.5).sqrt().ceil() as usize;
+/// How many columns a grid of `count` cells gets: about [`GRID_ASPECT`] times as wide as
+/// tall, so it fits a view in landscape.
+fn grid_columns(count: usize, pitch_x: f32, pitch_y: f32, params: &LayoutParams) -> usize {
+    let ideal = (GRID_ASPECT * count as f32 * pitch_y / pitch_x.max(1.0))
+        .sqrt()
+        .ceil() as usize;
     ideal
-        .clamp(params.grid_min_children.max(1), params.grid_max_columns.max(1))
+        .clamp(2, params.grid_max_columns.max(2))
         .min(count)
         .max(1)
 }
+
+/// Width over height a grid of leaves aims for.
+const GRID_ASPECT: f32 = 1.6;
 
 /// Places subtrees left to right, each as far left as its contours allow. Returns each
 /// subtree's x (the first at 0) and the merged contour.
@@ -321,7 +335,10 @@ mod tests {
             if let Some(group) = layout.groups.iter().find(|g| g.parent == parent) {
                 assert_eq!(group.children, kids);
                 let middle = group.rect.center().x;
-                assert!((px - middle).abs() < 0.01, "{parent} not centred over its grid");
+                assert!(
+                    (px - middle).abs() < 0.01,
+                    "{parent} not centred over its grid"
+                );
                 for pair in kids.windows(2) {
                     let (a, b) = (layout.centers[pair[0]], layout.centers[pair[1]]);
                     assert!(a.y < b.y || (a.y == b.y && a.x < b.x), "grid order lost");
@@ -370,7 +387,10 @@ mod tests {
             node(Some(0), 150.0),
         ];
         let layout = check(&nodes);
-        assert!(layout.centers[5].x > layout.centers[4].x, "registry after buckets");
+        assert!(
+            layout.centers[5].x > layout.centers[4].x,
+            "registry after buckets"
+        );
         assert!(layout.bounds.width() > 440.0);
     }
 
@@ -425,7 +445,9 @@ mod tests {
         // A deterministic pseudo-random tree of 400 nodes.
         let mut seed = 7u64;
         let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) as usize
         };
         let mut nodes = vec![node(None, 100.0)];
@@ -471,7 +493,11 @@ mod tests {
 
     #[test]
     fn a_bad_parent_index_makes_a_root_instead_of_panicking() {
-        let nodes = [node(Some(5), 10.0), node(Some(1), 10.0), node(Some(0), 10.0)];
+        let nodes = [
+            node(Some(5), 10.0),
+            node(Some(1), 10.0),
+            node(Some(0), 10.0),
+        ];
         let layout = layout(&nodes, &LayoutParams::default());
         assert_eq!(layout.centers.len(), 3);
         assert!(layout.centers[2].y > layout.centers[0].y);

@@ -17,8 +17,8 @@ use super::error::{StartError, SupervisorError};
 use super::exit::ExitReason;
 use super::introspect::{EventKind, ProcessKind};
 use super::node::Node;
-use super::pid::Pid;
-use super::process::{Message, StateReport};
+use super::pid::{IdHash, Pid};
+use super::process::{Countdown, Message, StateReport};
 use super::server::{Server, ServerContext, ServerRef, start_server};
 use super::supervisor::{ChildCounts, ChildInfo, ChildPid, shutdown_child, start_child};
 
@@ -115,7 +115,7 @@ impl DynamicSupervisor {
     ) -> Result<Self, StartError> {
         let server = DynamicServer {
             flags,
-            children: HashMap::new(),
+            children: HashMap::default(),
             restarts: VecDeque::new(),
             label: options
                 .label
@@ -169,7 +169,7 @@ impl DynamicSupervisor {
     /// Starts a child from `spec`; returns once the child runs.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<Started, StartError> {
         let call = DynamicCall::StartChild(spec);
-        match self.server.call_timeout(call, Duration::MAX / 4).await {
+        match self.server.call_infinity(call).await {
             Ok(DynamicReply::Started(result)) => result,
             Ok(_) => unreachable!("start_child replies with started"),
             Err(error) => Err(StartError::Supervisor(error)),
@@ -179,7 +179,7 @@ impl DynamicSupervisor {
     /// Stops the child `pid` as its shutdown says.
     pub async fn terminate_child(&self, pid: Pid) -> Result<(), SupervisorError> {
         let call = DynamicCall::TerminateChild(pid);
-        match self.server.call_timeout(call, Duration::MAX / 4).await? {
+        match self.server.call_infinity(call).await? {
             DynamicReply::Terminated(result) => result,
             _ => unreachable!("terminate_child replies with terminated"),
         }
@@ -216,7 +216,7 @@ struct DynamicChild {
 struct DynamicServer {
     flags: DynamicSupervisorFlags,
     /// Running children by pid.
-    children: HashMap<Pid, DynamicChild>,
+    children: HashMap<Pid, DynamicChild, IdHash>,
     /// When recent restarts happened, for the intensity.
     restarts: VecDeque<Instant>,
     label: Arc<str>,
@@ -417,27 +417,45 @@ impl DynamicServer {
     /// Stops every child at once: all are sent their shutdown first, then each is waited for
     /// until its own deadline and killed past it.
     async fn stop_all(&mut self, ctx: &Context) {
-        let started = Instant::now();
-        let mut waiting = Vec::with_capacity(self.children.len());
-        for (pid, child) in self.children.drain() {
-            let watch = ctx.watch(pid);
+        let started = tokio::time::Instant::now();
+        // Newest first, as a supervisor stops its children right to left. In pid order the
+        // children's memory is also visited in the order it was allocated, which keeps a stop
+        // of 100,000 children from missing the cache at every step.
+        let mut children: Vec<(Pid, Shutdown)> = self
+            .children
+            .drain()
+            .map(|(pid, child)| (pid, child.spec.shutdown))
+            .collect();
+        children.sort_unstable_by_key(|(pid, _)| std::cmp::Reverse(*pid));
+        // One count for all the deaths awaited, and when to kill those with a timeout.
+        let countdown = Arc::new(Countdown::new());
+        let mut deadlines = Vec::new();
+        for (pid, shutdown) in children {
+            let watched = ctx.node.watch_countdown(pid, &countdown);
             ctx.unlink(pid);
-            let reason = match child.spec.shutdown {
+            let reason = match shutdown {
                 Shutdown::BrutalKill => ExitReason::Kill,
                 Shutdown::Timeout(_) | Shutdown::Infinity => ExitReason::Shutdown,
             };
             ctx.exit(pid, reason).ok();
-            waiting.push((pid, watch, child.spec.shutdown));
+            if let (true, Shutdown::Timeout(timeout)) = (watched, shutdown) {
+                deadlines.push((started + timeout, pid));
+            }
         }
-        for (pid, mut watch, shutdown) in waiting {
-            if let Shutdown::Timeout(timeout) = shutdown {
-                let left = timeout.saturating_sub(started.elapsed());
-                if tokio::time::timeout(left, &mut watch).await.is_ok() {
-                    continue;
-                }
+        deadlines.sort_by_key(|(deadline, _)| *deadline);
+        let mut deadlines = deadlines.into_iter().peekable();
+        while let Some(&(deadline, _)) = deadlines.peek() {
+            if tokio::time::timeout_at(deadline, countdown.wait())
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            // Past this deadline: kill those of its children still alive.
+            while let Some((_, pid)) = deadlines.next_if(|(at, _)| *at <= deadline) {
                 ctx.exit(pid, ExitReason::Kill).ok();
             }
-            watch.await;
         }
+        countdown.wait().await;
     }
 }

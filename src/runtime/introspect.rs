@@ -208,6 +208,9 @@ pub(crate) struct EventLog {
     ring: Mutex<Ring>,
     /// Woken at every event, for readers that wait.
     notify: Notify,
+    /// How many readers wait in `wait_past`: a push wakes only when some do, so an event
+    /// nobody waits for costs no lock besides the ring's.
+    waiters: AtomicUsize,
     /// How many events the ring keeps.
     capacity: usize,
 }
@@ -225,24 +228,28 @@ impl EventLog {
                 first_seq: 0,
             }),
             notify: Notify::new(),
+            waiters: AtomicUsize::new(0),
             capacity,
         }
     }
 
-    pub(crate) fn push(&self, kind: EventKind) {
+    pub(crate) fn push(&self, kind: EventKind, at: Instant) {
         let mut ring = self.ring.lock();
         let seq = ring.first_seq + ring.events.len() as u64;
-        if ring.events.len() == self.capacity {
-            ring.events.pop_front();
+        let oldest = if ring.events.len() == self.capacity {
             ring.first_seq += 1;
-        }
-        ring.events.push_back(Event {
-            seq,
-            at: Instant::now(),
-            kind,
-        });
+            ring.events.pop_front()
+        } else {
+            None
+        };
+        ring.events.push_back(Event { seq, at, kind });
         drop(ring);
-        self.notify.notify_waiters();
+        drop(oldest);
+        // Pairs with the increment in `wait_past`: a reader that registered after this load
+        // reads the ring after this push, under its lock, and sees the event.
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.notify.notify_waiters();
+        }
     }
 
     pub(crate) fn read_since(&self, seq: u64, max: usize) -> EventRead {
@@ -267,6 +274,8 @@ impl EventLog {
     }
 
     pub(crate) async fn wait_past(&self, seq: u64) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiters);
         loop {
             let notified = self.notify.notified();
             if self.next_seq() > seq {
@@ -274,6 +283,16 @@ impl EventLog {
             }
             notified.await;
         }
+    }
+}
+
+/// One reader counted in [`EventLog::waiters`], until it stops waiting (or its future is
+/// dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -297,10 +316,13 @@ impl DirtyTracker {
     /// Marks `pid` changed, unless nobody observes or it is marked already (`flag` is the
     /// process's own mark).
     pub(crate) fn mark(&self, flag: &AtomicBool, pid: Pid) {
-        if self.observers.load(Ordering::Relaxed) == 0
-            || flag.load(Ordering::Acquire)
-            || flag.swap(true, Ordering::AcqRel)
-        {
+        if self.observers.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        // Pairs with the fence in `Node::take_changed*`: either this load sees the reset
+        // mark and lists the process again, or the reader sees the change just made.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if flag.load(Ordering::Relaxed) || flag.swap(true, Ordering::AcqRel) {
             return;
         }
         self.dirty.lock().push(pid);
@@ -387,7 +409,7 @@ mod tests {
     fn event_ring_drops_oldest_and_reports_what_a_reader_missed() {
         let log = EventLog::new(4);
         for serial in 0..6 {
-            log.push(exit(serial));
+            log.push(exit(serial), Instant::now());
         }
         let read = log.read_since(0, 100);
         assert_eq!(read.missed, 2);

@@ -23,8 +23,8 @@ use super::introspect::{
     ChangeTracking, DeadProcess, DirtyTracker, EventKind, EventLog, EventRead, ProcessInfo,
     ProcessKind,
 };
-use super::pid::{MonitorRef, Pid};
-use super::process::{AnyProcess, Cell, Life, StateReport, Watcher};
+use super::pid::{IdHash, MonitorRef, Pid};
+use super::process::{AnyProcess, Cell, Countdown, Life, StateReport, Watcher};
 use super::server::DEFAULT_CALL_TIMEOUT;
 
 /// How many events the feed keeps.
@@ -56,7 +56,7 @@ pub(crate) struct NodeShared {
     /// The next monitor reference.
     next_ref: AtomicU64,
     /// Every live process by serial.
-    table: RwLock<HashMap<u64, Arc<dyn AnyProcess>>>,
+    table: RwLock<HashMap<u64, Arc<dyn AnyProcess>, IdHash>>,
     /// Registered names.
     names: Mutex<HashMap<Arc<str>, Pid>>,
     /// The ordered event feed.
@@ -103,7 +103,7 @@ impl Node {
             handle,
             next_serial: AtomicU64::new(1),
             next_ref: AtomicU64::new(1),
-            table: RwLock::new(HashMap::new()),
+            table: RwLock::new(HashMap::default()),
             names: Mutex::new(HashMap::new()),
             events: EventLog::new(EVENT_CAPACITY),
             recent_dead: Mutex::new(VecDeque::new()),
@@ -302,7 +302,7 @@ impl Node {
         let Some(describer) = process.core().describer.get() else {
             return Ok(None);
         };
-        let receiver = describer().ok_or(CallError::NoProc(pid))?;
+        let receiver = describer(process.clone().into_any()).ok_or(CallError::NoProc(pid))?;
         match tokio::time::timeout(DEFAULT_CALL_TIMEOUT, receiver).await {
             Ok(Ok(report)) => Ok(Some(report)),
             Ok(Err(_)) => {
@@ -346,6 +346,7 @@ impl Node {
             match table.get(&pid.serial()) {
                 Some(process) => {
                     process.core().dirty.store(false, Ordering::Release);
+                    std::sync::atomic::fence(Ordering::SeqCst);
                     alive.push(process.core().info(process.mailbox_len()));
                 }
                 None => gone.push(pid),
@@ -409,6 +410,7 @@ impl NodeShared {
                 process.core().dirty.store(false, Ordering::Release);
             }
         }
+        std::sync::atomic::fence(Ordering::SeqCst);
         pids
     }
 
@@ -497,15 +499,41 @@ impl NodeShared {
         Watch { receiver }
     }
 
+    /// Counts `pid` in `countdown` until it dies; false (and not counted) if it is not alive.
+    pub(crate) fn watch_countdown(&self, pid: Pid, countdown: &Arc<Countdown>) -> bool {
+        let Some(process) = self.lookup(pid) else {
+            return false;
+        };
+        let mut state = process.core().state.lock();
+        if state.life == Life::Dead {
+            return false;
+        }
+        countdown.add();
+        let monitor = self.next_ref();
+        state
+            .monitored_by
+            .insert(monitor, Watcher::Countdown(countdown.clone()));
+        true
+    }
+
     pub(crate) fn record_dead(&self, dead: DeadProcess) {
         let mut recent = self.recent_dead.lock();
-        if recent.len() == RECENT_DEAD {
-            recent.pop_front();
-        }
+        let oldest = if recent.len() == RECENT_DEAD {
+            recent.pop_front()
+        } else {
+            None
+        };
         recent.push_back(dead);
+        drop(recent);
+        drop(oldest);
     }
 
     pub(crate) fn event(&self, kind: EventKind) {
-        self.events.push(kind);
+        self.events.push(kind, Instant::now());
+    }
+
+    /// [`event`](Self::event) with the time it happened, when the caller has read the clock.
+    pub(crate) fn event_at(&self, kind: EventKind, at: Instant) {
+        self.events.push(kind, at);
     }
 }

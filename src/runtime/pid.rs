@@ -5,6 +5,7 @@
 //! for the node itself, the sender of signals that come from code outside any process.
 
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// The identifier of a process: which node it lives on and its serial number there.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -77,6 +78,41 @@ impl fmt::Display for MonitorRef {
 impl fmt::Debug for MonitorRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
+    }
+}
+
+/// Hashes the ids the runtime hands out itself (serials, pids, monitor references) with a
+/// multiply and a rotate per word, where SipHash would cost several times that on every
+/// table lookup. Nobody outside picks these ids, so the maps need no protection from
+/// crafted collisions.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdHasher(u64);
+
+/// Builds [`IdHasher`]s, for the maps keyed by ids.
+pub(crate) type IdHash = BuildHasherDefault<IdHasher>;
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        // FxHash's step: its multiplier spreads sequential serials over all bits.
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
     }
 }
 

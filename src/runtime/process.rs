@@ -16,13 +16,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Instant;
 
 use parking_lot::Mutex;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 
 use super::child_spec::{Restart, Shutdown};
 use super::exit::ExitReason;
@@ -75,6 +75,47 @@ pub(crate) enum Watcher {
     /// Code outside any process (a caller waiting for a stop, a supervisor's shutdown), by a
     /// one-shot channel.
     External(oneshot::Sender<ExitReason>),
+    /// A dynamic supervisor stopping all its children, by counting down.
+    Countdown(Arc<Countdown>),
+}
+
+/// Deaths a dynamic supervisor still waits for while it stops all its children: one shared
+/// count for all of them, where a channel per child would cost an allocation and a wake-up
+/// each.
+pub(crate) struct Countdown {
+    /// Watched processes not dead yet.
+    left: AtomicUsize,
+    /// Woken when `left` falls to zero.
+    done: Notify,
+}
+
+impl Countdown {
+    pub(crate) fn new() -> Self {
+        Self {
+            left: AtomicUsize::new(0),
+            done: Notify::new(),
+        }
+    }
+
+    /// One more process to wait for; call before it can die.
+    pub(crate) fn add(&self) {
+        self.left.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// One watched process died.
+    pub(crate) fn arrive(&self) {
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Stores a permit if nobody waits yet, so `wait` cannot miss it.
+            self.done.notify_one();
+        }
+    }
+
+    /// Resolves once every watched process has died.
+    pub(crate) async fn wait(&self) {
+        while self.left.load(Ordering::Acquire) > 0 {
+            self.done.notified().await;
+        }
+    }
 }
 
 /// Where a process is in its life.
@@ -113,8 +154,10 @@ pub(crate) struct Core {
     pub(crate) dirty: AtomicBool,
 }
 
-/// Queues a describe request in a server's mailbox; `None` if it has exited.
-pub(crate) type Describer = Box<dyn Fn() -> Option<oneshot::Receiver<StateReport>> + Send + Sync>;
+/// Queues a describe request in a server's mailbox (the process is given as from the table);
+/// `None` if it has exited. A plain function of the server's type, so it costs no allocation.
+pub(crate) type Describer =
+    fn(Arc<dyn Any + Send + Sync>) -> Option<oneshot::Receiver<StateReport>>;
 
 /// What a process says about its state: labelled rows (a bucket's keys and values, a
 /// registry's names and pids, a supervisor's child specs).
@@ -184,6 +227,13 @@ impl Core {
         }
     }
 
+    /// Counts a message taken from the mailbox. Only the process itself takes messages, so a
+    /// load and a store do, without a read-modify-write on every message.
+    fn count_handled(&self) {
+        let handled = self.handled.load(Ordering::Relaxed);
+        self.handled.store(handled + 1, Ordering::Relaxed);
+    }
+
     /// Tells observers that something they can see of this process changed.
     pub(crate) fn touch(&self) {
         self.tracker.mark(&self.dirty, self.pid);
@@ -210,7 +260,11 @@ impl Core {
     }
 
     pub(crate) fn info(&self, mailbox_len: usize) -> ProcessInfo {
-        let state = self.state.lock();
+        self.info_of(&self.state.lock(), mailbox_len)
+    }
+
+    /// [`info`](Self::info) from state already locked.
+    pub(crate) fn info_of(&self, state: &CoreState, mailbox_len: usize) -> ProcessInfo {
         let mut links: Vec<Pid> = state.links.iter().map(|(pid, ())| *pid).collect();
         links.sort_unstable();
         let mut monitors: Vec<(MonitorRef, Pid)> =
@@ -221,7 +275,7 @@ impl Core {
             .iter()
             .filter_map(|(_, watcher)| match watcher {
                 Watcher::Process(pid) => Some(*pid),
-                Watcher::External(_) => None,
+                Watcher::External(_) | Watcher::Countdown(_) => None,
             })
             .collect();
         monitored_by.sort_unstable();
@@ -314,7 +368,7 @@ impl<M: Send + 'static> Cell<M> {
         if let Some(message) = mailbox.queue.pop_front() {
             mailbox.waiting = false;
             drop(mailbox);
-            self.core.handled.fetch_add(1, Ordering::Relaxed);
+            self.core.count_handled();
             self.core.touch();
             self.core.set_status(Status::Running);
             return Poll::Ready(message);
@@ -334,7 +388,7 @@ impl<M: Send + 'static> Cell<M> {
 
     pub(crate) fn try_recv(&self) -> Option<Message<M>> {
         let message = self.mailbox.lock().queue.pop_front()?;
-        self.core.handled.fetch_add(1, Ordering::Relaxed);
+        self.core.count_handled();
         self.core.touch();
         Some(message)
     }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::context::{Addr, Context, Inbox, SpawnOptions, Spawner, spawn_process};
+use super::context::{Addr, Context, Inbox, SpawnOptions, Spawner, spawn_process_lazy};
 use super::error::{CallError, SendError, StartError};
 use super::exit::ExitReason;
 use super::introspect::ProcessKind;
@@ -256,6 +256,23 @@ impl<S: Server> ServerRef<S> {
         }
     }
 
+    /// Calls with no timeout (`:infinity`), as supervisors are called for starting and
+    /// stopping children; no timer is armed.
+    pub(crate) async fn call_infinity(&self, request: S::Call) -> Result<S::Reply, CallError> {
+        let pid = self.pid();
+        let (sender, receiver) = oneshot::channel();
+        if self.addr.send(ServerMsg::Call(request, sender)).is_err() {
+            return Err(CallError::NoProc(pid));
+        }
+        match receiver.await {
+            Ok(reply) => Ok(reply),
+            Err(_) => Err(CallError::Exited {
+                pid,
+                reason: self.exit_reason().await,
+            }),
+        }
+    }
+
     /// Casts; hands the message back if the server is dead.
     pub fn cast(&self, message: S::Cast) -> Result<(), SendError<S::Cast>> {
         self.addr
@@ -328,6 +345,13 @@ fn request_describe<S: Server>(
     Some(receiver)
 }
 
+/// [`request_describe`] for a process handed over untyped, as the node's table holds it.
+fn describe_any<S: Server>(
+    process: Arc<dyn std::any::Any + Send + Sync>,
+) -> Option<oneshot::Receiver<StateReport>> {
+    request_describe(&process.downcast::<Cell<ServerMsg<S>>>().ok()?)
+}
+
 /// Tells the starter how init went; if the process dies before init returns (killed), the
 /// drop tells it the kill's reason.
 struct InitAck {
@@ -368,7 +392,7 @@ pub(crate) async fn start_server<S: Server>(
 ) -> Result<ServerRef<S>, StartError> {
     let (sender, receiver) = oneshot::channel();
     let label = server.label();
-    let (addr, _) = spawn_process(
+    let (addr, _) = spawn_process_lazy(
         node,
         parent,
         options,
@@ -382,8 +406,7 @@ pub(crate) async fn start_server<S: Server>(
             run_server(server, context, inbox, ack)
         },
     )?;
-    let weak = Arc::downgrade(addr.cell());
-    let describer: super::process::Describer = Box::new(move || request_describe(&weak.upgrade()?));
+    let describer: super::process::Describer = describe_any::<S>;
     addr.cell().core.describer.set(describer).ok();
     let reason = match receiver.await {
         Ok(Ok(())) => {
@@ -401,71 +424,76 @@ pub(crate) async fn start_server<S: Server>(
     Err(StartError::Init(reason))
 }
 
-async fn run_server<S: Server>(
+/// The server's process. Not an `async fn`: the block captures its arguments and uses them in
+/// place, where an `async fn` would keep a second copy of each in its state.
+fn run_server<S: Server>(
     mut server: S,
     context: Context,
     mut inbox: Inbox<ServerMsg<S>>,
     ack: InitAck,
-) -> ExitReason {
+) -> impl Future<Output = ExitReason> + Send {
     let parent = context.process.core().state.lock().meta.parent;
     let mut ctx = ServerContext {
         context,
         stop: None,
     };
-    match catch_panic(server.init(&mut ctx)).await {
-        Ok(Ok(())) => ack.send(Ok(())),
-        Ok(Err(reason)) | Err(reason) => {
-            ack.send(Err(reason.clone()));
-            return reason;
+    async move {
+        match catch_panic(server.init(&mut ctx)).await {
+            Ok(Ok(())) => ack.send(Ok(())),
+            Ok(Err(reason)) | Err(reason) => {
+                ack.send(Err(reason.clone()));
+                return reason;
+            }
         }
-    }
-    loop {
-        let handled = match inbox.recv().await {
-            Message::User(ServerMsg::Call(request, reply)) => {
-                catch_panic(server.handle_call(request, &mut ctx))
-                    .await
-                    .map(|answer| {
-                        reply.send(answer).ok();
-                    })
-            }
-            Message::User(ServerMsg::Cast(message)) => {
-                catch_panic(server.handle_cast(message, &mut ctx)).await
-            }
-            Message::User(ServerMsg::Info(message)) => {
-                catch_panic(server.handle_info(Message::User(message), &mut ctx)).await
-            }
-            Message::User(ServerMsg::Stop(reason)) => {
-                ctx.stop = Some(reason);
-                Ok(())
-            }
-            Message::User(ServerMsg::Describe(reply)) => {
-                let report =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.describe()));
-                reply.send(report.unwrap_or_default()).ok();
-                Ok(())
-            }
-            Message::Exit(exit) if Some(exit.from) == parent => {
-                ctx.stop = Some(exit.reason);
-                Ok(())
-            }
-            Message::Exit(exit) => {
-                catch_panic(server.handle_info(Message::Exit(exit), &mut ctx)).await
-            }
-            Message::Down(down) => {
-                catch_panic(server.handle_info(Message::Down(down), &mut ctx)).await
-            }
-        };
-        let reason = match handled {
-            Err(panic) => panic,
-            Ok(()) => match ctx.stop.take() {
-                Some(reason) => reason,
-                None => continue,
-            },
-        };
-        // As in gen_server, a crash in terminate replaces the exit reason.
-        return match catch_panic(server.terminate(&reason, &mut ctx)).await {
-            Ok(()) => reason,
-            Err(panic) => panic,
-        };
+        loop {
+            let handled = match inbox.recv().await {
+                Message::User(ServerMsg::Call(request, reply)) => {
+                    catch_panic(server.handle_call(request, &mut ctx))
+                        .await
+                        .map(|answer| {
+                            reply.send(answer).ok();
+                        })
+                }
+                Message::User(ServerMsg::Cast(message)) => {
+                    catch_panic(server.handle_cast(message, &mut ctx)).await
+                }
+                Message::User(ServerMsg::Info(message)) => {
+                    catch_panic(server.handle_info(Message::User(message), &mut ctx)).await
+                }
+                Message::User(ServerMsg::Stop(reason)) => {
+                    ctx.stop = Some(reason);
+                    Ok(())
+                }
+                Message::User(ServerMsg::Describe(reply)) => {
+                    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        server.describe()
+                    }));
+                    reply.send(report.unwrap_or_default()).ok();
+                    Ok(())
+                }
+                Message::Exit(exit) if Some(exit.from) == parent => {
+                    ctx.stop = Some(exit.reason);
+                    Ok(())
+                }
+                Message::Exit(exit) => {
+                    catch_panic(server.handle_info(Message::Exit(exit), &mut ctx)).await
+                }
+                Message::Down(down) => {
+                    catch_panic(server.handle_info(Message::Down(down), &mut ctx)).await
+                }
+            };
+            let reason = match handled {
+                Err(panic) => panic,
+                Ok(()) => match ctx.stop.take() {
+                    Some(reason) => reason,
+                    None => continue,
+                },
+            };
+            // As in gen_server, a crash in terminate replaces the exit reason.
+            return match catch_panic(server.terminate(&reason, &mut ctx)).await {
+                Ok(()) => reason,
+                Err(panic) => panic,
+            };
+        }
     }
 }

@@ -163,12 +163,13 @@ impl NodeShared {
         let core = process.core();
         core.exit_reason.set(reason.clone()).ok();
         let mailbox_len = process.mailbox_len();
-        let info = core.info(mailbox_len);
-        let (links, monitors, monitored_by, name, parent, order_key) = {
+        let (info, links, monitors, monitored_by, name, parent, order_key) = {
             let mut state = core.state.lock();
+            let info = core.info_of(&state, mailbox_len);
             state.life = Life::Dead;
             core.set_status(super::introspect::Status::Dead);
             (
+                info,
                 state.links.take(),
                 state.monitors.take(),
                 state.monitored_by.take(),
@@ -191,14 +192,18 @@ impl NodeShared {
                 parent.core().touch();
             }
         }
-        self.event(EventKind::Exited {
-            pid,
-            reason: reason.clone(),
-        });
+        let died_at = Instant::now();
+        self.event_at(
+            EventKind::Exited {
+                pid,
+                reason: reason.clone(),
+            },
+            died_at,
+        );
         self.record_dead(DeadProcess {
             info,
             reason: reason.clone(),
-            died_at: Instant::now(),
+            died_at,
         });
         for (monitor, target) in monitors {
             if let Some(other) = self.lookup(target) {
@@ -212,13 +217,10 @@ impl NodeShared {
         // Processes first, then code outside any process: someone awaiting this death from
         // outside (a `stop`, a `watch`) then finds every monitoring process already told, as
         // a BEAM caller of `Agent.stop` finds the registry's DOWN ahead of its next call.
-        let (processes, outside): (Vec<_>, Vec<_>) = monitored_by
-            .into_iter()
-            .partition(|(_, watcher)| matches!(watcher, Watcher::Process(_)));
-        for (monitor, watcher) in processes.into_iter().chain(outside) {
+        for (monitor, watcher) in monitored_by.iter() {
             match watcher {
                 Watcher::Process(watcher_pid) => {
-                    let Some(watcher) = self.lookup(watcher_pid) else {
+                    let Some(watcher) = self.lookup(*watcher_pid) else {
                         continue;
                     };
                     let active = watcher
@@ -226,21 +228,28 @@ impl NodeShared {
                         .state
                         .lock()
                         .monitors
-                        .remove(&monitor)
+                        .remove(monitor)
                         .is_some();
                     if active {
                         watcher.core().touch();
                         let down = Down {
-                            monitor,
+                            monitor: *monitor,
                             pid,
                             reason: reason.clone(),
                         };
                         watcher.deliver(SystemMessage::Down(down));
                     }
                 }
+                Watcher::External(_) | Watcher::Countdown(_) => {}
+            }
+        }
+        for (_, watcher) in monitored_by {
+            match watcher {
+                Watcher::Process(_) => {}
                 Watcher::External(sender) => {
                     sender.send(reason.clone()).ok();
                 }
+                Watcher::Countdown(countdown) => countdown.arrive(),
             }
         }
     }

@@ -315,14 +315,14 @@ impl Supervisor {
     }
 
     async fn done(&self, call: SupervisorCall) -> Result<(), SupervisorError> {
-        match self.server.call_timeout(call, Duration::MAX / 4).await? {
+        match self.server.call_infinity(call).await? {
             SupervisorReply::Done(result) => result,
             _ => unreachable!("this call replies with done"),
         }
     }
 
     async fn started(&self, call: SupervisorCall) -> Result<Started, SupervisorError> {
-        match self.server.call_timeout(call, Duration::MAX / 4).await? {
+        match self.server.call_infinity(call).await? {
             SupervisorReply::Started(result) => result,
             _ => unreachable!("this call replies with started"),
         }

@@ -15,9 +15,10 @@ use crate::snapshot::model::{Event, EventKind, Pid};
 
 use super::View;
 use super::context_menu::process_menu_ui;
-use super::processes::{contains_ignore_case, spawned_color, thousands};
+use super::processes::{contains_ignore_case, thousands};
 use crate::gui::command::UiCommand;
-use crate::gui::state::ObserverState;
+use crate::gui::state::{MarkKind, ObserverState};
+use crate::gui::tree_graph::mark_color;
 
 /// The kinds of event, as the filter's checkboxes name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -234,8 +235,7 @@ impl EventsPanel {
             if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
                 self.filter.clear();
             }
-            if !self.filter.is_empty() && ui.small_button("✕").on_hover_text("Clear").clicked()
-            {
+            if !self.filter.is_empty() && ui.small_button("🗙").on_hover_text("Clear").clicked() {
                 self.filter.clear();
             }
             ui.separator();
@@ -297,21 +297,28 @@ impl EventsPanel {
                         return;
                     };
                     let pid = event.kind.pid();
-                    row.set_selected(selected.is_some_and(|s| event.kind.pids().contains(&s)));
+                    // Every event that involves the selected process is highlighted.
+                    let is_selected = selected.is_some_and(|s| event.kind.pids().contains(&s));
+                    row.set_selected(is_selected);
                     let kind = Kind::of(&event.kind);
                     row.col(|ui| {
                         ui.label(egui::RichText::new(time_text(event.at_ms)).monospace())
                             .on_hover_text(format!("{} ms since the node started", event.at_ms));
                     });
                     row.col(|ui| {
-                        let color = event_color(&event.kind, ui.visuals());
-                        ui.label(egui::RichText::new(kind.word()).color(color));
+                        let text = egui::RichText::new(kind.word());
+                        if is_selected {
+                            // The selection's own text colour reads on its fill.
+                            ui.label(text);
+                        } else {
+                            ui.label(text.color(event_color(&event.kind, ui.visuals())));
+                        }
                     });
                     row.col(|ui| {
                         ui.add(egui::Label::new(describe(&event.kind, state)).truncate());
                     });
                     let response = row.response();
-                    if response.clicked() {
+                    if response.clicked() || response.secondary_clicked() {
                         view.push(UiCommand::Select(Some(pid)));
                     }
                     if response.double_clicked() {
@@ -421,12 +428,15 @@ pub fn time_text(ms: u64) -> String {
     }
 }
 
-/// The colour of a kind, readable in both themes.
+/// The colour of a kind: the tree's mark colours (spawned blue, exited red, restarted
+/// green), so a death reads the same in every view.
 fn kind_color(kind: Kind, visuals: &egui::Visuals) -> egui::Color32 {
+    let dark = visuals.dark_mode;
     match kind {
-        Kind::Spawned => spawned_color(visuals),
-        Kind::Exited | Kind::GaveUp => visuals.error_fg_color,
-        Kind::Restarted => visuals.warn_fg_color,
+        Kind::Spawned => mark_color(MarkKind::Spawned, dark),
+        Kind::Exited => mark_color(MarkKind::Died, dark),
+        Kind::Restarted => mark_color(MarkKind::Restarted, dark),
+        Kind::GaveUp => visuals.error_fg_color,
         Kind::Linked | Kind::Unlinked => visuals.text_color(),
     }
 }
@@ -447,9 +457,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::snapshot::model::{
-        ExitReason, ProcessInfo, ProcessKind, Snapshot, Status, Update,
-    };
+    use crate::snapshot::model::{ExitReason, ProcessInfo, ProcessKind, Snapshot, Status, Update};
 
     fn info(pid: u64, name: &str, kind: ProcessKind) -> Arc<ProcessInfo> {
         Arc::new(ProcessInfo {
@@ -509,7 +517,10 @@ mod tests {
             pid: Pid(3),
             reason: ExitReason::Killed,
         };
-        assert_eq!(describe(&exited, &state), "KV.Registry <0.3.0> exited: killed");
+        assert_eq!(
+            describe(&exited, &state),
+            "KV.Registry <0.3.0> exited: killed"
+        );
         let restarted = EventKind::Restarted {
             supervisor: Pid(1),
             child_id: "KV.Registry".into(),

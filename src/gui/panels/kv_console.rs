@@ -98,7 +98,11 @@ impl KvConsole {
         let mut hovered = None;
         let mut focused = None;
         let mut submit = None;
-        ui.horizontal(|ui| {
+        // Room for every reply line from the start, so the inputs never move.
+        let line_height = ui.text_style_height(&egui::TextStyle::Body);
+        let height = REPLIES_SHOWN as f32 * (line_height + ui.spacing().item_spacing.y);
+        ui.horizontal_top(|ui| {
+            ui.set_min_height(height);
             ui.vertical(|ui| {
                 ui.horizontal(|ui| {
                     self.inputs_ui(ui, &mut hovered, &mut focused, &mut submit);
@@ -149,25 +153,40 @@ impl KvConsole {
         let has_bucket = !self.bucket.trim().is_empty();
         let has_key = !self.key.trim().is_empty();
 
-        ui.label("Bucket");
+        let label = ui.label("Bucket").id;
         let enter_on_bucket = Action::Create;
-        if self.field_ui(ui, Field::Bucket, "shopping", 110.0, focused, enter_on_bucket) {
+        if self.field_ui(
+            ui,
+            Field::Bucket,
+            label,
+            "shopping",
+            110.0,
+            focused,
+            enter_on_bucket,
+        ) {
             *submit = has_bucket.then_some(enter_on_bucket);
         }
-        self.button_ui(ui, "Create bucket", Action::Create, has_bucket, hovered, submit);
+        self.button_ui(
+            ui,
+            "Create bucket",
+            Action::Create,
+            has_bucket,
+            hovered,
+            submit,
+        );
         ui.separator();
 
-        ui.label("Key");
+        let label = ui.label("Key").id;
         let enter_on_key = if self.value.is_empty() {
             Action::Get
         } else {
             Action::Put
         };
-        if self.field_ui(ui, Field::Key, "milk", 90.0, focused, enter_on_key) {
+        if self.field_ui(ui, Field::Key, label, "milk", 90.0, focused, enter_on_key) {
             *submit = (has_bucket && has_key).then_some(enter_on_key);
         }
-        ui.label("Value");
-        if self.field_ui(ui, Field::Value, "3", 90.0, focused, Action::Put) {
+        let label = ui.label("Value").id;
+        if self.field_ui(ui, Field::Value, label, "3", 90.0, focused, Action::Put) {
             *submit = (has_bucket && has_key).then_some(Action::Put);
         }
         let ready = has_bucket && has_key;
@@ -182,11 +201,14 @@ impl KvConsole {
         }
     }
 
-    /// A text field; true when Enter was pressed in it.
+    /// A text field labelled by the widget `label` (for screen readers and tests); true
+    /// when Enter was pressed in it.
+    #[allow(clippy::too_many_arguments)]
     fn field_ui(
         &mut self,
         ui: &mut egui::Ui,
         field: Field,
+        label: egui::Id,
         hint: &str,
         width: f32,
         focused: &mut Option<Action>,
@@ -197,11 +219,13 @@ impl KvConsole {
             Field::Key => &mut self.key,
             Field::Value => &mut self.value,
         };
-        let response = ui.add(
-            egui::TextEdit::singleline(text)
-                .hint_text(hint)
-                .desired_width(width),
-        );
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(text)
+                    .hint_text(hint)
+                    .desired_width(width),
+            )
+            .labelled_by(label);
         if self.refocus == Some(field) {
             response.request_focus();
             self.refocus = None;

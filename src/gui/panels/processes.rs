@@ -12,6 +12,7 @@
 //! This module also holds the small number and time formatters the other tabs share.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -23,9 +24,16 @@ use super::View;
 use super::context_menu::process_menu_ui;
 use crate::gui::command::UiCommand;
 use crate::gui::state::{MarkKind, ObserverState};
+use crate::gui::tree_data::RowKind;
+use crate::gui::tree_graph::{kind_colors, mark_color, status_color};
 
 /// Message rates are resampled at most this often.
 const RATE_PERIOD: Duration = Duration::from_secs(1);
+/// A rebuild slower than this (a very large node) ...
+const SLOW_BUILD: Duration = Duration::from_millis(2);
+/// ... is redone for a new snapshot at most this often; cells still show current values,
+/// only the order and the set of rows lag. A new filter or sort rebuilds at once.
+const SLOW_BUILD_PERIOD: Duration = Duration::from_millis(250);
 
 /// A column of the table, and what it sorts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -156,6 +164,8 @@ pub struct ProcessesPanel {
     rows: Vec<Row>,
     /// What `rows` was built from.
     built: Option<BuiltFrom>,
+    /// When the rows were last built, and how long that took.
+    built_at: Option<(Instant, Duration)>,
     /// Message counts and rates.
     rates: Rates,
     /// The selection the table last saw, to scroll to a selection made elsewhere.
@@ -171,6 +181,7 @@ impl Default for ProcessesPanel {
             focus_filter: false,
             rows: Vec::new(),
             built: None,
+            built_at: None,
             rates: Rates {
                 at: None,
                 revision: 0,
@@ -227,16 +238,34 @@ impl ProcessesPanel {
             ascending: self.ascending,
             rates_generation: self.rates.generation,
         };
-        if self.built.as_ref() != Some(&wanted) {
-            self.rows = build_rows(
-                snapshot,
-                &self.rates.per_s,
-                &self.filter,
-                self.sort,
-                self.ascending,
-            );
-            self.built = Some(wanted);
+        let Some(built) = self.built.as_ref() else {
+            return self.build(snapshot, wanted, now);
+        };
+        if *built == wanted {
+            return;
         }
+        let is_same_view = built.filter == wanted.filter
+            && built.sort == wanted.sort
+            && built.ascending == wanted.ascending;
+        let is_throttled = self.built_at.is_some_and(|(at, took)| {
+            took >= SLOW_BUILD && now.saturating_duration_since(at) < SLOW_BUILD_PERIOD
+        });
+        if !(is_same_view && is_throttled) {
+            self.build(snapshot, wanted, now);
+        }
+    }
+
+    fn build(&mut self, snapshot: &Snapshot, wanted: BuiltFrom, now: Instant) {
+        let started = Instant::now();
+        self.rows = build_rows(
+            snapshot,
+            &self.rates.per_s,
+            &self.filter,
+            self.sort,
+            self.ascending,
+        );
+        self.built = Some(wanted);
+        self.built_at = Some((now, started.elapsed()));
     }
 
     fn sample_rates(&mut self, snapshot: &Snapshot, revision: u64, now: Instant) {
@@ -282,8 +311,7 @@ impl ProcessesPanel {
             if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
                 self.filter.clear();
             }
-            if !self.filter.is_empty() && ui.small_button("✕").on_hover_text("Clear").clicked()
-            {
+            if !self.filter.is_empty() && ui.small_button("🗙").on_hover_text("Clear").clicked() {
                 self.filter.clear();
             }
             let shown = self.rows.len();
@@ -369,7 +397,7 @@ impl ProcessesPanel {
                 let mark = state.mark(row.pid, now);
                 process_row_ui(&mut table_row, info, row.messages_per_s, now_ms, mark);
                 let response = table_row.response();
-                if response.clicked() {
+                if response.clicked() || response.secondary_clicked() {
                     view.push(UiCommand::Select(Some(row.pid)));
                 }
                 if response.double_clicked() {
@@ -402,11 +430,11 @@ fn process_row_ui(
         ui.label(egui::RichText::new(pid_text).monospace());
     });
     row.col(|ui| {
+        let dark = ui.visuals().dark_mode;
         let name = egui::RichText::new(info.display_name());
+        // A process that just started or was restarted shows in the tree's mark colour.
         let name = match mark {
-            Some(MarkKind::Spawned) => name.color(spawned_color(ui.visuals())),
-            Some(MarkKind::Restarted) => name.color(ui.visuals().warn_fg_color),
-            Some(MarkKind::Died) => name.color(ui.visuals().error_fg_color),
+            Some(mark) => name.color(mark_color(mark, dark)).strong(),
             None => name,
         };
         let response = ui.add(egui::Label::new(name).truncate());
@@ -415,15 +443,17 @@ fn process_row_ui(
         }
     });
     row.col(|ui| {
+        swatch_ui(
+            ui,
+            kind_colors(RowKind::of(&info.kind), ui.visuals().dark_mode).accent,
+        );
         ui.label(kind_text(&info.kind));
     });
     row.col(|ui| {
         let text = egui::RichText::new(status_text(info.status));
         let text = match info.status {
-            Status::Running => text.color(spawned_color(ui.visuals())),
             Status::Waiting => text,
-            Status::Exiting => text.color(ui.visuals().warn_fg_color),
-            Status::Dead => text.color(ui.visuals().error_fg_color),
+            other => text.color(status_color(other, ui.visuals().dark_mode)),
         };
         ui.label(text);
     });
@@ -440,6 +470,13 @@ fn process_row_ui(
         let uptime_ms = now_ms.saturating_sub(info.started_at_ms);
         numeric_cell_ui(ui, duration_text(uptime_ms), true);
     });
+}
+
+/// A small square of the kind's colour, as in the tree's legend.
+fn swatch_ui(ui: &mut egui::Ui, color: egui::Color32) {
+    let size = egui::vec2(9.0, 9.0);
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    ui.painter().rect_filled(rect, 2.0, color);
 }
 
 /// A right-aligned number, weak when it is nothing worth reading.
@@ -477,6 +514,10 @@ pub(crate) fn node_now_ms(snapshot: &Snapshot) -> u64 {
 // === building the rows ===
 
 /// The rows for `filter` sorted by `sort`: pure, from the snapshot and the rates.
+///
+/// One pass over the snapshot gives each matching row an integer sort key (names become
+/// their rank among the distinct names), then one stable sort of a flat vector: the
+/// comparisons never touch process data, and ties stay in pid order.
 fn build_rows(
     snapshot: &Snapshot,
     per_s: &[(Pid, f32)],
@@ -487,44 +528,111 @@ fn build_rows(
     let terms: Vec<String> = filter.split_whitespace().map(str::to_lowercase).collect();
     let mut rates = per_s.iter().peekable();
     let mut pid_text = String::new();
-    let mut rows: Vec<(&ProcessInfo, f32)> = Vec::with_capacity(snapshot.len());
+    let mut names = NameIds::default();
+    let mut keyed: Vec<(u64, Row)> = Vec::with_capacity(snapshot.len());
     for info in snapshot.processes() {
         while rates.next_if(|(pid, _)| *pid < info.pid).is_some() {}
         let rate = rates
             .next_if(|(pid, _)| *pid == info.pid)
             .map_or(0.0, |(_, rate)| *rate);
-        if terms.is_empty() || matches_terms(info, &terms, &mut pid_text) {
-            rows.push((info, rate));
+        if !terms.is_empty() && !matches_terms(info, &terms, &mut pid_text) {
+            continue;
+        }
+        let key = match sort {
+            SortColumn::Pid => 0,
+            SortColumn::Name => u64::from(names.id(info.display_name())),
+            SortColumn::Kind => kind_rank(&info.kind),
+            SortColumn::Status => status_rank(info.status),
+            SortColumn::Mailbox => info.mailbox_len,
+            // Rates are never negative, and the bits of non-negative floats sort as they do.
+            SortColumn::MessagesPerS => u64::from(rate.max(0.0).to_bits()),
+            SortColumn::Restarts => u64::from(info.restarts),
+            // Longer uptime: started earlier.
+            SortColumn::Uptime => u64::MAX - info.started_at_ms,
+        };
+        let row = Row {
+            pid: info.pid,
+            messages_per_s: rate,
+        };
+        keyed.push((key, row));
+    }
+    if sort == SortColumn::Name {
+        let ranks = names.ranks();
+        for (key, _) in &mut keyed {
+            *key = u64::from(ranks[*key as usize]);
         }
     }
-    // The rows come in pid order and the sort is stable: ties stay in pid order.
-    let compare = |a: &(&ProcessInfo, f32), b: &(&ProcessInfo, f32)| -> Ordering {
-        let (a, a_rate) = *a;
-        let (b, b_rate) = *b;
-        match sort {
-            SortColumn::Pid => a.pid.cmp(&b.pid),
-            SortColumn::Name => cmp_ignore_ascii_case(a.display_name(), b.display_name()),
-            SortColumn::Kind => kind_text(&a.kind).cmp(kind_text(&b.kind)),
-            SortColumn::Status => status_text(a.status).cmp(status_text(b.status)),
-            SortColumn::Mailbox => a.mailbox_len.cmp(&b.mailbox_len),
-            SortColumn::MessagesPerS => a_rate.total_cmp(&b_rate),
-            SortColumn::Restarts => a.restarts.cmp(&b.restarts),
-            // Longer uptime: started earlier.
-            SortColumn::Uptime => b.started_at_ms.cmp(&a.started_at_ms),
-        }
-    };
     match (sort, ascending) {
         (SortColumn::Pid, true) => {}
-        (SortColumn::Pid, false) => rows.reverse(),
-        (_, true) => rows.sort_by(compare),
-        (_, false) => rows.sort_by(|a, b| compare(b, a)),
+        (SortColumn::Pid, false) => keyed.reverse(),
+        // The rows come in pid order and the sort is stable: ties stay in pid order. (A
+        // stable sort also runs in near-linear time on the long runs of equal keys here.)
+        (_, true) => keyed.sort_by_key(|(key, _)| *key),
+        (_, false) => keyed.sort_by_key(|(key, _)| std::cmp::Reverse(*key)),
     }
-    rows.into_iter()
-        .map(|(info, messages_per_s)| Row {
-            pid: info.pid,
-            messages_per_s,
-        })
-        .collect()
+    keyed.into_iter().map(|(_, row)| row).collect()
+}
+
+/// Gives each distinct name a small id, then ranks the ids by name (case-insensitive).
+#[derive(Default)]
+struct NameIds<'a> {
+    /// Ids by name.
+    ids: HashMap<&'a str, u32>,
+    /// Names by id.
+    names: Vec<&'a str>,
+    /// The last name seen and its id: siblings (thousands of `KV.Bucket`s) come in a row.
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> NameIds<'a> {
+    fn id(&mut self, name: &'a str) -> u32 {
+        if let Some((last, id)) = self.last
+            && last == name
+        {
+            return id;
+        }
+        let next = self.names.len() as u32;
+        let id = *self.ids.entry(name).or_insert(next);
+        if id == next {
+            self.names.push(name);
+        }
+        self.last = Some((name, id));
+        id
+    }
+
+    /// The rank of each id.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_by(|a, b| {
+            cmp_ignore_ascii_case(self.names[*a as usize], self.names[*b as usize])
+        });
+        let mut ranks = vec![0; order.len()];
+        for (rank, id) in order.into_iter().enumerate() {
+            ranks[id as usize] = rank as u32;
+        }
+        ranks
+    }
+}
+
+/// Kinds in the order of their names.
+fn kind_rank(kind: &ProcessKind) -> u64 {
+    match kind {
+        ProcessKind::Agent => 0,
+        ProcessKind::DynamicSupervisor { .. } => 1,
+        ProcessKind::Plain => 2,
+        ProcessKind::Server => 3,
+        ProcessKind::Supervisor { .. } => 4,
+    }
+}
+
+/// Statuses in the order of their names.
+fn status_rank(status: Status) -> u64 {
+    match status {
+        Status::Dead => 0,
+        Status::Exiting => 1,
+        Status::Running => 2,
+        Status::Waiting => 3,
+    }
 }
 
 /// Whether every term (lowercase) matches one of the process's fields.
@@ -679,7 +787,12 @@ mod tests {
             0,
             vec![
                 info(1, Some("KV.Supervisor"), "KV.Supervisor", sup),
-                info(2, Some("KV.BucketSupervisor"), "KV.BucketSupervisor", dynamic),
+                info(
+                    2,
+                    Some("KV.BucketSupervisor"),
+                    "KV.BucketSupervisor",
+                    dynamic,
+                ),
                 info(3, Some("KV.Registry"), "KV.Registry", ProcessKind::Server),
                 info(4, None, "KV.Bucket", ProcessKind::Agent),
                 info(5, None, "KV.Bucket", ProcessKind::Agent),
@@ -747,6 +860,39 @@ mod tests {
         // Nothing changes for a while: the rate falls back to zero.
         panel.refresh(&state, start + Duration::from_secs(4));
         assert!(panel.rows.iter().all(|row| row.messages_per_s == 0.0));
+    }
+
+    #[test]
+    fn kind_and_status_ranks_follow_their_names() {
+        let kinds = [
+            ProcessKind::Agent,
+            ProcessKind::DynamicSupervisor {
+                max_restarts: 3,
+                max_seconds: 5,
+                max_children: None,
+            },
+            ProcessKind::Plain,
+            ProcessKind::Server,
+            ProcessKind::Supervisor {
+                strategy: Strategy::OneForOne,
+                max_restarts: 3,
+                max_seconds: 5,
+            },
+        ];
+        for pair in kinds.windows(2) {
+            assert!(kind_text(&pair[0]) < kind_text(&pair[1]));
+            assert!(kind_rank(&pair[0]) < kind_rank(&pair[1]));
+        }
+        let statuses = [
+            Status::Dead,
+            Status::Exiting,
+            Status::Running,
+            Status::Waiting,
+        ];
+        for pair in statuses.windows(2) {
+            assert!(status_text(pair[0]) < status_text(pair[1]));
+            assert!(status_rank(pair[0]) < status_rank(pair[1]));
+        }
     }
 
     #[test]

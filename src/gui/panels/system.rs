@@ -6,9 +6,13 @@
 //! Time runs along x in seconds before now; the charts do not pan or zoom, so they always
 //! show the window chosen.
 
-use egui_plot::{Corner, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints};
+use egui_plot::{
+    Corner, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints, uniform_grid_spacer,
+};
 
 use crate::gui::state::LoadSample;
+use crate::gui::tree_data::RowKind;
+use crate::gui::tree_graph::kind_colors;
 
 use super::View;
 use super::processes::{duration_text, node_now_ms, thousands};
@@ -28,34 +32,46 @@ impl Default for SystemPanel {
     }
 }
 
-/// Colours for the series, chosen to read on both backgrounds.
+/// Colours for the series, chosen to read on both backgrounds. Kinds use the tree's kind
+/// colours, so a supervisor is the same blue in the chart and in the graph.
 struct Palette {
-    blue: egui::Color32,
-    green: egui::Color32,
-    orange: egui::Color32,
-    purple: egui::Color32,
-    teal: egui::Color32,
+    supervisors: egui::Color32,
+    workers: egui::Color32,
+    plain: egui::Color32,
+    messages: egui::Color32,
+    restarts: egui::Color32,
+    mailboxes: egui::Color32,
+    memory: egui::Color32,
 }
 
 impl Palette {
     fn for_visuals(visuals: &egui::Visuals) -> Self {
         use egui::Color32 as C;
-        if visuals.dark_mode {
-            Self {
-                blue: C::from_rgb(100, 160, 255),
-                green: C::from_rgb(110, 200, 120),
-                orange: C::from_rgb(240, 165, 60),
-                purple: C::from_rgb(190, 140, 255),
-                teal: C::from_rgb(80, 200, 200),
-            }
+        let dark = visuals.dark_mode;
+        let accent = |kind| kind_colors(kind, dark).accent;
+        let (messages, restarts, mailboxes, memory) = if dark {
+            (
+                C::from_rgb(80, 200, 200),
+                C::from_rgb(240, 165, 60),
+                C::from_rgb(222, 110, 170),
+                C::from_rgb(100, 160, 255),
+            )
         } else {
-            Self {
-                blue: C::from_rgb(30, 100, 210),
-                green: C::from_rgb(20, 130, 40),
-                orange: C::from_rgb(200, 105, 0),
-                purple: C::from_rgb(120, 60, 200),
-                teal: C::from_rgb(0, 125, 130),
-            }
+            (
+                C::from_rgb(0, 125, 130),
+                C::from_rgb(200, 105, 0),
+                C::from_rgb(170, 50, 120),
+                C::from_rgb(30, 100, 210),
+            )
+        };
+        Self {
+            supervisors: accent(RowKind::Supervisor),
+            workers: accent(RowKind::Worker),
+            plain: accent(RowKind::Plain),
+            messages,
+            restarts,
+            mailboxes,
+            memory,
         }
     }
 }
@@ -142,19 +158,19 @@ impl SystemPanel {
                 let counts = vec![
                     Series {
                         name: "Supervisors",
-                        color: palette.blue,
+                        color: palette.supervisors,
                         points: series(&|s| s.supervisors as f64),
                         is_filled: false,
                     },
                     Series {
                         name: "Workers (servers, agents)",
-                        color: palette.green,
+                        color: palette.workers,
                         points: series(&|s| s.workers as f64),
                         is_filled: false,
                     },
                     Series {
                         name: "Plain processes",
-                        color: palette.purple,
+                        color: palette.plain,
                         points: series(&|s| s.plain as f64),
                         is_filled: false,
                     },
@@ -178,7 +194,7 @@ impl SystemPanel {
                         window_s,
                         vec![Series {
                             name: "Messages/s",
-                            color: palette.teal,
+                            color: palette.messages,
                             points: series(&|s| s.messages_per_s),
                             is_filled: true,
                         }],
@@ -192,7 +208,7 @@ impl SystemPanel {
                         window_s,
                         vec![Series {
                             name: "Restarts/s",
-                            color: palette.orange,
+                            color: palette.restarts,
                             points: series(&|s| s.restarts_per_s),
                             is_filled: true,
                         }],
@@ -208,7 +224,7 @@ impl SystemPanel {
                         window_s,
                         vec![Series {
                             name: "Mailboxes",
-                            color: palette.purple,
+                            color: palette.mailboxes,
                             points: series(&|s| s.mailbox_total as f64),
                             is_filled: true,
                         }],
@@ -233,7 +249,7 @@ impl SystemPanel {
                             window_s,
                             vec![Series {
                                 name: "Resident memory",
-                                color: palette.blue,
+                                color: palette.memory,
                                 points: memory,
                                 is_filled: true,
                             }],
@@ -277,7 +293,7 @@ impl SystemPanel {
             );
             let memory = latest
                 .and_then(|s| s.memory_bytes)
-                .map_or_else(|| "–".to_owned(), |bytes| mib_text(bytes));
+                .map_or_else(|| "–".to_owned(), mib_text);
             stat_ui(
                 ui,
                 &memory,
@@ -361,7 +377,15 @@ fn chart_ui(
     let names: Vec<&'static str> = series.iter().map(|s| s.name).collect();
     let legend = Legend::default()
         .position(Corner::LeftTop)
+        .follow_insertion_order(true)
         .background_alpha(0.6);
+    // Grid lines at round numbers of seconds for the window shown.
+    let x_steps = match window_s as u32 {
+        0..=60 => [5.0, 10.0, 30.0],
+        61..=120 => [10.0, 30.0, 60.0],
+        121..=300 => [30.0, 60.0, 300.0],
+        _ => [60.0, 120.0, 600.0],
+    };
     let plot = Plot::new(id)
         .height(height)
         .legend(legend)
@@ -375,11 +399,12 @@ fn chart_ui(
         .include_y(0.0)
         .include_y(max_y.max(min_top) * 1.15)
         .x_axis_label("seconds ago")
+        .x_grid_spacer(uniform_grid_spacer(move |_| x_steps))
         .x_axis_formatter(|mark, _| {
             if mark.value > 0.0 {
                 String::new()
             } else {
-                format!("{:.0}", -mark.value)
+                format!("{:.0}", mark.value.abs())
             }
         })
         .y_axis_formatter(move |mark, _| unit.tick(mark))
@@ -392,7 +417,7 @@ fn chart_ui(
             } if names.contains(plot_name) => Some(format!(
                 "{plot_name}: {}\n{:.0} s ago",
                 unit.text(position.y),
-                -position.x
+                position.x.abs()
             )),
             _ => None,
         });

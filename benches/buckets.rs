@@ -1,0 +1,171 @@
+//! 100,000 idle KV buckets under one dynamic supervisor: how long they take to start, how
+//! much memory each holds, and how long stopping the supervisor takes.
+//!
+//! Memory is counted by a `#[global_allocator]` that wraps the system allocator and keeps the
+//! bytes live (as requested, without the allocator's own overhead): the bytes live once the
+//! buckets run, minus the bytes live before, divided by their number. It is printed and is a
+//! measurement, not a timing.
+//!
+//! `cargo bench --bench buckets -- --warm-up-time 1 --measurement-time 10`
+
+// A benchmark that cannot set up stops loudly; criterion's macros write undocumented `pub fn`s.
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+// The counting allocator has to implement `GlobalAlloc`, an unsafe trait; it only forwards to
+// the system allocator and counts.
+#![allow(unsafe_code)]
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use otpscope::runtime::{DynamicSupervisor, ExitReason, Node};
+use tokio::runtime::Runtime;
+
+use common::{bucket_spec, bucket_supervisor, runtime_and_node};
+
+/// How many buckets.
+const BUCKETS: usize = 100_000;
+
+/// The system allocator, counting the bytes live.
+struct Counting;
+
+/// Bytes allocated and not yet freed, through [`Counting`].
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every method forwards to `System` with the same arguments and only adds counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded as is.
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            LIVE_BYTES.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live_bytes() -> isize {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+/// Starts `BUCKETS` buckets under a new dynamic supervisor, one after the other from a task
+/// on the runtime; gives the supervisor and how long the starts took.
+fn start_buckets(runtime: &Runtime, node: &Node) -> (DynamicSupervisor, Duration) {
+    let node = node.clone();
+    runtime
+        .block_on(runtime.spawn(async move {
+            let supervisor = bucket_supervisor(&node).await;
+            let specs: Vec<_> = (0..BUCKETS).map(|_| bucket_spec()).collect();
+            let started = Instant::now();
+            for spec in specs {
+                supervisor.start_child(spec).await.unwrap();
+            }
+            (supervisor, started.elapsed())
+        }))
+        .unwrap()
+}
+
+/// Stops the supervisor and its buckets; gives how long it took.
+fn stop_buckets(runtime: &Runtime, supervisor: DynamicSupervisor) -> Duration {
+    runtime
+        .block_on(runtime.spawn(async move {
+            let started = Instant::now();
+            supervisor.stop(ExitReason::Shutdown).await.unwrap();
+            started.elapsed()
+        }))
+        .unwrap()
+}
+
+/// One untimed round that measures the memory per bucket and checks that stopping frees
+/// every process and every byte but `tolerance`.
+fn measure_memory(runtime: &Runtime, node: &Node, tolerance: isize) {
+    let baseline_processes = node.process_count();
+    let before = live_bytes();
+    let (supervisor, start) = start_buckets(runtime, node);
+    let during = live_bytes();
+    let per_bucket = (during - before) as f64 / BUCKETS as f64;
+    assert_eq!(node.process_count(), baseline_processes + BUCKETS + 1);
+    let stop = stop_buckets(runtime, supervisor);
+    let after = live_bytes();
+    assert_eq!(node.process_count(), baseline_processes);
+    let left = after - before;
+    println!(
+        "buckets/memory: {per_bucket:.0} bytes live per bucket ({BUCKETS} buckets: \
+         {:.1} MiB); started in {start:?}, stopped in {stop:?}; {left} bytes left after stop",
+        (during - before) as f64 / (1 << 20) as f64,
+    );
+    assert!(
+        left.abs() < tolerance,
+        "stopping the supervisor frees the buckets ({left} bytes left)"
+    );
+}
+
+fn buckets(c: &mut Criterion) {
+    let (runtime, node) = runtime_and_node();
+    // The first round also fills the node's bounded event ring (65,536 events) and its list
+    // of the last 1,024 exits, about 10 MiB that then stay at their capacity; the second
+    // round shows the steady state, where stopping gives back every byte.
+    measure_memory(&runtime, &node, 16 << 20);
+    measure_memory(&runtime, &node, 64 << 10);
+    let mut group = c.benchmark_group("buckets");
+    group.sample_size(10);
+    group.bench_function("start_100k", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let (supervisor, start) = start_buckets(&runtime, &node);
+                timed += start;
+                stop_buckets(&runtime, supervisor);
+            }
+            timed
+        });
+    });
+    group.bench_function("stop_100k", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let (supervisor, _) = start_buckets(&runtime, &node);
+                timed += stop_buckets(&runtime, supervisor);
+                assert_eq!(node.process_count(), 0);
+            }
+            timed
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, buckets);
+criterion_main!(benches);
