@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use otpscope::gui::panels::processes::SortColumn;
+use otpscope::gui::state::{LOAD_CAPACITY, LoadSample};
 use otpscope::gui::{ObserverApp, Preferences, RequestId, Source, Tab};
 use otpscope::snapshot::model::{
     Command, CommandError, Delta, Event, EventKind, Pid, ProcessInfo, ProcessKind, Reply, Restart,
@@ -151,10 +152,13 @@ fn kv_snapshot(total: usize) -> Snapshot {
         Arc::new(bucket_supervisor),
         Arc::new(registry),
     ];
+    // The runtime shares one label and one child id among a spec's children.
+    let bucket_label: Arc<str> = "KV.Bucket".into();
     for pid in &buckets {
-        let mut bucket = process(pid.0, None, "KV.Bucket", ProcessKind::Agent);
+        let mut bucket = process(pid.0, None, "", ProcessKind::Agent);
+        bucket.label = bucket_label.clone();
         bucket.parent = Some(Pid(2));
-        bucket.child_id = Some("KV.Bucket".into());
+        bucket.child_id = Some(bucket_label.clone());
         bucket.restart = Some(Restart::Temporary);
         bucket.shutdown = Some(Shutdown::TimeoutMs(5000));
         bucket.links = vec![Pid(2)];
@@ -228,6 +232,21 @@ fn observer(total: usize, tab: Tab) -> (egui::Context, ObserverApp, Rc<RefCell<V
         ..Preferences::default()
     };
     let mut app = ObserverApp::new(Box::new(source), prefs);
+    // Ten minutes of load history, as after a long session (the System tab plots the last
+    // two).
+    for second in 0..LOAD_CAPACITY {
+        let wave = (second as f64 / 30.0).sin();
+        app.state.load.push_back(LoadSample {
+            t_s: second as f64 - LOAD_CAPACITY as f64,
+            supervisors: 2,
+            workers: total - 2,
+            plain: 0,
+            messages_per_s: 5_000.0 + 4_000.0 * wave,
+            restarts_per_s: if second % 97 == 0 { 2.0 } else { 0.0 },
+            mailbox_total: (200.0 + 150.0 * wave) as u64,
+            memory_bytes: Some((300.0 + 20.0 * wave) as u64 * 1024 * 1024),
+        });
+    }
     let ctx = egui::Context::default();
     // Take the updates in and let every cache and the font atlas settle.
     for _ in 0..10 {

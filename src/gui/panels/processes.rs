@@ -587,7 +587,7 @@ struct NameIds<'a> {
 impl<'a> NameIds<'a> {
     fn id(&mut self, name: &'a str) -> u32 {
         if let Some((last, id)) = self.last
-            && last == name
+            && (std::ptr::eq(last, name) || last == name)
         {
             return id;
         }
