@@ -3,9 +3,9 @@
 //!
 //! Restart types and intensity work as in [`Supervisor`](super::Supervisor). `start_child`
 //! returns once the child runs, and fails with `max_children` past the limit. Stopping a
-//! dynamic supervisor stops its children all at once (each is sent its shutdown, then each is
-//! waited for, and killed when its own timeout passes), so 100,000 children stop in well
-//! under a second.
+//! dynamic supervisor stops its children all at once, newest first (each is sent its shutdown,
+//! then all are waited for, each killed when its own timeout passes), so 100,000 children stop
+//! in well under a second.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
