@@ -30,8 +30,8 @@ use otpscope::gui::panels::processes::SortColumn;
 use otpscope::gui::state::{LOAD_CAPACITY, LoadSample};
 use otpscope::gui::{ObserverApp, Preferences, RequestId, Source, Tab};
 use otpscope::snapshot::model::{
-    Command, CommandError, Delta, Event, EventKind, Pid, ProcessInfo, ProcessKind, Reply, Restart,
-    Shutdown, Snapshot, Status, Strategy, Update,
+    Command, CommandError, Delta, Event, EventKind, Pid, PidList, ProcessInfo, ProcessKind, Reply,
+    Restart, Shutdown, Snapshot, Strategy, Update,
 };
 
 /// The tree sizes measured.
@@ -79,30 +79,14 @@ impl Source for BenchSource {
 
 fn process(pid: u64, name: Option<&str>, label: &str, kind: ProcessKind) -> ProcessInfo {
     ProcessInfo {
-        pid: Pid(pid),
         name: name.map(Into::into),
-        kind,
-        label: label.into(),
-        parent: None,
-        children: Vec::new(),
-        child_id: None,
-        restart: None,
-        shutdown: None,
-        status: Status::Waiting,
-        trap_exit: false,
-        links: Vec::new(),
-        monitors: Vec::new(),
-        monitored_by: Vec::new(),
-        mailbox_len: 0,
-        messages_handled: 0,
-        restarts: 0,
-        started_at_ms: 0,
+        ..ProcessInfo::new(Pid(pid), kind, label)
     }
 }
 
 /// The KV app with `total` processes: the three of the app and `total - 3` buckets.
 fn kv_snapshot(total: usize) -> Snapshot {
-    let buckets: Vec<Pid> = (4..=total as u64).map(Pid).collect();
+    let buckets: PidList = (4..=total as u64).map(Pid).collect();
     let mut supervisor = process(
         1,
         Some("KV.Supervisor"),
@@ -113,8 +97,8 @@ fn kv_snapshot(total: usize) -> Snapshot {
             max_seconds: 5,
         },
     );
-    supervisor.children = vec![Pid(2), Pid(3)];
-    supervisor.links = vec![Pid(2), Pid(3)];
+    supervisor.children = [Pid(2), Pid(3)].into_iter().collect();
+    supervisor.links = [Pid(2), Pid(3)].into_iter().collect();
     supervisor.trap_exit = true;
 
     let mut bucket_supervisor = process(
@@ -143,7 +127,7 @@ fn kv_snapshot(total: usize) -> Snapshot {
     registry.child_id = Some("KV.Registry".into());
     registry.restart = Some(Restart::Permanent);
     registry.shutdown = Some(Shutdown::TimeoutMs(5000));
-    registry.links = vec![Pid(1)];
+    registry.links = [Pid(1)].into_iter().collect();
     registry.monitors = buckets.clone();
     registry.messages_handled = 2 * buckets.len() as u64;
 
@@ -161,8 +145,8 @@ fn kv_snapshot(total: usize) -> Snapshot {
         bucket.child_id = Some(bucket_label.clone());
         bucket.restart = Some(Restart::Temporary);
         bucket.shutdown = Some(Shutdown::TimeoutMs(5000));
-        bucket.links = vec![Pid(2)];
-        bucket.monitored_by = vec![Pid(3)];
+        bucket.links = [Pid(2)].into_iter().collect();
+        bucket.monitored_by = [Pid(3)].into_iter().collect();
         bucket.messages_handled = pid.0 % 7;
         bucket.started_at_ms = pid.0 / 10;
         infos.push(Arc::new(bucket));

@@ -562,11 +562,11 @@ async fn monitoring_a_process_shows_in_its_monitored_by() {
     view.converge(&node).await;
     let snapshot = view.snapshot();
     assert_eq!(
-        snapshot.process(target.into()).unwrap().monitored_by,
-        vec![Pid::from(watcher.pid())]
+        snapshot.process(target.into()).unwrap().monitored_by[..],
+        [Pid::from(watcher.pid())]
     );
     assert_eq!(
-        snapshot.process(watcher.pid().into()).unwrap().monitors,
-        vec![Pid::from(target)]
+        snapshot.process(watcher.pid().into()).unwrap().monitors[..],
+        [Pid::from(target)]
     );
 }

@@ -883,24 +883,12 @@ mod tests {
 
     fn info(pid: u64, parent: Option<u64>, children: Vec<u64>) -> ProcessInfo {
         ProcessInfo {
-            pid: Pid(pid),
-            name: None,
-            kind: ProcessKind::Agent,
-            label: "KV.Bucket".into(),
             parent: parent.map(Pid),
             children: children.into_iter().map(Pid).collect(),
             child_id: Some("KV.Bucket".into()),
             restart: Some(Restart::Temporary),
-            shutdown: None,
-            status: Status::Waiting,
-            trap_exit: false,
-            links: Vec::new(),
-            monitors: Vec::new(),
-            monitored_by: Vec::new(),
-            mailbox_len: 0,
-            messages_handled: 0,
-            restarts: 0,
             started_at_ms: pid,
+            ..ProcessInfo::new(Pid(pid), ProcessKind::Agent, "KV.Bucket")
         }
     }
 
@@ -1099,7 +1087,7 @@ mod tests {
             .map(|i| Arc::new(i.clone()))
             .collect();
         let mut sup = (*infos[0]).clone();
-        sup.children = vec![Pid(2), Pid(20)];
+        sup.children = [Pid(2), Pid(20)].into_iter().collect();
         infos[0] = Arc::new(sup);
         infos.push(Arc::new(named(
             info(20, Some(1), vec![]),

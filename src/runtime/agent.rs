@@ -135,7 +135,10 @@ impl<S: Send + 'static> Agent<S> {
         link: bool,
         describe: Option<fn(&S) -> StateReport>,
     ) -> Result<Self, StartError> {
-        let label = options.label.clone().unwrap_or_else(|| "Agent".into());
+        let label = options
+            .label
+            .clone()
+            .unwrap_or_else(|| super::introspect::AGENT_LABEL.clone());
         let server = AgentServer {
             init: Some(Box::new(init)),
             state: None,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::child_spec::{Restart, Shutdown};
 use super::error::{NoProc, RegisterError, SendError, StartError};
 use super::exit::ExitReason;
-use super::introspect::{EventKind, ProcessKind};
+use super::introspect::{EventKind, PROCESS_LABEL, ProcessKind};
 use super::node::{Node, NodeShared, Watch};
 use super::pid::{MonitorRef, Pid};
 use super::process::{AnyProcess, Cell, Guarded, Message, Meta};
@@ -195,7 +195,7 @@ impl Context {
             Some(self),
             options,
             ProcessKind::Plain,
-            "process",
+            &PROCESS_LABEL,
             f,
         )
         .map(|(addr, _)| addr)
@@ -213,7 +213,7 @@ impl Context {
             Some(self),
             options,
             ProcessKind::Plain,
-            "process",
+            &PROCESS_LABEL,
             f,
         ) {
             Ok(spawned) => spawned,
@@ -343,7 +343,7 @@ impl<M: Send + 'static> Inbox<M> {
 
     /// Messages queued now.
     pub fn len(&self) -> usize {
-        self.cell.mailbox_len()
+        self.cell.core.mailbox_len()
     }
 
     /// True when no message is queued.
@@ -409,7 +409,7 @@ pub(crate) fn spawn_process<M, F, Fut>(
     parent: Option<&Context>,
     options: SpawnOptions,
     kind: ProcessKind,
-    default_label: &str,
+    default_label: &Arc<str>,
     f: F,
 ) -> Result<(Addr<M>, Option<MonitorRef>), StartError>
 where
@@ -437,7 +437,7 @@ pub(crate) fn spawn_process_lazy<M, F, Fut>(
     parent: Option<&Context>,
     options: SpawnOptions,
     kind: ProcessKind,
-    default_label: &str,
+    default_label: &Arc<str>,
     f: F,
 ) -> Result<(Addr<M>, Option<MonitorRef>), StartError>
 where
@@ -472,14 +472,14 @@ fn bear_process<M: Send + 'static>(
     parent: Option<&Context>,
     options: SpawnOptions,
     kind: ProcessKind,
-    default_label: &str,
+    default_label: &Arc<str>,
 ) -> Result<Born<M>, StartError> {
     let serial = node.next_serial();
     let pid = Pid::new(node.id, serial);
     let label = options
         .label
         .clone()
-        .unwrap_or_else(|| default_label.into());
+        .unwrap_or_else(|| default_label.clone());
     let meta = Meta {
         name: None,
         kind,

@@ -120,7 +120,7 @@ impl DynamicSupervisor {
             label: options
                 .label
                 .clone()
-                .unwrap_or_else(|| "DynamicSupervisor".into()),
+                .unwrap_or_else(|| super::introspect::DYNAMIC_SUPERVISOR_LABEL.clone()),
         };
         let kind = ProcessKind::DynamicSupervisor {
             max_restarts: flags.max_restarts,

@@ -7,8 +7,8 @@
 //! touching the rest of the runtime.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
@@ -18,6 +18,19 @@ use super::child_spec::{Restart, Shutdown};
 use super::exit::ExitReason;
 use super::pid::{MonitorRef, Pid};
 use super::supervisor::Strategy;
+
+/// The labels the runtime gives processes started without one. Each is one string shared by
+/// every process that has it: 100,000 processes hold one allocation, and an observer reading
+/// them all touches one cache line instead of 100,000. (Pass a shared `Arc<str>` to
+/// [`SpawnOptions::label`](super::SpawnOptions::label) for the same saving with your own.)
+pub(crate) static PROCESS_LABEL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("process"));
+/// See [`PROCESS_LABEL`].
+pub(crate) static AGENT_LABEL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("Agent"));
+/// See [`PROCESS_LABEL`].
+pub(crate) static SUPERVISOR_LABEL: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from("Supervisor"));
+/// See [`PROCESS_LABEL`].
+pub(crate) static DYNAMIC_SUPERVISOR_LABEL: LazyLock<Arc<str>> =
+    LazyLock::new(|| Arc::from("DynamicSupervisor"));
 
 /// What a process is.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -37,6 +37,6 @@ pub use introspect::{
 };
 pub use node::{Node, Watch};
 pub use pid::{MonitorRef, Pid};
-pub use process::{Down, ExitMessage, Message, StateReport};
+pub use process::{Down, ExitMessage, Message, ProcessView, StateReport};
 pub use server::{DEFAULT_CALL_TIMEOUT, Server, ServerContext, ServerRef};
 pub use supervisor::{ChildCounts, ChildInfo, ChildPid, Strategy, Supervisor, SupervisorFlags};

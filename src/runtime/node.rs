@@ -20,11 +20,11 @@ use super::context::{Addr, Context, Inbox, SpawnOptions, spawn_process};
 use super::error::{CallError, NoProc, RegisterError, SendError, StartError};
 use super::exit::ExitReason;
 use super::introspect::{
-    ChangeTracking, DeadProcess, DirtyTracker, EventKind, EventLog, EventRead, ProcessInfo,
-    ProcessKind,
+    ChangeTracking, DeadProcess, DirtyTracker, EventKind, EventLog, EventRead, PROCESS_LABEL,
+    ProcessInfo, ProcessKind,
 };
 use super::pid::{IdHash, MonitorRef, Pid};
-use super::process::{AnyProcess, Cell, Countdown, Life, StateReport, Watcher};
+use super::process::{AnyProcess, Cell, Countdown, Life, ProcessView, StateReport, Watcher};
 use super::server::DEFAULT_CALL_TIMEOUT;
 
 /// How many events the feed keeps.
@@ -163,7 +163,7 @@ impl Node {
             None,
             SpawnOptions::new(),
             ProcessKind::Plain,
-            "process",
+            &PROCESS_LABEL,
             f,
         ) {
             Ok((addr, _)) => addr,
@@ -188,7 +188,7 @@ impl Node {
             None,
             options,
             ProcessKind::Plain,
-            "process",
+            &PROCESS_LABEL,
             f,
         )
         .map(|(addr, _)| addr)
@@ -250,27 +250,35 @@ impl Node {
     /// What the runtime knows about one live process.
     pub fn process_info(&self, pid: Pid) -> Option<ProcessInfo> {
         let process = self.shared.lookup(pid)?;
-        Some(process.core().info(process.mailbox_len()))
+        Some(process.core().info())
     }
 
     /// Every live process, by pid.
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        let processes: Vec<Arc<dyn AnyProcess>> =
-            self.shared.table.read().values().cloned().collect();
-        let mut infos: Vec<ProcessInfo> = processes
-            .iter()
-            .map(|p| p.core().info(p.mailbox_len()))
-            .collect();
+        let mut infos = Vec::with_capacity(self.process_count());
+        self.visit_processes(|view| infos.push(view.to_info()));
         infos.sort_unstable_by_key(|info| info.pid);
         infos
     }
 
     /// Calls `f` with each live process's info, without collecting them.
     pub fn for_each_process(&self, mut f: impl FnMut(ProcessInfo)) {
-        let processes: Vec<Arc<dyn AnyProcess>> =
-            self.shared.table.read().values().cloned().collect();
-        for process in processes {
-            f(process.core().info(process.mailbox_len()));
+        self.visit_processes(|view| f(view.to_info()));
+    }
+
+    /// Calls `f` with a borrowed view of each live process, in no particular order: the
+    /// cheapest full read (nothing is copied that `f` does not copy).
+    ///
+    /// The process table stays read-locked for the whole visit, and each process's state
+    /// while `f` looks at it: sends, calls and signals go on meanwhile, but spawns and exits
+    /// wait until the visit ends, so keep `f` short. `f` must not call back into the node
+    /// (spawn, signal, look a process up): it would wait on the locks the visit holds.
+    pub fn visit_processes(&self, mut f: impl FnMut(&ProcessView<'_>)) {
+        let table = self.shared.table.read();
+        for process in table.values() {
+            let core = process.core();
+            let state = core.state.lock();
+            f(&core.view(&state));
         }
     }
 
@@ -336,23 +344,52 @@ impl Node {
     /// that is still alive, and the pids of those that are not (they exited). One table lock
     /// for the whole batch; each pid once.
     pub fn take_changed_infos(&self) -> (Vec<ProcessInfo>, Vec<Pid>) {
+        let mut alive = Vec::new();
+        let mut gone = Vec::new();
+        self.take_changed_views(|pid, view| match view {
+            Some(view) => alive.push(view.to_info()),
+            None => gone.push(pid),
+        });
+        (alive, gone)
+    }
+
+    /// [`take_changed`](Self::take_changed) as borrowed views, in pid order: `f` gets each
+    /// changed pid once, with a view of the process if it is still in the table (`None`: it
+    /// has exited). Locks as [`visit_processes`](Self::visit_processes) does, for the batch.
+    pub fn take_changed_views(&self, mut f: impl FnMut(Pid, Option<&ProcessView<'_>>)) {
         let mut pids = self.shared.tracker.take();
         pids.sort_unstable();
         pids.dedup();
-        let mut alive = Vec::with_capacity(pids.len());
-        let mut gone = Vec::new();
         let table = self.shared.table.read();
-        for pid in pids {
-            match table.get(&pid.serial()) {
-                Some(process) => {
-                    process.core().dirty.store(false, Ordering::Release);
-                    std::sync::atomic::fence(Ordering::SeqCst);
-                    alive.push(process.core().info(process.mailbox_len()));
-                }
-                None => gone.push(pid),
+        let processes: Vec<(Pid, Option<&Arc<dyn AnyProcess>>)> = pids
+            .into_iter()
+            .map(|pid| (pid, table.get(&pid.serial())))
+            .collect();
+        // Reset every mark first, then one fence for the batch. Pairs with the fence in
+        // `DirtyTracker::mark`: a change made after a reset is either seen by the reads below
+        // or marks its process again.
+        let mut locked = 0_usize;
+        for (_, process) in &processes {
+            if let Some(process) = process {
+                let core = process.core();
+                core.dirty.store(false, Ordering::Release);
+                // A plain load of each lock word, issued together with the stores: the
+                // lines arrive in parallel here instead of one by one behind each lock below.
+                locked += usize::from(core.state.is_locked());
             }
         }
-        (alive, gone)
+        std::sync::atomic::fence(Ordering::SeqCst);
+        std::hint::black_box(locked);
+        for (pid, process) in processes {
+            match process {
+                Some(process) => {
+                    let core = process.core();
+                    let state = core.state.lock();
+                    f(pid, Some(&core.view(&state)));
+                }
+                None => f(pid, None),
+            }
+        }
     }
 
     /// Whether some observer is tracking changes.

@@ -139,6 +139,9 @@ pub(crate) struct Core {
     pub(crate) status: AtomicU8,
     /// Messages taken from the mailbox so far.
     pub(crate) handled: AtomicU64,
+    /// Messages in the mailbox now, kept beside the mailbox (written under its lock) so that
+    /// an observer reads it without taking that lock.
+    pub(crate) queued: AtomicUsize,
     /// The task's waker, registered at its first poll; a kill wakes it.
     pub(crate) task_waker: OnceLock<Waker>,
     /// When the process started.
@@ -210,6 +213,7 @@ impl Core {
             doomed: AtomicBool::new(false),
             status: AtomicU8::new(Status::Running as u8),
             handled: AtomicU64::new(0),
+            queued: AtomicUsize::new(0),
             task_waker: OnceLock::new(),
             started_at: Instant::now(),
             exit_reason: OnceLock::new(),
@@ -259,52 +263,191 @@ impl Core {
         self.state.lock().life == Life::Alive
     }
 
-    pub(crate) fn info(&self, mailbox_len: usize) -> ProcessInfo {
-        self.info_of(&self.state.lock(), mailbox_len)
+    /// What an observer may know of the process now.
+    pub(crate) fn info(&self) -> ProcessInfo {
+        self.view(&self.state.lock()).to_info()
     }
 
-    /// [`info`](Self::info) from state already locked.
-    pub(crate) fn info_of(&self, state: &CoreState, mailbox_len: usize) -> ProcessInfo {
-        let mut links: Vec<Pid> = state.links.iter().map(|(pid, ())| *pid).collect();
-        links.sort_unstable();
-        let mut monitors: Vec<(MonitorRef, Pid)> =
-            state.monitors.iter().map(|(r, pid)| (*r, *pid)).collect();
-        monitors.sort_unstable();
-        let mut monitored_by: Vec<Pid> = state
+    /// A borrowed view of the process, from its state already locked.
+    pub(crate) fn view<'a>(&'a self, state: &'a CoreState) -> ProcessView<'a> {
+        ProcessView { core: self, state }
+    }
+
+    /// Messages in the mailbox now.
+    pub(crate) fn mailbox_len(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+// === impl ProcessView ===
+
+/// One process as an observer sees it, borrowed from the runtime while its state is locked:
+/// what [`ProcessInfo`] holds, read in place, so that reading 100,000 processes allocates
+/// nothing the reader does not ask for. Given by
+/// [`Node::visit_processes`](super::Node::visit_processes) and
+/// [`Node::take_changed_views`](super::Node::take_changed_views); the process cannot change
+/// while the view is alive (keep the visitor short: it holds the process's lock).
+pub struct ProcessView<'a> {
+    core: &'a Core,
+    state: &'a CoreState,
+}
+
+impl<'a> ProcessView<'a> {
+    /// Its pid.
+    pub fn pid(&self) -> Pid {
+        self.core.pid
+    }
+
+    /// Its registered name, if any.
+    pub fn name(&self) -> Option<&'a Arc<str>> {
+        self.state.meta.name.as_ref()
+    }
+
+    /// What it is.
+    pub fn kind(&self) -> &'a ProcessKind {
+        &self.state.meta.kind
+    }
+
+    /// Its behaviour label, such as `KV.Bucket`.
+    pub fn label(&self) -> &'a Arc<str> {
+        &self.state.meta.label
+    }
+
+    /// The process that started it, if any.
+    pub fn parent(&self) -> Option<Pid> {
+        self.state.meta.parent
+    }
+
+    /// Its live children in start order.
+    pub fn children(&self) -> impl ExactSizeIterator<Item = Pid> + 'a {
+        self.state.meta.children.values().copied()
+    }
+
+    /// Its child id under its supervisor.
+    pub fn child_id(&self) -> Option<&'a Arc<str>> {
+        self.state.meta.child_id.as_ref()
+    }
+
+    /// Its restart type under its supervisor.
+    pub fn restart(&self) -> Option<Restart> {
+        self.state.meta.restart
+    }
+
+    /// How its supervisor shuts it down.
+    pub fn shutdown(&self) -> Option<Shutdown> {
+        self.state.meta.shutdown
+    }
+
+    /// What it is doing.
+    pub fn status(&self) -> Status {
+        match self.state.life {
+            Life::Alive => Status::from_u8(self.core.status.load(Ordering::Relaxed)),
+            Life::Exiting => Status::Exiting,
+            Life::Dead => Status::Dead,
+        }
+    }
+
+    /// Whether exit signals arrive as messages.
+    pub fn trap_exit(&self) -> bool {
+        self.state.trap_exit
+    }
+
+    /// The processes it is linked to, in no particular order.
+    pub fn links(&self) -> impl Iterator<Item = Pid> + 'a {
+        self.state.links.iter().map(|(pid, ())| *pid)
+    }
+
+    /// How many processes it is linked to.
+    pub fn link_count(&self) -> usize {
+        self.state.links.len()
+    }
+
+    /// How many monitors it holds on others.
+    pub fn monitor_count(&self) -> usize {
+        self.state.monitors.len()
+    }
+
+    /// How many monitors others hold on it (observers outside any process included).
+    pub fn monitored_by_count(&self) -> usize {
+        self.state.monitored_by.len()
+    }
+
+    /// The processes it monitors, with the monitor references, in no particular order.
+    pub fn monitors(&self) -> impl Iterator<Item = (MonitorRef, Pid)> + 'a {
+        self.state.monitors.iter().map(|(r, pid)| (*r, *pid))
+    }
+
+    /// The processes that monitor it (observers outside any process are not listed), in no
+    /// particular order.
+    pub fn monitored_by(&self) -> impl Iterator<Item = Pid> + 'a {
+        self.state
             .monitored_by
             .iter()
             .filter_map(|(_, watcher)| match watcher {
                 Watcher::Process(pid) => Some(*pid),
                 Watcher::External(_) | Watcher::Countdown(_) => None,
             })
-            .collect();
+    }
+
+    /// Messages waiting in its mailbox.
+    pub fn mailbox_len(&self) -> usize {
+        self.core.mailbox_len()
+    }
+
+    /// Messages it has taken from its mailbox so far.
+    pub fn messages_handled(&self) -> u64 {
+        self.core.handled.load(Ordering::Relaxed)
+    }
+
+    /// How many times its supervisor has restarted this child id before this incarnation.
+    pub fn restarts(&self) -> u32 {
+        self.state.meta.restarts
+    }
+
+    /// When it started.
+    pub fn started_at(&self) -> Instant {
+        self.core.started_at
+    }
+
+    /// An owned copy, with links, monitors and monitored_by sorted.
+    pub fn to_info(&self) -> ProcessInfo {
+        let mut links: Vec<Pid> = self.links().collect();
+        links.sort_unstable();
+        let mut monitors: Vec<(MonitorRef, Pid)> = self.monitors().collect();
+        monitors.sort_unstable();
+        let mut monitored_by: Vec<Pid> = self.monitored_by().collect();
         monitored_by.sort_unstable();
-        let meta = &state.meta;
-        let status = match state.life {
-            Life::Alive => Status::from_u8(self.status.load(Ordering::Relaxed)),
-            Life::Exiting => Status::Exiting,
-            Life::Dead => Status::Dead,
-        };
+        let meta = &self.state.meta;
         ProcessInfo {
-            pid: self.pid,
+            pid: self.pid(),
             name: meta.name.clone(),
             kind: meta.kind.clone(),
             label: meta.label.clone(),
             parent: meta.parent,
-            children: meta.children.values().copied().collect(),
+            children: self.children().collect(),
             child_id: meta.child_id.clone(),
             restart: meta.restart,
             shutdown: meta.shutdown,
-            status,
-            trap_exit: state.trap_exit,
+            status: self.status(),
+            trap_exit: self.state.trap_exit,
             links,
             monitors,
             monitored_by,
-            mailbox_len,
-            messages_handled: self.handled.load(Ordering::Relaxed),
+            mailbox_len: self.mailbox_len(),
+            messages_handled: self.messages_handled(),
             restarts: meta.restarts,
-            started_at: self.started_at,
+            started_at: self.core.started_at,
         }
+    }
+}
+
+impl std::fmt::Debug for ProcessView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessView")
+            .field("pid", &self.pid())
+            .field("label", self.label())
+            .field("status", &self.status())
+            .finish_non_exhaustive()
     }
 }
 
@@ -313,7 +456,6 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
     fn core(&self) -> &Core;
     /// Queues a signal turned into a message; false if the mailbox is closed.
     fn deliver(&self, message: SystemMessage) -> bool;
-    fn mailbox_len(&self) -> usize;
     /// Closes the mailbox at death and drops what it held (pending calls then fail).
     fn close_mailbox(&self);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
@@ -353,6 +495,9 @@ impl<M: Send + 'static> Cell<M> {
             return Err(message);
         }
         mailbox.queue.push_back(message);
+        self.core
+            .queued
+            .store(mailbox.queue.len(), Ordering::Relaxed);
         self.core.touch();
         if mailbox.waiting {
             mailbox.waiting = false;
@@ -367,6 +512,9 @@ impl<M: Send + 'static> Cell<M> {
         let mut mailbox = self.mailbox.lock();
         if let Some(message) = mailbox.queue.pop_front() {
             mailbox.waiting = false;
+            self.core
+                .queued
+                .store(mailbox.queue.len(), Ordering::Relaxed);
             drop(mailbox);
             self.core.count_handled();
             self.core.touch();
@@ -387,7 +535,12 @@ impl<M: Send + 'static> Cell<M> {
     }
 
     pub(crate) fn try_recv(&self) -> Option<Message<M>> {
-        let message = self.mailbox.lock().queue.pop_front()?;
+        let mut mailbox = self.mailbox.lock();
+        let message = mailbox.queue.pop_front()?;
+        self.core
+            .queued
+            .store(mailbox.queue.len(), Ordering::Relaxed);
+        drop(mailbox);
         self.core.count_handled();
         self.core.touch();
         Some(message)
@@ -407,14 +560,11 @@ impl<M: Send + 'static> AnyProcess for Cell<M> {
         self.push(message).is_ok()
     }
 
-    fn mailbox_len(&self) -> usize {
-        self.mailbox.lock().queue.len()
-    }
-
     fn close_mailbox(&self) {
         let mut mailbox = self.mailbox.lock();
         mailbox.closed = true;
         let dropped = std::mem::take(&mut mailbox.queue);
+        self.core.queued.store(0, Ordering::Relaxed);
         mailbox.waker = None;
         drop(mailbox);
         drop(dropped);

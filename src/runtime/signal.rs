@@ -162,10 +162,9 @@ impl NodeShared {
     pub(crate) fn finish(&self, process: &Arc<dyn AnyProcess>, reason: ExitReason) {
         let core = process.core();
         core.exit_reason.set(reason.clone()).ok();
-        let mailbox_len = process.mailbox_len();
         let (info, links, monitors, monitored_by, name, parent, order_key) = {
             let mut state = core.state.lock();
-            let info = core.info_of(&state, mailbox_len);
+            let info = core.view(&state).to_info();
             state.life = Life::Dead;
             core.set_status(super::introspect::Status::Dead);
             (

@@ -220,7 +220,10 @@ impl Supervisor {
             initial: children,
             children: Vec::new(),
             restarts: VecDeque::new(),
-            label: options.label.clone().unwrap_or_else(|| "Supervisor".into()),
+            label: options
+                .label
+                .clone()
+                .unwrap_or_else(|| super::introspect::SUPERVISOR_LABEL.clone()),
             failure: failure.clone(),
         };
         let kind = ProcessKind::Supervisor {

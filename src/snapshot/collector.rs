@@ -23,7 +23,9 @@ use std::sync::Arc;
 use crate::runtime::{self, Node};
 
 use super::convert::{self, Clock};
-use super::model::{Delta, Event, EventKind, ExitReason, Pid, ProcessInfo, Removed, Snapshot};
+use super::model::{
+    Cursor, Delta, Event, EventKind, ExitReason, InPlace, Pid, ProcessInfo, Removed, Snapshot,
+};
 
 /// A full snapshot of `node` now, at seq 0, without tracking changes.
 pub fn full_snapshot(node: &Node) -> Snapshot {
@@ -34,9 +36,9 @@ pub fn full_snapshot(node: &Node) -> Snapshot {
 fn read_all(node: &Node, clock: &Clock, seq: u64) -> Snapshot {
     let taken_at_unix_ms = convert::now_unix_ms();
     let mut processes: Vec<Arc<ProcessInfo>> = Vec::with_capacity(node.process_count());
-    node.for_each_process(|info| {
-        if info.status != runtime::Status::Dead {
-            processes.push(Arc::new(convert::process_info(info, clock)));
+    node.visit_processes(|view| {
+        if view.status() != runtime::Status::Dead {
+            processes.push(Arc::new(convert::process_view(view, clock)));
         }
     });
     processes.sort_unstable_by_key(|info| info.pid);
@@ -126,24 +128,27 @@ impl Collector {
                 _ => None,
             })
             .collect();
-        let (infos, _gone) = self.node.take_changed_infos();
+        // Changed processes that keep their place in the tree are put in the model as they are
+        // read (one search each); new ones, and any that moved, go through `apply` below with
+        // the removals. Views apply the whole delta and get the same model.
+        let mut in_place = Vec::new();
         let mut added = Vec::new();
-        let mut changed = Vec::new();
-        for info in infos {
-            let pid = convert::pid(info.pid);
-            if deaths.contains_key(&pid) {
-                continue;
+        let mut moved = Vec::new();
+        let (model, clock) = (&mut self.model, &self.clock);
+        let mut cursor = Cursor::default();
+        self.node.take_changed_views(|pid, view| {
+            let Some(view) = view else { return };
+            let pid = convert::pid(pid);
+            if deaths.contains_key(&pid) || view.status() == runtime::Status::Dead {
+                return;
             }
-            if info.status == runtime::Status::Dead {
-                continue;
+            match model.update_in_place(convert::process_view(view, clock), &mut cursor) {
+                InPlace::Same => {}
+                InPlace::Replaced(info) => in_place.push(info),
+                InPlace::ByApply(info) if model.contains(pid) => moved.push(Arc::new(info)),
+                InPlace::ByApply(info) => added.push(Arc::new(info)),
             }
-            let info = convert::process_info(info, &self.clock);
-            match self.model.process(pid) {
-                None => added.push(Arc::new(info)),
-                Some(old) if *old != info => changed.push(Arc::new(info)),
-                Some(_) => {}
-            }
-        }
+        });
         let mut removed: Vec<Removed> = deaths
             .iter()
             .filter(|(pid, _)| self.model.contains(**pid))
@@ -153,18 +158,20 @@ impl Collector {
             })
             .collect();
         removed.sort_unstable_by_key(|removed| removed.pid);
-        let delta = Delta {
+        let mut delta = Delta {
             seq,
             from_seq,
             taken_at_unix_ms: convert::now_unix_ms(),
             added,
-            changed,
+            changed: moved,
             removed,
         };
         if self.model.apply(&delta).is_err() {
             // Cannot happen (the delta is built on the model's own seq); stay correct anyway.
             return self.resync(events, 0);
         }
+        // Both lists are in pid order (the changed pids are read in pid order).
+        delta.changed = merge_by_pid(in_place, delta.changed);
         Collected {
             delta,
             events,
@@ -191,6 +198,22 @@ impl Collector {
             resynced: true,
         }
     }
+}
+
+/// Two lists of processes in pid order, as one.
+fn merge_by_pid(a: Vec<Arc<ProcessInfo>>, b: Vec<Arc<ProcessInfo>>) -> Vec<Arc<ProcessInfo>> {
+    if b.is_empty() {
+        return a;
+    }
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+        let next = if x.pid <= y.pid { a.next() } else { b.next() };
+        merged.extend(next);
+    }
+    merged.extend(a);
+    merged.extend(b);
+    merged
 }
 
 impl Drop for Collector {

@@ -43,6 +43,6 @@ pub use collector::{Collected, Collector, full_snapshot};
 pub use control::{AppControl, AppFuture, Control, PendingReply};
 pub use model::{
     ApplyError, Command, CommandError, Delta, Event, EventKind, ExitReason, FORMAT_VERSION, Pid,
-    ProcessInfo, ProcessKind, Removed, Reply, Snapshot, StateRow, Status, Update,
+    PidList, ProcessInfo, ProcessKind, Removed, Reply, Snapshot, StateRow, Status, Update,
 };
 pub use stream::{ObserveOptions, Subscription, observe, observe_with};

@@ -6,6 +6,7 @@
 //! restarted, whatever the reason, because nobody could reach a restarted one.
 
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
 use crate::runtime::{
     Agent, CallError, ChildSpec, Context, ExitReason, Node, Pid, Restart, SpawnOptions, StartError,
@@ -13,6 +14,10 @@ use crate::runtime::{
 };
 
 use super::BUCKET;
+
+/// `KV.Bucket` as one string shared by every bucket (their label and child id): 100,000
+/// buckets hold one allocation, and an observer reading them touches one.
+static BUCKET_NAME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(BUCKET));
 
 /// A handle to a running bucket. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -27,7 +32,7 @@ impl Bucket {
         let agent = Agent::start_link_described(
             ctx,
             HashMap::new,
-            SpawnOptions::new().label(BUCKET),
+            SpawnOptions::new().label(BUCKET_NAME.clone()),
             describe,
         )
         .await?;
@@ -36,7 +41,7 @@ impl Bucket {
 
     /// The spec a supervisor starts a bucket from: id `KV.Bucket`, temporary.
     pub fn child_spec() -> ChildSpec {
-        ChildSpec::worker(BUCKET, |ctx| async move {
+        ChildSpec::worker(BUCKET_NAME.clone(), |ctx| async move {
             let bucket = Self::start_link(&ctx).await?;
             Ok(bucket.pid().into())
         })

@@ -457,28 +457,12 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::snapshot::model::{ExitReason, ProcessInfo, ProcessKind, Snapshot, Status, Update};
+    use crate::snapshot::model::{ExitReason, ProcessInfo, ProcessKind, Snapshot, Update};
 
     fn info(pid: u64, name: &str, kind: ProcessKind) -> Arc<ProcessInfo> {
         Arc::new(ProcessInfo {
-            pid: Pid(pid),
             name: Some(name.into()),
-            kind,
-            label: name.into(),
-            parent: None,
-            children: Vec::new(),
-            child_id: None,
-            restart: None,
-            shutdown: None,
-            status: Status::Waiting,
-            trap_exit: false,
-            links: Vec::new(),
-            monitors: Vec::new(),
-            monitored_by: Vec::new(),
-            mailbox_len: 0,
-            messages_handled: 0,
-            restarts: 0,
-            started_at_ms: 0,
+            ..ProcessInfo::new(Pid(pid), kind, name)
         })
     }
 

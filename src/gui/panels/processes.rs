@@ -748,24 +748,10 @@ mod tests {
 
     fn info(pid: u64, name: Option<&str>, label: &str, kind: ProcessKind) -> Arc<ProcessInfo> {
         Arc::new(ProcessInfo {
-            pid: Pid(pid),
             name: name.map(Into::into),
-            kind,
-            label: label.into(),
-            parent: None,
-            children: Vec::new(),
-            child_id: None,
-            restart: None,
-            shutdown: None,
-            status: Status::Waiting,
-            trap_exit: false,
-            links: Vec::new(),
-            monitors: Vec::new(),
-            monitored_by: Vec::new(),
             mailbox_len: pid % 3,
-            messages_handled: 0,
-            restarts: 0,
             started_at_ms: pid * 10,
+            ..ProcessInfo::new(Pid(pid), kind, label)
         })
     }
 
