@@ -478,6 +478,82 @@ async fn a_server_killed_during_init_fails_the_start_with_killed() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_abandoned_during_init_stops_the_new_process_with_killed() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let seq = node.next_event_seq();
+    let start = ServerRef::start(
+        &node,
+        Echo::with_init(&log, Init::Hang),
+        SpawnOptions::new().name("slow"),
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(50), start)
+            .await
+            .is_err(),
+        "init never returns"
+    );
+    let spawned = spawns_since(&node, seq);
+    assert_eq!(spawned.len(), 1);
+    assert_eq!(exit_of(&node, spawned[0]).await, ExitReason::Killed);
+    assert_eq!(node.whereis("slow"), None, "the name is free again");
+    assert_eq!(node.process_count(), 0);
+}
+
+/// A server whose init links to a process it is given and reports its own pid.
+struct LinksInInit {
+    peer: Pid,
+    me: Option<oneshot::Sender<Pid>>,
+}
+
+impl Server for LinksInInit {
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+
+    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+        ctx.link(self.peer);
+        if let Some(me) = self.me.take() {
+            me.send(ctx.pid()).ok();
+        }
+        Ok(())
+    }
+
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_acts_as_the_new_process_whoever_waits_for_it() {
+    let node = Node::new("server");
+    let peer = Probe::spawn(&node, false);
+    let (tx, rx) = oneshot::channel();
+    let server = ServerRef::start(
+        &node,
+        LinksInInit {
+            peer: peer.pid(),
+            me: Some(tx),
+        },
+        SpawnOptions::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(rx.await.unwrap(), server.pid(), "ctx.pid() in init");
+    let peer_info = node.process_info(peer.pid()).unwrap();
+    assert_eq!(
+        peer_info.links,
+        vec![server.pid()],
+        "init linked the server"
+    );
+    // The link is the server's own: the peer's crash takes the server down with it.
+    node.exit(peer.pid(), ExitReason::custom("boom")).unwrap();
+    assert_eq!(
+        exit_of(&node, server.pid()).await,
+        ExitReason::custom("boom")
+    );
+}
+
 /// A server whose terminate panics.
 struct BadTerminate;
 

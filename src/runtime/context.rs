@@ -429,45 +429,17 @@ where
     ))
 }
 
-/// [`spawn_process`] for the runtime's own processes (servers, agents, supervisors): `f`
-/// makes the future inside the new task, at its first poll. The task then holds one copy of
-/// the future instead of two, about half the memory per process.
-pub(crate) fn spawn_process_lazy<M, F, Fut>(
-    node: &Arc<NodeShared>,
-    parent: Option<&Context>,
-    options: SpawnOptions,
-    kind: ProcessKind,
-    default_label: &Arc<str>,
-    f: F,
-) -> Result<(Addr<M>, Option<MonitorRef>), StartError>
-where
-    M: Send + 'static,
-    F: FnOnce(Context, Inbox<M>) -> Fut + Send + 'static,
-    Fut: Future + Send + 'static,
-    Fut::Output: Into<ExitReason>,
-{
-    let born = bear_process(node, parent, options, kind, default_label)?;
-    let (context, inbox) = (born.context, born.inbox);
-    Ok(spawn_task(
-        node,
-        born.cell,
-        born.process,
-        born.monitor,
-        move || f(context, inbox),
-    ))
-}
-
 /// A process registered in the node, whose task is not spawned yet.
-struct Born<M> {
-    cell: Arc<Cell<M>>,
-    process: Arc<dyn AnyProcess>,
-    context: Context,
-    inbox: Inbox<M>,
-    monitor: Option<MonitorRef>,
+pub(crate) struct Born<M> {
+    pub(crate) cell: Arc<Cell<M>>,
+    pub(crate) process: Arc<dyn AnyProcess>,
+    pub(crate) context: Context,
+    pub(crate) inbox: Inbox<M>,
+    pub(crate) monitor: Option<MonitorRef>,
 }
 
 /// Creates a process: its pid, its cell in the table, its name, links and monitor.
-fn bear_process<M: Send + 'static>(
+pub(crate) fn bear_process<M: Send + 'static>(
     node: &Arc<NodeShared>,
     parent: Option<&Context>,
     options: SpawnOptions,
@@ -560,7 +532,7 @@ fn bear_process<M: Send + 'static>(
 
 /// Spawns the task of a born process: it runs the future `start` makes until it ends or a
 /// signal dooms the process, then processes the death.
-fn spawn_task<M, S, Fut>(
+pub(crate) fn spawn_task<M, S, Fut>(
     node: &Arc<NodeShared>,
     cell: Arc<Cell<M>>,
     process: Arc<dyn AnyProcess>,
@@ -581,6 +553,7 @@ where
             Guarded {
                 core: &cell.core,
                 future,
+                registered: false,
             }
             .await
         };

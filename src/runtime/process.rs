@@ -142,8 +142,9 @@ pub(crate) struct Core {
     /// Messages in the mailbox now, kept beside the mailbox (written under its lock) so that
     /// an observer reads it without taking that lock.
     pub(crate) queued: AtomicUsize,
-    /// The task's waker, registered at its first poll; a kill wakes it.
-    pub(crate) task_waker: OnceLock<Waker>,
+    /// Who a kill wakes: the process's task, registered at its first poll; before that, the
+    /// task running the process's init on its behalf (see [`OnBehalf`]).
+    pub(crate) task_waker: Mutex<Option<Waker>>,
     /// When the process started.
     pub(crate) started_at: Instant,
     /// Set once, when the process has exited: callers holding its handle read why.
@@ -214,7 +215,7 @@ impl Core {
             status: AtomicU8::new(Status::Running as u8),
             handled: AtomicU64::new(0),
             queued: AtomicUsize::new(0),
-            task_waker: OnceLock::new(),
+            task_waker: Mutex::new(None),
             started_at: Instant::now(),
             exit_reason: OnceLock::new(),
             describer: OnceLock::new(),
@@ -254,9 +255,26 @@ impl Core {
         self.status.store(Status::Exiting as u8, Ordering::Relaxed);
         self.doomed.store(true, Ordering::Release);
         self.touch();
-        if let Some(waker) = self.task_waker.get() {
+        if let Some(waker) = self.task_waker.lock().as_ref() {
             waker.wake_by_ref();
         }
+    }
+
+    /// Makes `waker` the one a kill wakes.
+    pub(crate) fn register_waker(&self, waker: &Waker) {
+        let mut slot = self.task_waker.lock();
+        if !slot.as_ref().is_some_and(|known| known.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+
+    /// The reason a signal doomed the process with (`killed` if none was recorded).
+    pub(crate) fn doom_reason(&self) -> ExitReason {
+        self.state
+            .lock()
+            .pending_exit
+            .clone()
+            .unwrap_or(ExitReason::Killed)
     }
 
     pub(crate) fn is_alive(&self) -> bool {
@@ -582,6 +600,8 @@ impl<M: Send + 'static> AnyProcess for Cell<M> {
 pub(crate) struct Guarded<'a, F> {
     pub(crate) core: &'a Core,
     pub(crate) future: Pin<&'a mut F>,
+    /// Whether this task's waker is registered as the one a kill wakes.
+    pub(crate) registered: bool,
 }
 
 impl<F> Future for Guarded<'_, F>
@@ -593,18 +613,49 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ExitReason> {
         let core = self.core;
-        if core.task_waker.get().is_none() {
-            core.task_waker.set(cx.waker().clone()).ok();
+        if !self.registered {
+            core.register_waker(cx.waker());
+            self.registered = true;
         }
         if core.doomed.load(Ordering::Acquire) {
-            let reason = core.state.lock().pending_exit.clone();
-            return Poll::Ready(reason.unwrap_or(ExitReason::Killed));
+            return Poll::Ready(core.doom_reason());
         }
         let future = self.future.as_mut();
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(output.into()),
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(ExitReason::from_panic(payload.as_ref())),
+        }
+    }
+}
+
+// === impl OnBehalf ===
+
+/// Runs a process's init in another task, on the process's behalf (a server's init runs in
+/// the task that starts it, which waits for it anyway; see `server.rs`). Acts as
+/// [`Guarded`] does for the process: a signal that dooms it ends the init at its next await
+/// (the starting task is woken for it), and a panic becomes the init's error.
+pub(crate) struct OnBehalf<'a, F> {
+    pub(crate) core: &'a Core,
+    pub(crate) future: Pin<&'a mut F>,
+}
+
+impl<F> Future for OnBehalf<'_, F>
+where
+    F: Future<Output = Result<(), ExitReason>>,
+{
+    type Output = Result<(), ExitReason>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let core = self.core;
+        core.register_waker(cx.waker());
+        if core.doomed.load(Ordering::Acquire) {
+            return Poll::Ready(Err(core.doom_reason()));
+        }
+        let future = self.future.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => Poll::Ready(Err(ExitReason::from_panic(payload.as_ref()))),
         }
     }
 }

@@ -9,7 +9,7 @@ use otpscope::demo::kv::bucket::Bucket;
 use otpscope::demo::kv::registry::{Registry, RegistryOptions};
 use otpscope::demo::kv::{BUCKET_SUPERVISOR, KvApp, REGISTRY};
 use otpscope::runtime::{
-    DynamicSupervisor, DynamicSupervisorFlags, Node, Pid, ProcessInfo, SpawnOptions,
+    DynamicSupervisor, DynamicSupervisorFlags, EventKind, Node, Pid, ProcessInfo, SpawnOptions,
 };
 
 use crate::support::{wait_until, wait_until_async};
@@ -48,13 +48,25 @@ pub async fn wait_forgotten(registry: &Registry, name: &str) {
     .await;
 }
 
-/// Waits until `name` is registered again by a live process other than `old`; gives its pid.
+/// Waits until `name` is registered to a new pid whose restart its supervisor has finished
+/// (its `Restarted` event is in the feed: the supervisor has recorded the new child and put it
+/// back in its place among its siblings); returns that pid. The name alone is not enough: a
+/// restarted child registers it as it starts, before its supervisor has recorded it.
 pub async fn wait_reregistered(node: &Node, name: &str, old: Pid) -> Pid {
-    wait_until(&format!("{name} registered again"), || {
-        node.whereis(name).is_some_and(|pid| pid != old)
+    wait_until(&format!("{name} restarted and registered again"), || {
+        node.whereis(name)
+            .is_some_and(|pid| pid != old && restarted_as(node, pid))
     })
     .await;
     node.whereis(name).unwrap()
+}
+
+/// Whether the feed says a supervisor restarted a child as `pid`.
+fn restarted_as(node: &Node, pid: Pid) -> bool {
+    node.events_since(0, usize::MAX)
+        .events
+        .iter()
+        .any(|event| matches!(event.kind, EventKind::Restarted { new, .. } if new == pid))
 }
 
 /// The app's registry now; panics if none is registered.
