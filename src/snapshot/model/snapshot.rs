@@ -38,6 +38,8 @@ pub struct Snapshot {
 
 /// What [`Snapshot::update_in_place`] did with a process.
 #[derive(Debug)]
+// Handed back by value at once; boxing `ByApply` would cost an allocation per process.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum InPlace {
     /// It equals what the snapshot holds: nothing to tell.
     Same,
