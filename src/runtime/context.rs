@@ -484,14 +484,11 @@ pub(crate) fn bear_process<M: Send + 'static>(
         };
         return Err(StartError::NameTaken { name, holder });
     }
-    node.event_at(
-        EventKind::Spawned {
-            pid,
-            parent: parent.map(Context::pid),
-            label,
-        },
-        cell.core.started_at,
-    );
+    let spawned = EventKind::Spawned {
+        pid,
+        parent: parent.map(Context::pid),
+        label,
+    };
     let mut monitor = None;
     if let Some(parent) = parent {
         {
@@ -501,16 +498,18 @@ pub(crate) fn bear_process<M: Send + 'static>(
                 state.links.insert(pid, ());
             }
         }
-        if options.link {
-            node.event(EventKind::Linked {
-                a: parent.pid(),
-                b: pid,
-            });
-        }
+        // Born and linked in one step: one push, one clock read.
+        let linked = options.link.then(|| EventKind::Linked {
+            a: parent.pid(),
+            b: pid,
+        });
+        node.events_at(spawned, linked, cell.core.started_at);
         if options.monitor {
             monitor = Some(parent.monitor(pid));
         }
         parent.process.core().touch();
+    } else {
+        node.events_at(spawned, None, cell.core.started_at);
     }
     cell.core.touch();
     let context = Context {

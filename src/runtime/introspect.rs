@@ -247,7 +247,28 @@ impl EventLog {
     }
 
     pub(crate) fn push(&self, kind: EventKind, at: Instant) {
+        self.push_pair(kind, None, at);
+    }
+
+    /// Pushes one event, or two that happened together (in order), under one lock.
+    pub(crate) fn push_pair(&self, first: EventKind, second: Option<EventKind>, at: Instant) {
         let mut ring = self.ring.lock();
+        let dropped = (
+            self.push_locked(&mut ring, first, at),
+            second.and_then(|kind| self.push_locked(&mut ring, kind, at)),
+        );
+        drop(ring);
+        drop(dropped);
+        // Pairs with the increment in `wait_past`: a reader that registered after this load
+        // reads the ring after this push, under its lock, and sees the event.
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            self.notify.notify_waiters();
+        }
+    }
+
+    /// Appends to the ring; hands back the oldest event if the ring was full, to be dropped
+    /// after the lock is released.
+    fn push_locked(&self, ring: &mut Ring, kind: EventKind, at: Instant) -> Option<Event> {
         let seq = ring.first_seq + ring.events.len() as u64;
         let oldest = if ring.events.len() == self.capacity {
             ring.first_seq += 1;
@@ -256,13 +277,7 @@ impl EventLog {
             None
         };
         ring.events.push_back(Event { seq, at, kind });
-        drop(ring);
-        drop(oldest);
-        // Pairs with the increment in `wait_past`: a reader that registered after this load
-        // reads the ring after this push, under its lock, and sees the event.
-        if self.waiters.load(Ordering::SeqCst) > 0 {
-            self.notify.notify_waiters();
-        }
+        oldest
     }
 
     pub(crate) fn read_since(&self, seq: u64, max: usize) -> EventRead {

@@ -573,4 +573,9 @@ impl NodeShared {
     pub(crate) fn event_at(&self, kind: EventKind, at: Instant) {
         self.events.push(kind, at);
     }
+
+    /// One event at `at`, or two that happened together, in order.
+    pub(crate) fn events_at(&self, first: EventKind, second: Option<EventKind>, at: Instant) {
+        self.events.push_pair(first, second, at);
+    }
 }
