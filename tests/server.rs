@@ -554,6 +554,127 @@ async fn init_acts_as_the_new_process_whoever_waits_for_it() {
     );
 }
 
+/// A server whose init waits to be let go, counting the casts it handles.
+struct WaitsInInit {
+    go: Option<oneshot::Receiver<()>>,
+    casts: u64,
+    dropped: Option<Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl WaitsInInit {
+    fn new(go: Option<oneshot::Receiver<()>>) -> Self {
+        Self {
+            go,
+            casts: 0,
+            dropped: None,
+        }
+    }
+}
+
+impl Drop for WaitsInInit {
+    fn drop(&mut self) {
+        if let Some(dropped) = &self.dropped {
+            dropped.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+impl Server for WaitsInInit {
+    type Call = ();
+    type Reply = u64;
+    type Cast = ();
+    type Info = ();
+
+    async fn init(&mut self, _ctx: &mut ServerContext) -> Result<(), ExitReason> {
+        if let Some(go) = self.go.take() {
+            go.await.ok();
+        }
+        Ok(())
+    }
+
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) -> u64 {
+        self.casts
+    }
+
+    async fn handle_cast(&mut self, (): (), _ctx: &mut ServerContext) {
+        self.casts += 1;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_during_init_is_handled_once_init_returns() {
+    let node = Node::new("server");
+    let (go, wait) = oneshot::channel();
+    let starter = node.clone();
+    let start = tokio::spawn(async move {
+        ServerRef::start(
+            &starter,
+            WaitsInInit::new(Some(wait)),
+            SpawnOptions::new().name("slow"),
+        )
+        .await
+    });
+    wait_until("the server is registered", || {
+        node.whereis("slow").is_some()
+    })
+    .await;
+    let early = ServerRef::<WaitsInInit>::whereis(&node, "slow").unwrap();
+    early.cast(()).unwrap();
+    go.send(()).unwrap();
+    let server = within("the start returns", start).await.unwrap().unwrap();
+    // Handled with nothing else sent: the cast alone gets the server going.
+    wait_until("the early cast is handled", || {
+        node.process_info(server.pid())
+            .is_some_and(|info| info.messages_handled == 1)
+    })
+    .await;
+    assert_eq!(within("the call", server.call(())).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_got_a_message_still_dies_of_a_signal_and_is_seen_down() {
+    let node = Node::new("server");
+    let server = ServerRef::start(&node, WaitsInInit::new(None), SpawnOptions::new())
+        .await
+        .unwrap();
+    let info = node.process_info(server.pid()).unwrap();
+    assert_eq!(info.status, Status::Waiting, "idle in its first receive");
+    let mut watcher = Probe::spawn(&node, false);
+    let target = server.pid();
+    watcher.run(move |ctx| ctx.monitor(target)).await;
+    node.exit(target, ExitReason::custom("boom")).unwrap();
+    let down = watcher.next_down().await;
+    assert_eq!(
+        (down.pid, down.reason),
+        (target, ExitReason::custom("boom"))
+    );
+    assert_eq!(exit_of(&node, target).await, ExitReason::custom("boom"));
+}
+
+#[test]
+fn servers_that_never_got_a_message_are_dropped_with_their_runtime() {
+    let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut server = WaitsInInit::new(None);
+    server.dropped = Some(dropped.clone());
+    runtime.block_on(async {
+        let node = Node::new("server");
+        ServerRef::start(&node, server, SpawnOptions::new())
+            .await
+            .unwrap();
+    });
+    assert!(!dropped.load(std::sync::atomic::Ordering::SeqCst));
+    drop(runtime);
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        "shutting the runtime down drops the idle server, as it drops tasks"
+    );
+}
+
 /// A server whose terminate panics.
 struct BadTerminate;
 

@@ -71,6 +71,26 @@ pub(crate) struct NodeShared {
 
 struct OwnedRuntime(Option<Runtime>);
 
+/// Drops the deferred tasks of a node's processes (servers that never got a message) when
+/// the runtime shuts down, as the runtime drops the tasks it holds: a deferred task holds its
+/// process's context, so without this the node and its processes would keep each other alive.
+struct DeferredSweep(std::sync::Weak<NodeShared>);
+
+impl Drop for DeferredSweep {
+    fn drop(&mut self) {
+        let Some(node) = self.0.upgrade() else {
+            return;
+        };
+        let processes: Vec<Arc<dyn AnyProcess>> = node.table.read().values().cloned().collect();
+        let tasks: Vec<_> = processes
+            .iter()
+            .filter(|process| process.core().deferred.swap(false, Ordering::AcqRel))
+            .filter_map(|process| process.core().deferred_task.lock().take())
+            .collect();
+        drop(tasks);
+    }
+}
+
 impl Drop for OwnedRuntime {
     fn drop(&mut self) {
         if let Some(runtime) = self.0.take() {
@@ -109,6 +129,13 @@ impl Node {
             recent_dead: Mutex::new(VecDeque::new()),
             started_at: Instant::now(),
             tracker: Arc::new(DirtyTracker::new()),
+        });
+        // Lives as long as the runtime's tasks do: when the runtime shuts down and drops its
+        // tasks, it drops the tasks still deferred too (see `DeferredSweep`).
+        let sweep = DeferredSweep(Arc::downgrade(&shared));
+        shared.handle.spawn(async move {
+            let _sweep = sweep;
+            std::future::pending::<()>().await;
         });
         Self {
             shared,

