@@ -264,6 +264,55 @@ async fn a_process_born_and_gone_between_two_ticks_is_still_seen_exiting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_larger_than_the_feed_between_two_ticks_loses_no_event() {
+    let node = Node::new("burst");
+    let mut view = View::new(observe(&node, ms(3_000)));
+    view.drain();
+    // Twice the feed's capacity in events (a spawn and an exit each), faster than one tick;
+    // the spawner yields now and then, as any process does between messages.
+    let count = node.event_capacity();
+    let mut pids = Vec::with_capacity(count);
+    for i in 0..count {
+        let pid = node
+            .spawn(|_ctx: Context, _inbox: Inbox<()>| async move {
+                otpscope::runtime::ExitReason::custom("burst")
+            })
+            .pid();
+        pids.push(pid);
+        if i % 1_000 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let last = *pids.last().unwrap();
+    exit_of(&node, last).await;
+    let started = std::time::Instant::now();
+    while view.exit_seen(last.into()).is_none() {
+        assert!(
+            started.elapsed() < snapshot_support::DEADLINE,
+            "the burst never reached the view"
+        );
+        view.drain();
+        tokio::time::sleep(ms(20)).await;
+    }
+    assert_eq!(view.missed, 0, "no event was dropped");
+    assert_eq!(view.fulls, 1, "no resync was needed");
+    let exits: HashMap<Pid, &ExitReason> = view
+        .events
+        .iter()
+        .filter_map(|event| match &event.kind {
+            model::EventKind::Exited { pid, reason } => Some((*pid, reason)),
+            _ => None,
+        })
+        .collect();
+    for pid in &pids {
+        assert_eq!(
+            exits.get(&(*pid).into()),
+            Some(&&ExitReason::custom("burst"))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_subscriber_is_resynced_with_a_full_snapshot_and_sees_the_deaths() {
     let node = Node::new("slow");
     let workers: Vec<_> = (0..20).map(|_| idle(&node)).collect();

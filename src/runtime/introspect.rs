@@ -7,7 +7,7 @@
 //! touching the rest of the runtime.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -219,11 +219,12 @@ pub struct EventRead {
 pub(crate) struct EventLog {
     /// The ring and the sequence number of its first event.
     ring: Mutex<Ring>,
-    /// Woken at every event, for readers that wait.
+    /// Woken for readers that wait.
     notify: Notify,
-    /// How many readers wait in `wait_past`: a push wakes only when some do, so an event
-    /// nobody waits for costs no lock besides the ring's.
-    waiters: AtomicUsize,
+    /// The lowest sequence number a reader waits for (`u64::MAX`: nobody waits): only the
+    /// push that reaches it wakes anyone, so an event nobody waits for costs no lock besides
+    /// the ring's, and a reader waiting for the ring to fill is woken once, not per event.
+    wake_at: AtomicU64,
     /// How many events the ring keeps.
     capacity: usize,
 }
@@ -241,7 +242,7 @@ impl EventLog {
                 first_seq: 0,
             }),
             notify: Notify::new(),
-            waiters: AtomicUsize::new(0),
+            wake_at: AtomicU64::new(u64::MAX),
             capacity,
         }
     }
@@ -257,11 +258,13 @@ impl EventLog {
             self.push_locked(&mut ring, first, at),
             second.and_then(|kind| self.push_locked(&mut ring, kind, at)),
         );
+        let last_seq = ring.first_seq + ring.events.len() as u64 - 1;
         drop(ring);
         drop(dropped);
-        // Pairs with the increment in `wait_past`: a reader that registered after this load
+        // Pairs with the `fetch_min` in `wait_past`: a reader that registered after this load
         // reads the ring after this push, under its lock, and sees the event.
-        if self.waiters.load(Ordering::SeqCst) > 0 {
+        if last_seq >= self.wake_at.load(Ordering::SeqCst) {
+            self.wake_at.store(u64::MAX, Ordering::SeqCst);
             self.notify.notify_waiters();
         }
     }
@@ -302,25 +305,20 @@ impl EventLog {
     }
 
     pub(crate) async fn wait_past(&self, seq: u64) {
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        let _waiting = Waiting(&self.waiters);
         loop {
+            // Created before the check, so a wake between the check and the await is kept.
             let notified = self.notify.notified();
+            self.wake_at.fetch_min(seq, Ordering::SeqCst);
             if self.next_seq() > seq {
                 return;
             }
             notified.await;
         }
     }
-}
 
-/// One reader counted in [`EventLog::waiters`], until it stops waiting (or its future is
-/// dropped).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+    /// How many events the ring keeps.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 }
 

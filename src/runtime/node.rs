@@ -324,6 +324,11 @@ impl Node {
         self.shared.events.next_seq()
     }
 
+    /// How many events the feed keeps: a reader more than this many behind has missed some.
+    pub fn event_capacity(&self) -> usize {
+        self.shared.events.capacity()
+    }
+
     /// Resolves once an event with sequence number `seq` or later exists.
     pub async fn wait_for_event(&self, seq: u64) {
         self.shared.events.wait_past(seq).await;

@@ -77,6 +77,11 @@ pub struct Collector {
     model: Snapshot,
     /// The next event of the feed to read.
     event_cursor: u64,
+    /// Events moved out of the feed by [`drain_feed`](Self::drain_feed) since the last
+    /// collect, which handles them as if it had read them itself.
+    drained: Vec<Event>,
+    /// Events the feed dropped before they could be read, since the last collect.
+    missed: u64,
 }
 
 impl Collector {
@@ -94,12 +99,33 @@ impl Collector {
             clock,
             model,
             event_cursor,
+            drained: Vec::new(),
+            missed: 0,
         }
     }
 
     /// The node observed.
     pub fn node(&self) -> &Node {
         &self.node
+    }
+
+    /// The sequence number of the next event of the node's feed the collector will read.
+    pub fn event_cursor(&self) -> u64 {
+        self.event_cursor
+    }
+
+    /// Moves the events waiting in the node's feed into the collector, cheaply (no process
+    /// is read), so that a burst cannot overflow the feed before the next collect.
+    pub fn drain_feed(&mut self) {
+        let read = self.node.events_since(self.event_cursor, usize::MAX);
+        self.event_cursor = read.next_seq;
+        self.missed += read.missed;
+        let clock = &self.clock;
+        self.drained.extend(
+            read.events
+                .into_iter()
+                .map(|event| convert::event(event, clock)),
+        );
     }
 
     /// The model as of the last collect.
@@ -109,17 +135,13 @@ impl Collector {
 
     /// Brings the model up to date and says what changed (see the module docs for how).
     pub fn collect(&mut self) -> Collected {
-        let read = self.node.events_since(self.event_cursor, usize::MAX);
-        self.event_cursor = read.next_seq;
-        let events: Vec<Event> = read
-            .events
-            .into_iter()
-            .map(|event| convert::event(event, &self.clock))
-            .collect();
+        self.drain_feed();
+        let events = std::mem::take(&mut self.drained);
+        let missed = std::mem::take(&mut self.missed);
         let from_seq = self.model.seq;
         let seq = from_seq + 1;
-        if read.missed > 0 {
-            return self.resync(events, read.missed);
+        if missed > 0 {
+            return self.resync(events, missed);
         }
         let deaths: HashMap<Pid, &ExitReason> = events
             .iter()

@@ -18,6 +18,11 @@
 //!   full snapshot that replaces the view, and its `Exited` event is delivered unless more
 //!   than [`MAX_PENDING_EVENTS`] events piled up (then `missed` says how many were dropped).
 //!
+//! A burst of events (100,000 buckets created in a second) can outrun the node's bounded feed
+//! between two ticks, so each subscriber's task also empties the feed into the collector as soon
+//! as a quarter of it has filled since the hub last read it (no process is read then; the next
+//! tick handles those events as if it had read them itself).
+//!
 //! Dropping a [`Subscription`] ends its task at once; when the last task of a node ends, the
 //! hub and its collector go, and the node stops tracking changes.
 //!
@@ -39,7 +44,7 @@ use super::collector::{Collected, Collector};
 use super::model::{Delta, Event, ExitReason, Pid, ProcessInfo, Removed, Update};
 
 /// Events a subscriber may have waiting before it is resynced and the oldest are dropped.
-pub const MAX_PENDING_EVENTS: usize = 1 << 16;
+pub const MAX_PENDING_EVENTS: usize = 1 << 18;
 
 /// How many updates a subscription queues by default before it falls behind.
 pub const DEFAULT_QUEUE_CAPACITY: usize = 64;
@@ -151,11 +156,18 @@ async fn run_subscriber(
     let start = tokio::time::Instant::now() + options.interval;
     let mut ticker = tokio::time::interval_at(start, options.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let node = hub.node();
+    let quarter_feed = (node.event_capacity() / 4) as u64;
     loop {
+        let drain_at = hub.event_cursor() + quarter_feed;
         tokio::select! {
             biased;
             () = sender.closed() => break,
             _ = ticker.tick() => {}
+            () = node.wait_for_event(drain_at) => {
+                hub.drain();
+                continue;
+            }
         }
         if hub.tick(id, &sender)
             && let Some(notify) = &options.on_update
@@ -243,6 +255,21 @@ impl Hub {
         state.subscribers.push(Pending::new(id, snapshot.seq));
         sender.try_send(Update::Full(snapshot)).ok();
         id
+    }
+
+    /// The node the hub observes.
+    fn node(&self) -> Node {
+        self.state.lock().collector.node().clone()
+    }
+
+    /// Where the hub's collector reads the feed next.
+    fn event_cursor(&self) -> u64 {
+        self.state.lock().collector.event_cursor()
+    }
+
+    /// Empties the node's feed into the collector, so it cannot overflow before the next tick.
+    fn drain(&self) {
+        self.state.lock().collector.drain_feed();
     }
 
     fn unsubscribe(&self, id: u64) {
