@@ -651,6 +651,38 @@ async fn a_server_that_never_got_a_message_still_dies_of_a_signal_and_is_seen_do
     assert_eq!(exit_of(&node, target).await, ExitReason::custom("boom"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_runs_down_a_long_chain_of_linked_idle_servers() {
+    let node = Node::new("server");
+    let head = Probe::spawn(&node, false);
+    let mut peer = head.pid();
+    let mut chain = Vec::new();
+    for _ in 0..10_000 {
+        let server = ServerRef::start(&node, LinksInInit { peer, me: None }, SpawnOptions::new())
+            .await
+            .unwrap();
+        peer = server.pid();
+        chain.push(server.pid());
+    }
+    // None of them ever got a message: each death is processed by whoever signals it.
+    node.exit(head.pid(), ExitReason::custom("chain")).unwrap();
+    let last = *chain.last().unwrap();
+    assert_eq!(exit_of(&node, last).await, ExitReason::custom("chain"));
+    wait_until("the whole chain is gone", || node.process_count() == 0).await;
+    let exits: std::collections::HashMap<Pid, ExitReason> = node
+        .events_since(0, usize::MAX)
+        .events
+        .into_iter()
+        .filter_map(|event| match event.kind {
+            EventKind::Exited { pid, reason } => Some((pid, reason)),
+            _ => None,
+        })
+        .collect();
+    for pid in &chain {
+        assert_eq!(exits.get(pid), Some(&ExitReason::custom("chain")), "{pid}");
+    }
+}
+
 #[test]
 fn servers_that_never_got_a_message_are_dropped_with_their_runtime() {
     let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));

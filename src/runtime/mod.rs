@@ -8,7 +8,9 @@
 //! - mailboxes are typed: a process receives messages of its own type `M`, plus exit signals
 //!   (when trapping) and DOWNs as [`Message`] variants; there is no selective receive;
 //! - signals take effect as they arrive (under the receiver's lock), so they overtake any
-//!   message still queued; a trapped exit signal is queued behind earlier messages.
+//!   message still queued; a trapped exit signal is queued behind earlier messages;
+//! - a server's init runs in the task that starts it, on the new process's behalf, and its
+//!   own task is spawned at its first message or signal (see [`server`](ServerRef)'s notes).
 
 mod agent;
 mod child_spec;

@@ -1,6 +1,7 @@
 //! One process: its signal-side state, its typed mailbox, and the task that drives it.
 //!
-//! Each process is a tokio task plus a shared [`Cell`]. The cell has two halves:
+//! Each process is a tokio task plus a shared [`Cell`] (a server's task is spawned at its first
+//! message or signal: see [`Cell::defer_task`]). The cell has two halves:
 //! - [`Core`], untyped: lifecycle, trap_exit, links, monitors and the introspection fields.
 //!   Signals (exit signals, link and monitor bookkeeping) act on it directly, as they arrive,
 //!   so they take effect before any message still queued.
@@ -268,17 +269,22 @@ impl Core {
         if let Some(waker) = self.task_waker.lock().as_ref() {
             waker.wake_by_ref();
         }
-        // A process whose task is not spawned yet needs it now, to die.
-        self.start_deferred();
+    }
+
+    /// Takes the task of a process whose task was deferred and never spawned; `None` if it
+    /// was spawned (or is being spawned by someone else).
+    pub(crate) fn take_deferred(&self) -> Option<DeferredTask> {
+        if self.deferred.load(Ordering::Acquire) && self.deferred.swap(false, Ordering::AcqRel) {
+            self.deferred_task.lock().take()
+        } else {
+            None
+        }
     }
 
     /// Spawns the process's task if it is deferred; a no-op otherwise.
     pub(crate) fn start_deferred(&self) {
-        if self.deferred.load(Ordering::Acquire) && self.deferred.swap(false, Ordering::AcqRel) {
-            let task = self.deferred_task.lock().take();
-            if let Some(task) = task {
-                task();
-            }
+        if let Some(task) = self.take_deferred() {
+            task();
         }
     }
 
@@ -557,7 +563,8 @@ impl<M: Send + 'static> Cell<M> {
     ///
     /// Both locks are held while the task is deferred, so a message (queued under the
     /// mailbox's) or a signal (under the state's) arrives either before, and is seen here, or
-    /// after, and finds `deferred` set and spawns the task.
+    /// after, and finds `deferred` set: a message spawns the task; a signal that dooms the
+    /// process drops it unrun and ends the process at once (see `NodeShared::exit_signal`).
     pub(crate) fn defer_task(&self, task: DeferredTask) -> Result<(), DeferredTask> {
         let state = self.core.state.lock();
         let mailbox = self.mailbox.lock();

@@ -16,6 +16,8 @@
 //! - At death: the name is released first, then linked processes get exit signals and
 //!   monitors fire.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +26,24 @@ use super::introspect::{DeadProcess, EventKind};
 use super::node::NodeShared;
 use super::pid::{MonitorRef, Pid};
 use super::process::{AnyProcess, Down, ExitMessage, Life, SystemMessage, Watcher};
+
+/// Deaths to process, in order: each process with its exit reason.
+type Deaths = VecDeque<(Arc<dyn AnyProcess>, ExitReason)>;
+
+thread_local! {
+    /// Deaths of never-spawned processes waiting on this thread while an outer
+    /// `finish_if_deferred` processes one (`None` when none is being processed).
+    static DEATHS: RefCell<Option<Deaths>> = const { RefCell::new(None) };
+}
+
+/// Clears [`DEATHS`] when the outermost `finish_if_deferred` ends, even by unwinding.
+struct DeathsReset;
+
+impl Drop for DeathsReset {
+    fn drop(&mut self) {
+        DEATHS.with(|deaths| *deaths.borrow_mut() = None);
+    }
+}
 
 impl NodeShared {
     /// Sends an exit signal from `from` to `to`. `via_link` is true when a linked process
@@ -55,6 +75,8 @@ impl NodeShared {
         }
         if !via_link && reason == ExitReason::Kill {
             core.doom(&mut state, ExitReason::Killed);
+            drop(state);
+            self.finish_if_deferred(&target);
             return true;
         }
         if state.trap_exit {
@@ -69,7 +91,45 @@ impl NodeShared {
             return true;
         }
         core.doom(&mut state, reason);
+        drop(state);
+        self.finish_if_deferred(&target);
         true
+    }
+
+    /// A doomed process whose task was never spawned (a server that never got a message) has
+    /// nothing left to run: its death is processed here, in the signalling task, instead of
+    /// in a task spawned only to end (stopping 100,000 idle buckets spawns nothing). Deaths
+    /// this one causes through links are queued and processed by the outermost call, so a
+    /// chain of them does not grow the stack.
+    fn finish_if_deferred(&self, process: &Arc<dyn AnyProcess>) {
+        let Some(task) = process.core().take_deferred() else {
+            return;
+        };
+        // The server's state and mailbox, never to run: dropped as a killed task's would be.
+        drop(task);
+        let reason = process.core().doom_reason();
+        let outermost = DEATHS.with(|deaths| {
+            let mut deaths = deaths.borrow_mut();
+            match deaths.as_mut() {
+                Some(queue) => {
+                    queue.push_back((process.clone(), reason.clone()));
+                    false
+                }
+                None => {
+                    *deaths = Some(VecDeque::new());
+                    true
+                }
+            }
+        });
+        if !outermost {
+            return;
+        }
+        let _reset = DeathsReset;
+        let mut next = Some((process.clone(), reason));
+        while let Some((process, reason)) = next {
+            self.finish(&process, reason);
+            next = DEATHS.with(|deaths| deaths.borrow_mut().as_mut().and_then(VecDeque::pop_front));
+        }
     }
 
     /// Links the live process `a` (the caller) with `b`. Idempotent.
