@@ -210,7 +210,7 @@ fn observing_cost(c: &mut Criterion) {
 /// (one subscriber at 10 Hz, drained), so a busy machine's drift hits both alike. Prints the
 /// medians and the overhead.
 fn paired_observing_cost(runtime: &Runtime, node: &Node, counter: &ServerRef<Counter>) {
-    const ROUNDS: usize = 40;
+    const ROUNDS: usize = 200;
     let mut unobserved = Vec::with_capacity(ROUNDS);
     let mut observed = Vec::with_capacity(ROUNDS);
     for _ in 0..3 {

@@ -7,8 +7,8 @@
 //! 800 KB array that stays in cache. Pids are serials that only grow, so a new process goes
 //! at the end; removals are batched into one pass when there are more than a few. Who looks
 //! up many pids in ascending order (a delta's processes, the collector's changed pids) passes
-//! a [`Cursor`]: each search then gallops forward from where the last one ended, touching a
-//! few neighbouring cache lines instead of the whole array's height.
+//! a [`Cursor`]: each search then starts where the last one ended and, pids being dense
+//! serials, usually lands on its pid at the first probe (see `search_after`).
 
 use std::sync::Arc;
 
@@ -91,30 +91,51 @@ impl ProcessTable {
         let found = if start > 0 && self.pids[start - 1] >= pid {
             self.pids.binary_search(&pid)
         } else {
-            // Everything before `start` is below `pid`. Probe start, start + 1, + 3, + 7, ...
-            // until a pid at or past `pid`; it is then in the last stretch probed.
-            let mut low = start;
-            let mut span = 1;
-            let high = loop {
-                let probe = start + span - 1;
-                if probe >= self.pids.len() {
-                    break self.pids.len();
-                }
-                if self.pids[probe] >= pid {
-                    break probe + 1;
-                }
-                low = probe + 1;
-                span *= 2;
-            };
-            match self.pids[low..high].binary_search(&pid) {
-                Ok(offset) => Ok(low + offset),
-                Err(offset) => Err(low + offset),
-            }
+            self.search_after(pid, start)
         };
         cursor.0 = match found {
             Ok(index) | Err(index) => index,
         };
         found
+    }
+
+    /// Searches for `pid` at or after `start`, knowing every pid before `start` is below it.
+    ///
+    /// Pids are distinct serials in ascending order, so `pid` is at most as many places past
+    /// `start` as its serial is past the one there: where no process between them has died
+    /// (the common case: a supervisor's children side by side) that place is exactly where
+    /// it is, and one probe finds it. Otherwise a gallop from `start` (probing start, + 1,
+    /// + 3, + 7, ...) brackets it within that bound, and a binary search ends it.
+    fn search_after(&self, pid: Pid, start: usize) -> Result<usize, usize> {
+        let len = self.pids.len();
+        let Some(first) = self.pids.get(start) else {
+            return Err(len);
+        };
+        if *first >= pid {
+            return if *first == pid { Ok(start) } else { Err(start) };
+        }
+        let distance = usize::try_from(pid.0 - first.0).unwrap_or(usize::MAX);
+        let bound = start.saturating_add(distance).min(len - 1);
+        if self.pids[bound] == pid {
+            return Ok(bound);
+        }
+        let mut low = start;
+        let mut span = 1;
+        let high = loop {
+            let probe = start.saturating_add(span - 1);
+            if probe >= bound {
+                break bound + 1;
+            }
+            if self.pids[probe] >= pid {
+                break probe + 1;
+            }
+            low = probe + 1;
+            span *= 2;
+        };
+        match self.pids[low..high].binary_search(&pid) {
+            Ok(offset) => Ok(low + offset),
+            Err(offset) => Err(low + offset),
+        }
     }
 
     /// Every process in pid order.
@@ -258,6 +279,31 @@ mod tests {
         }
         assert_eq!(table.len(), 1_005);
         assert!(pids(&table).is_sorted());
+    }
+
+    proptest::proptest! {
+        /// Whatever the gaps between pids and the order of the searches, a search from a
+        /// cursor answers exactly what a plain binary search answers (index or insertion point).
+        #[test]
+        fn a_cursor_search_answers_what_a_binary_search_answers(
+            gaps in proptest::collection::vec(1_u64..6, 0..300),
+            queries in proptest::collection::vec((0_u64..1_200, proptest::bool::weighted(0.1)), 0..200),
+        ) {
+            let mut serial = 0;
+            let table = ProcessTable::new(gaps.iter().map(|gap| {
+                serial += gap;
+                info(serial, 0)
+            }));
+            let mut sorted: Vec<u64> = queries.iter().map(|(pid, _)| *pid).collect();
+            sorted.sort_unstable();
+            let mut cursor = Cursor::default();
+            for (pid, (jump, backwards)) in sorted.iter().zip(&queries) {
+                // Now and then a pid out of order, as a resync race can send.
+                let pid = if *backwards { Pid(*jump / 2) } else { Pid(*pid) };
+                let expected = table.pids.binary_search(&pid);
+                proptest::prop_assert_eq!(table.search_from(pid, &mut cursor), expected);
+            }
+        }
     }
 
     #[test]
