@@ -343,7 +343,7 @@ impl<M: Send + 'static> Inbox<M> {
 
     /// Messages queued now.
     pub fn len(&self) -> usize {
-        self.cell.core.mailbox_len()
+        self.cell.mailbox_len()
     }
 
     /// True when no message is queued.

@@ -84,8 +84,7 @@ impl Drop for DeferredSweep {
         let processes: Vec<Arc<dyn AnyProcess>> = node.table.read().values().cloned().collect();
         let tasks: Vec<_> = processes
             .iter()
-            .filter(|process| process.core().deferred.swap(false, Ordering::AcqRel))
-            .filter_map(|process| process.core().deferred_task.lock().take())
+            .filter_map(|process| process.take_deferred())
             .collect();
         drop(tasks);
     }
@@ -277,7 +276,7 @@ impl Node {
     /// What the runtime knows about one live process.
     pub fn process_info(&self, pid: Pid) -> Option<ProcessInfo> {
         let process = self.shared.lookup(pid)?;
-        Some(process.core().info())
+        Some(process.core().info(process.mailbox_len()))
     }
 
     /// Every live process, by pid.
@@ -305,7 +304,7 @@ impl Node {
         for process in table.values() {
             let core = process.core();
             let state = core.state.lock();
-            f(&core.view(&state));
+            f(&core.view(&state, process.mailbox_len()));
         }
     }
 
@@ -417,7 +416,7 @@ impl Node {
                 Some(process) => {
                     let core = process.core();
                     let state = core.state.lock();
-                    f(pid, Some(&core.view(&state)));
+                    f(pid, Some(&core.view(&state, process.mailbox_len())));
                 }
                 None => f(pid, None),
             }

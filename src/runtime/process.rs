@@ -140,9 +140,6 @@ pub(crate) struct Core {
     pub(crate) status: AtomicU8,
     /// Messages taken from the mailbox so far.
     pub(crate) handled: AtomicU64,
-    /// Messages in the mailbox now, kept beside the mailbox (written under its lock) so that
-    /// an observer reads it without taking that lock.
-    pub(crate) queued: AtomicUsize,
     /// Who a kill wakes: the process's task, registered at its first poll; before that, the
     /// task running the process's init on its behalf (see [`OnBehalf`]).
     pub(crate) task_waker: Mutex<Option<Waker>>,
@@ -153,11 +150,6 @@ pub(crate) struct Core {
     /// Asks the process to describe its state, for servers; see
     /// [`Node::describe`](super::Node::describe).
     pub(crate) describer: OnceLock<Describer>,
-    /// Set while the process's task waits to be spawned (see [`Cell::defer_task`]); whoever
-    /// clears it spawns the task.
-    pub(crate) deferred: AtomicBool,
-    /// The task to spawn at the process's first message or signal, while `deferred` is set.
-    pub(crate) deferred_task: Mutex<Option<DeferredTask>>,
     /// The node's change tracker, told when anything an observer sees changes.
     pub(crate) tracker: Arc<DirtyTracker>,
     /// This process's mark in the tracker: set while it is listed as changed.
@@ -223,13 +215,10 @@ impl Core {
             doomed: AtomicBool::new(false),
             status: AtomicU8::new(Status::Running as u8),
             handled: AtomicU64::new(0),
-            queued: AtomicUsize::new(0),
             task_waker: Mutex::new(None),
             started_at: Instant::now(),
             exit_reason: OnceLock::new(),
             describer: OnceLock::new(),
-            deferred: AtomicBool::new(false),
-            deferred_task: Mutex::new(None),
             tracker,
             dirty: AtomicBool::new(false),
         }
@@ -271,23 +260,6 @@ impl Core {
         }
     }
 
-    /// Takes the task of a process whose task was deferred and never spawned; `None` if it
-    /// was spawned (or is being spawned by someone else).
-    pub(crate) fn take_deferred(&self) -> Option<DeferredTask> {
-        if self.deferred.load(Ordering::Acquire) && self.deferred.swap(false, Ordering::AcqRel) {
-            self.deferred_task.lock().take()
-        } else {
-            None
-        }
-    }
-
-    /// Spawns the process's task if it is deferred; a no-op otherwise.
-    pub(crate) fn start_deferred(&self) {
-        if let Some(task) = self.take_deferred() {
-            task();
-        }
-    }
-
     /// Makes `waker` the one a kill wakes.
     pub(crate) fn register_waker(&self, waker: &Waker) {
         let mut slot = self.task_waker.lock();
@@ -309,19 +281,18 @@ impl Core {
         self.state.lock().life == Life::Alive
     }
 
-    /// What an observer may know of the process now.
-    pub(crate) fn info(&self) -> ProcessInfo {
-        self.view(&self.state.lock()).to_info()
+    /// What an observer may know of the process now (`mailbox_len` read from its cell).
+    pub(crate) fn info(&self, mailbox_len: usize) -> ProcessInfo {
+        self.view(&self.state.lock(), mailbox_len).to_info()
     }
 
     /// A borrowed view of the process, from its state already locked.
-    pub(crate) fn view<'a>(&'a self, state: &'a CoreState) -> ProcessView<'a> {
-        ProcessView { core: self, state }
-    }
-
-    /// Messages in the mailbox now.
-    pub(crate) fn mailbox_len(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+    pub(crate) fn view<'a>(&'a self, state: &'a CoreState, mailbox_len: usize) -> ProcessView<'a> {
+        ProcessView {
+            core: self,
+            state,
+            mailbox_len,
+        }
     }
 }
 
@@ -336,6 +307,8 @@ impl Core {
 pub struct ProcessView<'a> {
     core: &'a Core,
     state: &'a CoreState,
+    /// Read from the process's cell as the view was made.
+    mailbox_len: usize,
 }
 
 impl<'a> ProcessView<'a> {
@@ -437,7 +410,7 @@ impl<'a> ProcessView<'a> {
 
     /// Messages waiting in its mailbox.
     pub fn mailbox_len(&self) -> usize {
-        self.core.mailbox_len()
+        self.mailbox_len
     }
 
     /// Messages it has taken from its mailbox so far.
@@ -502,14 +475,26 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
     fn core(&self) -> &Core;
     /// Queues a signal turned into a message; false if the mailbox is closed.
     fn deliver(&self, message: SystemMessage) -> bool;
+    /// Messages in the mailbox now, without locking it.
+    fn mailbox_len(&self) -> usize;
+    /// Takes the task of a process whose task was deferred and never spawned (see
+    /// [`Cell::defer_task`]); `None` if it runs or is being spawned.
+    fn take_deferred(&self) -> Option<DeferredTask>;
     /// Closes the mailbox at death and drops what it held (pending calls then fail).
     fn close_mailbox(&self);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 /// A process's shared cell: its core and its typed mailbox.
+///
+/// `repr(C)` keeps `queued` next to the mailbox's lock: sender and receiver write both at
+/// every message, and on one cache line that is one line passed between them, not two.
+#[repr(C)]
 pub(crate) struct Cell<M> {
     pub(crate) core: Core,
+    /// Messages in the mailbox now, beside its lock (written under it, by the same hands that
+    /// touch the queue) so that an observer reads it without locking.
+    queued: AtomicUsize,
     mailbox: Mutex<Mailbox<M>>,
 }
 
@@ -519,17 +504,21 @@ struct Mailbox<M> {
     waker: Option<Waker>,
     waiting: bool,
     closed: bool,
+    /// The process's task, while it waits to be spawned (see [`Cell::defer_task`]).
+    deferred: Option<DeferredTask>,
 }
 
 impl<M: Send + 'static> Cell<M> {
     pub(crate) fn new(pid: Pid, meta: Meta, tracker: Arc<DirtyTracker>) -> Self {
         Self {
             core: Core::new(pid, meta, tracker),
+            queued: AtomicUsize::new(0),
             mailbox: Mutex::new(Mailbox {
                 queue: VecDeque::new(),
                 waker: None,
                 waiting: false,
                 closed: false,
+                deferred: None,
             }),
         }
     }
@@ -541,9 +530,7 @@ impl<M: Send + 'static> Cell<M> {
             return Err(message);
         }
         mailbox.queue.push_back(message);
-        self.core
-            .queued
-            .store(mailbox.queue.len(), Ordering::Relaxed);
+        self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
         self.core.touch();
         if mailbox.waiting {
             mailbox.waiting = false;
@@ -551,8 +538,12 @@ impl<M: Send + 'static> Cell<M> {
                 waker.wake_by_ref();
             }
         }
+        let deferred = mailbox.deferred.take();
         drop(mailbox);
-        self.core.start_deferred();
+        // The first message of a process whose task was deferred: spawn it now.
+        if let Some(task) = deferred {
+            task();
+        }
         Ok(())
     }
 
@@ -563,16 +554,15 @@ impl<M: Send + 'static> Cell<M> {
     ///
     /// Both locks are held while the task is deferred, so a message (queued under the
     /// mailbox's) or a signal (under the state's) arrives either before, and is seen here, or
-    /// after, and finds `deferred` set: a message spawns the task; a signal that dooms the
+    /// after, and finds the task deferred: a message spawns it; a signal that dooms the
     /// process drops it unrun and ends the process at once (see `NodeShared::exit_signal`).
     pub(crate) fn defer_task(&self, task: DeferredTask) -> Result<(), DeferredTask> {
         let state = self.core.state.lock();
-        let mailbox = self.mailbox.lock();
+        let mut mailbox = self.mailbox.lock();
         if state.life != Life::Alive || !mailbox.queue.is_empty() {
             return Err(task);
         }
-        *self.core.deferred_task.lock() = Some(task);
-        self.core.deferred.store(true, Ordering::Release);
+        mailbox.deferred = Some(task);
         drop(mailbox);
         drop(state);
         self.core.set_status(Status::Waiting);
@@ -583,9 +573,7 @@ impl<M: Send + 'static> Cell<M> {
         let mut mailbox = self.mailbox.lock();
         if let Some(message) = mailbox.queue.pop_front() {
             mailbox.waiting = false;
-            self.core
-                .queued
-                .store(mailbox.queue.len(), Ordering::Relaxed);
+            self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
             drop(mailbox);
             self.core.count_handled();
             self.core.touch();
@@ -608,9 +596,7 @@ impl<M: Send + 'static> Cell<M> {
     pub(crate) fn try_recv(&self) -> Option<Message<M>> {
         let mut mailbox = self.mailbox.lock();
         let message = mailbox.queue.pop_front()?;
-        self.core
-            .queued
-            .store(mailbox.queue.len(), Ordering::Relaxed);
+        self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
         drop(mailbox);
         self.core.count_handled();
         self.core.touch();
@@ -631,11 +617,19 @@ impl<M: Send + 'static> AnyProcess for Cell<M> {
         self.push(message).is_ok()
     }
 
+    fn mailbox_len(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    fn take_deferred(&self) -> Option<DeferredTask> {
+        self.mailbox.lock().deferred.take()
+    }
+
     fn close_mailbox(&self) {
         let mut mailbox = self.mailbox.lock();
         mailbox.closed = true;
         let dropped = std::mem::take(&mut mailbox.queue);
-        self.core.queued.store(0, Ordering::Relaxed);
+        self.queued.store(0, Ordering::Relaxed);
         mailbox.waker = None;
         drop(mailbox);
         drop(dropped);

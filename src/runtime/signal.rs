@@ -102,7 +102,7 @@ impl NodeShared {
     /// this one causes through links are queued and processed by the outermost call, so a
     /// chain of them does not grow the stack.
     fn finish_if_deferred(&self, process: &Arc<dyn AnyProcess>) {
-        let Some(task) = process.core().take_deferred() else {
+        let Some(task) = process.take_deferred() else {
             return;
         };
         // The server's state and mailbox, never to run: dropped as a killed task's would be.
@@ -224,7 +224,7 @@ impl NodeShared {
         core.exit_reason.set(reason.clone()).ok();
         let (info, links, monitors, monitored_by, name, parent, order_key) = {
             let mut state = core.state.lock();
-            let info = core.view(&state).to_info();
+            let info = core.view(&state, process.mailbox_len()).to_info();
             state.life = Life::Dead;
             core.set_status(super::introspect::Status::Dead);
             (
