@@ -166,6 +166,28 @@ fn run_prints_each_command_with_the_events_it_caused() {
 }
 
 #[test]
+fn a_run_starts_at_once_instead_of_waiting_out_its_timeout() {
+    // The runner once waited for events from before it subscribed, which never come, until
+    // its 5 s wait for quiet ran out.
+    let script = std::env::temp_dir().join(format!("otpscope-quick-{}.txt", std::process::id()));
+    std::fs::write(&script, "create shopping\n").unwrap();
+    let started = std::time::Instant::now();
+    let output = otpscope(&["run", script.to_str().unwrap()]);
+    let elapsed = started.elapsed();
+    std::fs::remove_file(&script).ok();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("KV.Bucket started"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(
+        elapsed < otpscope::scenario::run::MAX_WAIT,
+        "one create took {elapsed:?}"
+    );
+}
+
+#[test]
 fn run_json_writes_one_object_a_line() {
     let output = otpscope(&[
         "run",

@@ -68,6 +68,9 @@ pub struct Runner<'a, W: Write> {
 impl<'a, W: Write> Runner<'a, W> {
     /// A runner on `node`, writing to `out`. Subscribes to the node at once.
     pub fn new(node: &Node, kv: Option<KvControl>, format: Format, out: &'a mut W) -> Self {
+        // What happened before the subscription is in its first full snapshot, not in the
+        // events it sends: count those as received.
+        let next_seq = node.next_event_seq();
         Self {
             node: node.clone(),
             kv,
@@ -77,7 +80,7 @@ impl<'a, W: Write> Runner<'a, W> {
             view: None,
             names: HashMap::new(),
             pending: Vec::new(),
-            next_seq: 0,
+            next_seq,
         }
     }
 
