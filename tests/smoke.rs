@@ -149,3 +149,31 @@ async fn change_tracking_lists_each_changed_process_once_and_only_while_observed
     busy.send(1).unwrap();
     assert!(node.take_changed().is_empty());
 }
+
+#[test]
+fn a_dropped_node_leaves_no_task_on_its_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let metrics = runtime.metrics();
+    let before = metrics.num_alive_tasks();
+    runtime.block_on(async {
+        let node = Node::new("short-lived");
+        assert!(
+            metrics.num_alive_tasks() > before,
+            "the node's sweep task runs"
+        );
+        drop(node);
+        let started = std::time::Instant::now();
+        while metrics.num_alive_tasks() > before {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{} tasks left",
+                metrics.num_alive_tasks() - before
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    });
+}

@@ -67,6 +67,8 @@ pub(crate) struct NodeShared {
     started_at: Instant,
     /// Which processes changed, while someone observes.
     pub(crate) tracker: Arc<DirtyTracker>,
+    /// Dropped with the node: ends the task that holds its [`DeferredSweep`].
+    _sweep_stop: oneshot::Sender<()>,
 }
 
 struct OwnedRuntime(Option<Runtime>);
@@ -116,6 +118,7 @@ impl Node {
                 }
             },
         };
+        let (sweep_stop, node_dropped) = oneshot::channel::<()>();
         let shared = Arc::new(NodeShared {
             id: NEXT_NODE_ID.fetch_add(1, Ordering::Relaxed),
             name: name.into(),
@@ -128,13 +131,15 @@ impl Node {
             recent_dead: Mutex::new(VecDeque::new()),
             started_at: Instant::now(),
             tracker: Arc::new(DirtyTracker::new()),
+            _sweep_stop: sweep_stop,
         });
-        // Lives as long as the runtime's tasks do: when the runtime shuts down and drops its
-        // tasks, it drops the tasks still deferred too (see `DeferredSweep`).
+        // Lives as long as the node, or the runtime's tasks if they go first: when the runtime
+        // shuts down and drops its tasks, it drops the tasks still deferred too (see
+        // `DeferredSweep`); a node dropped before that ends it.
         let sweep = DeferredSweep(Arc::downgrade(&shared));
         shared.handle.spawn(async move {
             let _sweep = sweep;
-            std::future::pending::<()>().await;
+            node_dropped.await.ok();
         });
         Self {
             shared,
