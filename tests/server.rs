@@ -669,15 +669,8 @@ async fn a_crash_runs_down_a_long_chain_of_linked_idle_servers() {
     let last = *chain.last().unwrap();
     assert_eq!(exit_of(&node, last).await, ExitReason::custom("chain"));
     wait_until("the whole chain is gone", || node.process_count() == 0).await;
-    let exits: std::collections::HashMap<Pid, ExitReason> = node
-        .events_since(0, usize::MAX)
-        .events
-        .into_iter()
-        .filter_map(|event| match event.kind {
-            EventKind::Exited { pid, reason } => Some((pid, reason)),
-            _ => None,
-        })
-        .collect();
+    let exits: std::collections::HashMap<Pid, ExitReason> =
+        exits_since(&node, 0).into_iter().collect();
     for pid in &chain {
         assert_eq!(exits.get(pid), Some(&ExitReason::custom("chain")), "{pid}");
     }

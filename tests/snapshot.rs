@@ -245,18 +245,9 @@ async fn a_process_born_and_gone_between_two_ticks_is_still_seen_exiting() {
         })
         .pid();
     exit_of(&node, blink).await;
-    let started = std::time::Instant::now();
-    while view.exit_seen(blink.into()).is_none() {
-        assert!(
-            started.elapsed() < snapshot_support::DEADLINE,
-            "no Exited event for {blink}"
-        );
-        view.drain();
-        tokio::time::sleep(ms(5)).await;
-    }
     assert_eq!(
-        view.exit_seen(blink.into()),
-        Some(ExitReason::custom("blink"))
+        view.wait_for_exit(blink.into()).await,
+        ExitReason::custom("blink")
     );
     view.converge(&node).await;
     assert!(!view.snapshot().contains(blink.into()));
@@ -285,15 +276,7 @@ async fn a_burst_larger_than_the_feed_between_two_ticks_loses_no_event() {
     }
     let last = *pids.last().unwrap();
     exit_of(&node, last).await;
-    let started = std::time::Instant::now();
-    while view.exit_seen(last.into()).is_none() {
-        assert!(
-            started.elapsed() < snapshot_support::DEADLINE,
-            "the burst never reached the view"
-        );
-        view.drain();
-        tokio::time::sleep(ms(20)).await;
-    }
+    view.wait_for_exit(last.into()).await;
     assert_eq!(view.missed, 0, "no event was dropped");
     assert_eq!(view.fulls, 1, "no resync was needed");
     let exits: HashMap<Pid, &ExitReason> = view

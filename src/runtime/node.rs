@@ -292,9 +292,12 @@ impl Node {
         infos
     }
 
-    /// Calls `f` with each live process's info, without collecting them.
+    /// Calls `f` with each live process's info, in no particular order. The infos are read
+    /// first, so `f` runs with no lock held and may call into the node.
     pub fn for_each_process(&self, mut f: impl FnMut(ProcessInfo)) {
-        self.visit_processes(|view| f(view.to_info()));
+        let mut infos = Vec::with_capacity(self.process_count());
+        self.visit_processes(|view| infos.push(view.to_info()));
+        infos.into_iter().for_each(&mut f);
     }
 
     /// Calls `f` with a borrowed view of each live process, in no particular order: the
@@ -404,18 +407,10 @@ impl Node {
         // Reset every mark first, then one fence for the batch. Pairs with the fence in
         // `DirtyTracker::mark`: a change made after a reset is either seen by the reads below
         // or marks its process again.
-        let mut locked = 0_usize;
-        for (_, process) in &processes {
-            if let Some(process) = process {
-                let core = process.core();
-                core.dirty.store(false, Ordering::Release);
-                // A plain load of each lock word, issued together with the stores: the
-                // lines arrive in parallel here instead of one by one behind each lock below.
-                locked += usize::from(core.state.is_locked());
-            }
+        for process in processes.iter().filter_map(|(_, process)| *process) {
+            process.core().dirty.store(false, Ordering::Release);
         }
         std::sync::atomic::fence(Ordering::SeqCst);
-        std::hint::black_box(locked);
         for (pid, process) in processes {
             match process {
                 Some(process) => {

@@ -376,21 +376,6 @@ impl<'a> ProcessView<'a> {
         self.state.links.iter().map(|(pid, ())| *pid)
     }
 
-    /// How many processes it is linked to.
-    pub fn link_count(&self) -> usize {
-        self.state.links.len()
-    }
-
-    /// How many monitors it holds on others.
-    pub fn monitor_count(&self) -> usize {
-        self.state.monitors.len()
-    }
-
-    /// How many monitors others hold on it (observers outside any process included).
-    pub fn monitored_by_count(&self) -> usize {
-        self.state.monitored_by.len()
-    }
-
     /// The processes it monitors, with the monitor references, in no particular order.
     pub fn monitors(&self) -> impl Iterator<Item = (MonitorRef, Pid)> + 'a {
         self.state.monitors.iter().map(|(r, pid)| (*r, *pid))
@@ -664,15 +649,27 @@ where
             core.register_waker(cx.waker());
             self.registered = true;
         }
-        if core.doomed.load(Ordering::Acquire) {
-            return Poll::Ready(core.doom_reason());
-        }
-        let future = self.future.as_mut();
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(output.into()),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(ExitReason::from_panic(payload.as_ref())),
-        }
+        poll_as(core, self.future.as_mut(), cx).map(|output| match output {
+            Ok(output) => output.into(),
+            Err(reason) => reason,
+        })
+    }
+}
+
+/// Polls `future` for the process `core`: `Err` with the doom's reason if a signal has doomed
+/// the process, or with the panic's if the poll panics. What [`Guarded`] and [`OnBehalf`]
+/// share.
+fn poll_as<F: Future>(
+    core: &Core,
+    future: Pin<&mut F>,
+    cx: &mut TaskContext<'_>,
+) -> Poll<Result<F::Output, ExitReason>> {
+    if core.doomed.load(Ordering::Acquire) {
+        return Poll::Ready(Err(core.doom_reason()));
+    }
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(poll) => poll.map(Ok),
+        Err(payload) => Poll::Ready(Err(ExitReason::from_panic(payload.as_ref()))),
     }
 }
 
@@ -696,14 +693,7 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let core = self.core;
         core.register_waker(cx.waker());
-        if core.doomed.load(Ordering::Acquire) {
-            return Poll::Ready(Err(core.doom_reason()));
-        }
-        let future = self.future.as_mut();
-        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(poll) => poll,
-            Err(payload) => Poll::Ready(Err(ExitReason::from_panic(payload.as_ref()))),
-        }
+        poll_as(core, self.future.as_mut(), cx).map(Result::flatten)
     }
 }
 

@@ -8,13 +8,15 @@
 //!   `proc_lib` does since OTP 26), so its name is already free.
 //! - Where Rust differs: `init` runs in the starting task on the new process's behalf (with
 //!   its pid, links and trap_exit; a kill still ends it at its next await), not in a task of
-//!   its own, which halves the cost of a start. If the starter stops waiting (its future is
-//!   dropped), the new process is stopped with `killed`, as a GenServer whose start timed out.
+//!   its own, which saves two task hand-offs per start. If the starter stops waiting (its
+//!   future is dropped), the new process is stopped with `killed`, as a GenServer whose start
+//!   timed out.
 //! - After init a server would only block in its first receive, so its tokio task is spawned
 //!   when its first message or signal arrives (its status reads `waiting` until then). An
-//!   idle server costs no task: 100,000 idle buckets start in well under half the time and
-//!   take about a third less memory. Nothing a process can observe changes; when the runtime
-//!   shuts down, servers that never got a message are dropped as its tasks are.
+//!   idle server costs no task: 100,000 idle buckets start in about two thirds of the time
+//!   and take about a third less memory (BENCHMARKS.md). Nothing a process can observe
+//!   changes; when the runtime shuts down, servers that never got a message are dropped as
+//!   its tasks are.
 //! - `call` waits 5 s by default and tells a timeout, a dead callee (`noproc`) and a callee
 //!   that exited during the call apart. A late reply after a timeout is dropped.
 //! - A panic in a callback crashes the server with the panic message as reason; `terminate`
@@ -25,7 +27,6 @@
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -381,11 +382,8 @@ impl Unborn<'_> {
 impl Drop for Unborn<'_> {
     fn drop(&mut self) {
         if let Some(process) = self.process.take() {
-            let reason = if process.core().doomed.load(Ordering::Acquire) {
-                process.core().doom_reason()
-            } else {
-                ExitReason::Killed
-            };
+            // The doom's reason if a signal ended it, else `killed`.
+            let reason = process.core().doom_reason();
             self.node.finish(&process, reason);
         }
     }
@@ -395,11 +393,10 @@ impl Drop for Unborn<'_> {
 ///
 /// Init runs in the calling task on the new process's behalf (with the new process's context:
 /// its pid, links, trap_exit), where OTP runs it in the new process while the caller waits:
-/// the caller waits here too, and two task hand-offs are saved per start (a supervisor starts
-/// a child in about half the time). A signal that dooms the new process during init ends the
-/// init at its next await, as it would in the process's own task. A failed init finishes the
-/// process before this returns (as `proc_lib` since OTP 26: its name is free and its links
-/// have fired when the caller sees the error).
+/// the caller waits here too, and two task hand-offs are saved per start. A signal that dooms
+/// the new process during init ends the init at its next await, as it would in the process's
+/// own task. A failed init finishes the process before this returns (as `proc_lib` since
+/// OTP 26: its name is free and its links have fired when the caller sees the error).
 pub(crate) async fn start_server<S: Server>(
     node: &Arc<NodeShared>,
     parent: Option<&Context>,
@@ -433,20 +430,15 @@ pub(crate) async fn start_server<S: Server>(
         return Err(StartError::Init(reason));
     }
     let addr = Addr::from_cell(born.cell.clone());
-    let (cell, inbox) = (born.cell, born.inbox);
     let spawner = node.clone();
-    let cell_for_task = cell.clone();
+    let inbox = born.inbox;
     let task: DeferredTask = Box::new(move || {
-        spawn_task(
-            &spawner,
-            cell_for_task,
-            born.process,
-            born.monitor,
-            move || run_server(server, ctx, inbox),
-        );
+        spawn_task(&spawner, born.cell, born.process, born.monitor, move || {
+            run_server(server, ctx, inbox)
+        });
     });
     // The task is spawned at the first message or signal; see `Cell::defer_task`.
-    if let Err(task) = cell.defer_task(task) {
+    if let Err(task) = addr.cell().defer_task(task) {
         task();
     }
     Ok(ServerRef {

@@ -81,6 +81,7 @@ impl<K: Eq + Hash + Copy, V> SmallMap<K, V> {
         self.iter().any(|(k, _)| k == key)
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         match self {
             Self::One(slot) => usize::from(slot.is_some()),

@@ -152,8 +152,9 @@ impl Collector {
             .collect();
         // Changed processes that keep their place in the tree are put in the model as they are
         // read (one search each); new ones, and any that moved, go through `apply` below with
-        // the removals. Views apply the whole delta and get the same model.
-        let mut in_place = Vec::new();
+        // the removals. Views apply the whole delta and get the same model. Pids are read in
+        // ascending order, so `changed` is in pid order as a delta's must be.
+        let mut changed = Vec::new();
         let mut added = Vec::new();
         let mut moved = Vec::new();
         let (model, clock) = (&mut self.model, &self.clock);
@@ -166,9 +167,13 @@ impl Collector {
             }
             match model.update_in_place(convert::process_view(view, clock), &mut cursor) {
                 InPlace::Same => {}
-                InPlace::Replaced(info) => in_place.push(info),
-                InPlace::ByApply(info) if model.contains(pid) => moved.push(Arc::new(info)),
-                InPlace::ByApply(info) => added.push(Arc::new(info)),
+                InPlace::Replaced(info) => changed.push(info),
+                InPlace::Moved(info) => {
+                    let info = Arc::new(info);
+                    moved.push(info.clone());
+                    changed.push(info);
+                }
+                InPlace::Added(info) => added.push(Arc::new(info)),
             }
         });
         let mut removed: Vec<Removed> = deaths
@@ -192,8 +197,7 @@ impl Collector {
             // Cannot happen (the delta is built on the model's own seq); stay correct anyway.
             return self.resync(events, 0);
         }
-        // Both lists are in pid order (the changed pids are read in pid order).
-        delta.changed = merge_by_pid(in_place, delta.changed);
+        delta.changed = changed;
         Collected {
             delta,
             events,
@@ -220,22 +224,6 @@ impl Collector {
             resynced: true,
         }
     }
-}
-
-/// Two lists of processes in pid order, as one.
-fn merge_by_pid(a: Vec<Arc<ProcessInfo>>, b: Vec<Arc<ProcessInfo>>) -> Vec<Arc<ProcessInfo>> {
-    if b.is_empty() {
-        return a;
-    }
-    let mut merged = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-        let next = if x.pid <= y.pid { a.next() } else { b.next() };
-        merged.extend(next);
-    }
-    merged.extend(a);
-    merged.extend(b);
-    merged
 }
 
 impl Drop for Collector {

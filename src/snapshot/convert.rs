@@ -151,48 +151,33 @@ fn shutdown(shutdown: runtime::Shutdown) -> model::Shutdown {
 /// The model's view of one process, read in place from the runtime. Shares the runtime's
 /// strings instead of copying them; a list of up to two pids is held inline, so a typical
 /// process costs the one allocation its caller makes for the `Arc`.
-///
-/// Every field is read before anything else is done: a read of 100,000 processes misses the
-/// cache on each, and reads issued together wait for memory together.
 pub(crate) fn process_view(view: &runtime::ProcessView<'_>, clock: &Clock) -> model::ProcessInfo {
-    let (pid_, parent, status_, trap_exit) =
-        (view.pid(), view.parent(), view.status(), view.trap_exit());
-    let (restart_, shutdown_, restarts) = (view.restart(), view.shutdown(), view.restarts());
-    let (mailbox_len, messages_handled, started_at) = (
-        view.mailbox_len(),
-        view.messages_handled(),
-        view.started_at(),
-    );
-    let monitors = if view.monitor_count() == 0 {
-        model::PidList::new()
-    } else {
-        let mut monitors: SmallVec<[(runtime::MonitorRef, runtime::Pid); 2]> =
-            view.monitors().collect();
-        monitors.sort_unstable();
-        monitors
-            .into_iter()
-            .map(|(_, target)| pid(target))
-            .collect()
-    };
+    // By monitor reference, as the runtime's own info lists them; none allocates for two.
+    let mut monitors: SmallVec<[(runtime::MonitorRef, runtime::Pid); 2]> =
+        view.monitors().collect();
+    monitors.sort_unstable();
     model::ProcessInfo {
-        pid: pid(pid_),
+        pid: pid(view.pid()),
         name: view.name().cloned(),
         kind: kind(view.kind()),
         label: view.label().clone(),
-        parent: parent.map(pid),
+        parent: view.parent().map(pid),
         children: view.children().map(pid).collect(),
         child_id: view.child_id().cloned(),
-        restart: restart_.map(restart),
-        shutdown: shutdown_.map(shutdown),
-        status: status(status_),
-        trap_exit,
+        restart: view.restart().map(restart),
+        shutdown: view.shutdown().map(shutdown),
+        status: status(view.status()),
+        trap_exit: view.trap_exit(),
         links: sorted(view.links().map(pid)),
-        monitors,
+        monitors: monitors
+            .into_iter()
+            .map(|(_, target)| pid(target))
+            .collect(),
         monitored_by: sorted(view.monitored_by().map(pid)),
-        mailbox_len: mailbox_len as u64,
-        messages_handled,
-        restarts,
-        started_at_ms: clock.ms(started_at),
+        mailbox_len: view.mailbox_len() as u64,
+        messages_handled: view.messages_handled(),
+        restarts: view.restarts(),
+        started_at_ms: clock.ms(view.started_at()),
     }
 }
 

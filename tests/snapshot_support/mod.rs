@@ -97,6 +97,19 @@ impl View {
         })
     }
 
+    /// Drains until an `Exited` event for `pid` has arrived; gives its reason.
+    pub async fn wait_for_exit(&mut self, pid: Pid) -> ExitReason {
+        let started = Instant::now();
+        loop {
+            self.drain();
+            if let Some(reason) = self.exit_seen(pid) {
+                return reason;
+            }
+            assert!(started.elapsed() < DEADLINE, "no Exited event for {pid}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Drains until the view holds exactly what a fresh full snapshot of `node` holds.
     pub async fn converge(&mut self, node: &Node) {
         let started = Instant::now();

@@ -84,8 +84,8 @@ impl ProcessTable {
         self.infos.get_mut(index)
     }
 
-    /// Binary search for `pid`, galloping forward from the cursor when `pid` lies beyond it;
-    /// moves the cursor to where it ended.
+    /// Searches for `pid` from the cursor ([`search_after`](Self::search_after)) when `pid`
+    /// lies beyond it, else through the whole table; moves the cursor to where it ended.
     fn search_from(&self, pid: Pid, cursor: &mut Cursor) -> Result<usize, usize> {
         let start = cursor.0.min(self.pids.len());
         let found = if start > 0 && self.pids[start - 1] >= pid {
@@ -191,8 +191,8 @@ impl ProcessTable {
         }
         let mut removed = Vec::with_capacity(found.len());
         let mut doomed = found.into_iter().peekable();
-        let (mut pids, mut infos) = (Vec::with_capacity(self.len()), Vec::new());
-        infos.reserve(self.len());
+        let mut pids = Vec::with_capacity(self.len());
+        let mut infos = Vec::with_capacity(self.len());
         for (index, (pid, info)) in std::mem::take(&mut self.pids)
             .into_iter()
             .zip(std::mem::take(&mut self.infos))

@@ -38,16 +38,19 @@ pub struct Snapshot {
 
 /// What [`Snapshot::update_in_place`] did with a process.
 #[derive(Debug)]
-// Handed back by value at once; boxing `ByApply` would cost an allocation per process.
+// Handed back by value at once; boxing the others would cost an allocation per process.
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum InPlace {
     /// It equals what the snapshot holds: nothing to tell.
     Same,
     /// It replaced what the snapshot held; a delta lists it as changed.
     Replaced(Arc<ProcessInfo>),
-    /// Not applied: it is new to the snapshot or moved in the tree, so it goes in a delta
-    /// applied with [`Snapshot::apply`].
-    ByApply(ProcessInfo),
+    /// Not applied, being new to the snapshot: a delta applied with [`Snapshot::apply`]
+    /// lists it as added.
+    Added(ProcessInfo),
+    /// Not applied, having moved in the tree (another parent): a delta applied with
+    /// [`Snapshot::apply`] lists it as changed.
+    Moved(ProcessInfo),
 }
 
 /// A delta that does not follow the snapshot it was applied to.
@@ -129,10 +132,10 @@ impl Snapshot {
     /// or one that moved in the tree). `pid`s must come in ascending order along `cursor`.
     pub(crate) fn update_in_place(&mut self, info: ProcessInfo, cursor: &mut Cursor) -> InPlace {
         let Some(slot) = self.processes.slot_from(info.pid, cursor) else {
-            return InPlace::ByApply(info);
+            return InPlace::Added(info);
         };
         if slot.parent != info.parent {
-            return InPlace::ByApply(info);
+            return InPlace::Moved(info);
         }
         if **slot == info {
             return InPlace::Same;
