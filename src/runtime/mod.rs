@@ -21,6 +21,7 @@ mod exit;
 mod introspect;
 mod node;
 mod pid;
+mod prefetch;
 mod process;
 mod server;
 mod signal;

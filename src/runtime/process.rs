@@ -468,6 +468,8 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
     /// Closes the mailbox at death and drops what it held (pending calls then fail).
     fn close_mailbox(&self);
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+    /// Starts loading what a visit reads (the core and the mailbox length) into the cache.
+    fn prefetch(&self);
 }
 
 /// A process's shared cell: its core and its typed mailbox.
@@ -592,6 +594,12 @@ impl<M: Send + 'static> Cell<M> {
 impl<M: Send + 'static> AnyProcess for Cell<M> {
     fn core(&self) -> &Core {
         &self.core
+    }
+
+    fn prefetch(&self) {
+        // `queued` follows the core (`repr(C)`): the lines from the core's start to it.
+        let visited = std::mem::offset_of!(Self, queued) + std::mem::size_of::<AtomicUsize>();
+        super::prefetch::prefetch(self, visited);
     }
 
     fn deliver(&self, message: SystemMessage) -> bool {

@@ -23,9 +23,7 @@ use std::sync::Arc;
 use crate::runtime::{self, Node};
 
 use super::convert::{self, Clock};
-use super::model::{
-    Cursor, Delta, Event, EventKind, ExitReason, InPlace, Pid, ProcessInfo, Removed, Snapshot,
-};
+use super::model::{Cursor, Delta, Event, EventKind, ExitReason, InPlace, Pid, Removed, Snapshot};
 
 /// A full snapshot of `node` now, at seq 0, without tracking changes.
 pub fn full_snapshot(node: &Node) -> Snapshot {
@@ -35,19 +33,19 @@ pub fn full_snapshot(node: &Node) -> Snapshot {
 /// Reads every live process (dying ones, whose exit is under way, left out).
 fn read_all(node: &Node, clock: &Clock, seq: u64) -> Snapshot {
     let taken_at_unix_ms = convert::now_unix_ms();
-    let mut processes: Vec<Arc<ProcessInfo>> = Vec::with_capacity(node.process_count());
+    let mut read = Vec::with_capacity(node.process_count());
     node.visit_processes(|view| {
         if view.status() != runtime::Status::Dead {
-            processes.push(Arc::new(convert::process_view(view, clock)));
+            let info = convert::process_view(view, clock);
+            read.push((info.pid, info.parent, Arc::new(info)));
         }
     });
-    processes.sort_unstable_by_key(|info| info.pid);
-    Snapshot::new(
+    Snapshot::from_read(
         node.name(),
         clock.node_started_at_unix_ms,
         taken_at_unix_ms,
         seq,
-        processes,
+        read,
     )
 }
 

