@@ -72,60 +72,23 @@ impl Snapshot {
         seq: u64,
         processes: impl IntoIterator<Item = Arc<ProcessInfo>>,
     ) -> Self {
-        let processes = ProcessTable::new(processes);
-        let parents: Vec<(Pid, Option<Pid>)> = processes
-            .iter()
-            .map(|info| (info.pid, info.parent))
+        let read = processes
+            .into_iter()
+            .map(|info| (info.pid, info.parent, info))
             .collect();
-        Self::with_table(
-            node,
-            node_started_at_unix_ms,
-            taken_at_unix_ms,
-            seq,
-            processes,
-            parents,
-        )
+        Self::from_read(node, node_started_at_unix_ms, taken_at_unix_ms, seq, read)
     }
 
     /// A snapshot of processes as a source read them, in any order, each beside its pid and
-    /// its parent's (pids unique). Building it touches no process data: after a cold read of
-    /// 100,000 processes, each pass that did would wait on memory once per process.
+    /// its parent's (a later duplicate pid wins). Building it touches no process data.
     pub(crate) fn from_read(
         node: impl Into<Arc<str>>,
         node_started_at_unix_ms: u64,
         taken_at_unix_ms: u64,
         seq: u64,
-        mut read: Vec<(Pid, Option<Pid>, Arc<ProcessInfo>)>,
+        read: Vec<(Pid, Option<Pid>, Arc<ProcessInfo>)>,
     ) -> Self {
-        read.sort_unstable_by_key(|(pid, ..)| *pid);
-        let mut pids = Vec::with_capacity(read.len());
-        let mut parents = Vec::with_capacity(read.len());
-        let mut infos = Vec::with_capacity(read.len());
-        for (pid, parent, info) in read {
-            pids.push(pid);
-            parents.push((pid, parent));
-            infos.push(info);
-        }
-        let processes = ProcessTable::from_sorted(pids, infos);
-        Self::with_table(
-            node,
-            node_started_at_unix_ms,
-            taken_at_unix_ms,
-            seq,
-            processes,
-            parents,
-        )
-    }
-
-    /// A snapshot of `processes`; `parents` lists each one's pid and parent, in pid order.
-    fn with_table(
-        node: impl Into<Arc<str>>,
-        node_started_at_unix_ms: u64,
-        taken_at_unix_ms: u64,
-        seq: u64,
-        processes: ProcessTable,
-        parents: Vec<(Pid, Option<Pid>)>,
-    ) -> Self {
+        let (processes, parents) = ProcessTable::from_read(read);
         let mut roots = BTreeSet::new();
         // Siblings are usually next to each other: remember the last parent looked up.
         let mut last: Option<(Pid, bool)> = None;
