@@ -104,18 +104,6 @@ impl Drop for OwnedRuntime {
 /// 16 and 32 were tried; 8 to 16 read 100,000 processes fastest).
 const PREFETCH_AHEAD: usize = 8;
 
-/// `processes`, each prefetched [`PREFETCH_AHEAD`] places before it is handed out.
-fn prefetching<'a>(
-    processes: impl Iterator<Item = &'a Arc<dyn AnyProcess>> + Clone,
-) -> impl Iterator<Item = &'a Arc<dyn AnyProcess>> {
-    let mut ahead = processes.clone().skip(PREFETCH_AHEAD);
-    processes.inspect(move |_| {
-        if let Some(next) = ahead.next() {
-            next.prefetch();
-        }
-    })
-}
-
 impl Node {
     /// Starts a node named `name`. Inside a tokio runtime the node uses it; outside one it
     /// starts its own multi-threaded runtime.
@@ -302,18 +290,22 @@ impl Node {
 
     /// Every live process, by pid.
     pub fn processes(&self) -> Vec<ProcessInfo> {
-        let mut infos = Vec::with_capacity(self.process_count());
-        self.visit_processes(|view| infos.push(view.to_info()));
+        let mut infos = self.infos();
         infos.sort_unstable_by_key(|info| info.pid);
         infos
     }
 
     /// Calls `f` with each live process's info, in no particular order. The infos are read
     /// first, so `f` runs with no lock held and may call into the node.
-    pub fn for_each_process(&self, mut f: impl FnMut(ProcessInfo)) {
+    pub fn for_each_process(&self, f: impl FnMut(ProcessInfo)) {
+        self.infos().into_iter().for_each(f);
+    }
+
+    /// Every live process's info, in no particular order.
+    fn infos(&self) -> Vec<ProcessInfo> {
         let mut infos = Vec::with_capacity(self.process_count());
         self.visit_processes(|view| infos.push(view.to_info()));
-        infos.into_iter().for_each(&mut f);
+        infos
     }
 
     /// Calls `f` with a borrowed view of each live process, in no particular order: the
@@ -325,7 +317,11 @@ impl Node {
     /// (spawn, signal, look a process up): it would wait on the locks the visit holds.
     pub fn visit_processes(&self, mut f: impl FnMut(&ProcessView<'_>)) {
         let table = self.shared.table.read();
-        for process in prefetching(table.values()) {
+        let mut ahead = table.values().skip(PREFETCH_AHEAD);
+        for process in table.values() {
+            if let Some(next) = ahead.next() {
+                next.prefetch();
+            }
             let core = process.core();
             let state = core.state.lock();
             f(&core.view(&state, process.mailbox_len()));
@@ -423,7 +419,7 @@ impl Node {
         // Reset every mark first, then one fence for the batch. Pairs with the fence in
         // `DirtyTracker::mark`: a change made after a reset is either seen by the reads below
         // or marks its process again.
-        for process in prefetching(processes.iter().filter_map(|(_, process)| *process)) {
+        for process in processes.iter().filter_map(|(_, process)| *process) {
             process.core().dirty.store(false, Ordering::Release);
         }
         std::sync::atomic::fence(Ordering::SeqCst);

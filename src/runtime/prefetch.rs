@@ -1,9 +1,9 @@
 //! Asks the CPU to start loading a value's memory before it is read.
 //!
-//! A visit of every process (a full snapshot, a tick's changed processes) reads each
+//! A visit of every process (`Node::visit_processes`, which a full snapshot makes) reads each
 //! process's state from memory it has not touched for a while: one cache miss after another,
 //! each waited for in turn. Prefetching the processes a few places ahead lets those loads
-//! overlap (see BENCHMARKS.md, "Snapshot stream").
+//! overlap (see BENCHMARKS.md, "Cold full read, second pass").
 //!
 //! Why this module allows `unsafe`: the prefetch instruction is only reachable through a
 //! `core::arch` intrinsic, which Rust marks unsafe because of its target feature. A prefetch

@@ -73,24 +73,20 @@ impl NodeShared {
         if state.life == Life::Exiting {
             return true;
         }
-        if !via_link && reason == ExitReason::Kill {
-            core.doom(&mut state, ExitReason::Killed);
-            drop(state);
-            self.finish_if_deferred(&target);
-            return true;
-        }
-        if state.trap_exit {
+        let doom = if !via_link && reason == ExitReason::Kill {
+            ExitReason::Killed
+        } else if state.trap_exit {
             // Queued under the receiver's lock: a `link` racing with this death then either
             // finds the link still there, or sends its `noproc` after this signal, never
             // before it (a transient child exiting normally must not look like noproc).
             target.deliver(SystemMessage::Exit(ExitMessage { from, reason }));
-            drop(state);
             return true;
-        }
-        if reason == ExitReason::Normal && from != to {
+        } else if reason == ExitReason::Normal && from != to {
             return true;
-        }
-        core.doom(&mut state, reason);
+        } else {
+            reason
+        };
+        core.doom(&mut state, doom);
         drop(state);
         self.finish_if_deferred(&target);
         true

@@ -34,12 +34,12 @@ pub(super) struct ProcessTable {
 
 impl ProcessTable {
     /// A table of processes as a source read them, in any order, each beside its pid and its
-    /// parent's (of two with the same pid, the later wins). Gives the table and each process's
-    /// `(pid, parent)` in pid order. Touches no process data: after a cold read of 100,000
-    /// processes, a pass that did would wait on memory once per process.
+    /// parent's (of two with the same pid, the later wins). Gives the table and the parent of
+    /// each of its processes, at the same index. Touches no process data: after a cold read
+    /// of 100,000 processes, a pass that did would wait on memory once per process.
     pub(super) fn from_read(
         mut read: Vec<(Pid, Option<Pid>, Arc<ProcessInfo>)>,
-    ) -> (Self, Vec<(Pid, Option<Pid>)>) {
+    ) -> (Self, Vec<Option<Pid>>) {
         // Stable, so among equal pids the input order is kept and the last can win.
         read.sort_by_key(|(pid, ..)| *pid);
         let mut table = Self {
@@ -49,19 +49,20 @@ impl ProcessTable {
         let mut parents = Vec::with_capacity(read.len());
         for (pid, parent, info) in read {
             if table.pids.last() == Some(&pid) {
-                if let (Some(last), Some(last_parent)) =
-                    (table.infos.last_mut(), parents.last_mut())
-                {
-                    *last = info;
-                    *last_parent = (pid, parent);
-                }
+                table.infos.pop();
+                parents.pop();
             } else {
                 table.pids.push(pid);
-                table.infos.push(info);
-                parents.push((pid, parent));
             }
+            table.infos.push(info);
+            parents.push(parent);
         }
         (table, parents)
+    }
+
+    /// The pids, in order.
+    pub(super) fn pids(&self) -> &[Pid] {
+        &self.pids
     }
 
     /// A table of `infos` in any order; of two with the same pid, the later wins.
