@@ -189,6 +189,61 @@ async fn full_snapshot_shows_the_supervision_tree_in_start_order() {
     assert_eq!(first.root_pids(), snapshot.root_pids());
 }
 
+/// Above the size from which a full read is shared between threads.
+const LARGE: usize = 25_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_node_read_on_several_threads_matches_the_runtime_process_by_process() {
+    let node = Node::new("large");
+    let root = node
+        .spawn(|ctx: Context, mut inbox: Inbox<()>| async move {
+            for _ in 0..LARGE {
+                ctx.spawn_link(|_ctx: Context, mut inbox: Inbox<()>| async move {
+                    loop {
+                        inbox.recv().await;
+                    }
+                    #[allow(unreachable_code)]
+                    ()
+                });
+            }
+            loop {
+                inbox.recv().await;
+            }
+            #[allow(unreachable_code)]
+            ()
+        })
+        .pid();
+    wait_until("every child started", || node.process_count() == LARGE + 1).await;
+
+    let snapshot = full_snapshot(&node);
+    let infos = node.processes();
+    assert_eq!(snapshot.len(), LARGE + 1);
+    assert_eq!(infos.len(), LARGE + 1);
+    let pids: Vec<Pid> = snapshot.processes().map(|info| info.pid).collect();
+    assert!(
+        pids.windows(2).all(|pair| pair[0] < pair[1]),
+        "in pid order"
+    );
+    for info in &infos {
+        let entry = snapshot.process(info.pid.into()).unwrap();
+        let model = |pids: &[otpscope::runtime::Pid]| -> Vec<Pid> {
+            pids.iter().map(|pid| Pid::from(*pid)).collect()
+        };
+        assert_eq!(entry.parent, info.parent.map(Pid::from));
+        assert_eq!(entry.children.to_vec(), model(&info.children));
+        assert_eq!(entry.links.to_vec(), model(&info.links));
+        assert_eq!(entry.label, info.label);
+    }
+    let roots: Vec<Pid> = snapshot.roots().map(|info| info.pid).collect();
+    assert_eq!(roots, vec![Pid::from(root)]);
+    let children = &snapshot.process(root.into()).unwrap().children;
+    assert_eq!(children.len(), LARGE);
+    assert!(
+        children.windows(2).all(|pair| pair[0] < pair[1]),
+        "in start order"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deltas_follow_spawns_restarts_and_deaths_and_the_feed_names_them() {
     let node = Node::new("deltas");

@@ -245,8 +245,7 @@ impl Context {
         drop(state);
         if key != old_key {
             let mut state = self.process.core().state.lock();
-            if state.meta.children.get(&old_key) == Some(&child) {
-                state.meta.children.remove(&old_key);
+            if state.meta.children.remove(old_key, child) {
                 state.meta.children.insert(key, child);
             }
         }

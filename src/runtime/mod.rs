@@ -14,6 +14,7 @@
 
 mod agent;
 mod child_spec;
+mod children;
 mod context;
 mod dynamic_supervisor;
 mod error;
@@ -27,6 +28,7 @@ mod server;
 mod signal;
 mod small_map;
 mod supervisor;
+mod visit;
 
 pub use agent::Agent;
 pub use child_spec::{ChildSpec, ChildType, Restart, Shutdown, StartFuture, Started};

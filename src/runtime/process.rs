@@ -13,7 +13,7 @@
 //! ends a process at its next await point, not in the middle of a computation.
 
 use std::any::Any;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -26,6 +26,7 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, oneshot};
 
 use super::child_spec::{Restart, Shutdown};
+use super::children::Children;
 use super::exit::ExitReason;
 use super::introspect::{DirtyTracker, ProcessInfo, ProcessKind, Status};
 use super::pid::{MonitorRef, Pid};
@@ -189,7 +190,7 @@ pub(crate) struct Meta {
     pub(crate) label: Arc<str>,
     pub(crate) parent: Option<Pid>,
     /// Live children keyed by their order key, so iteration is start order.
-    pub(crate) children: BTreeMap<u64, Pid>,
+    pub(crate) children: Children,
     /// This process's key in its parent's `children` (its serial, unless a supervisor put a
     /// restarted child back in its predecessor's place).
     pub(crate) order_key: u64,
@@ -339,7 +340,7 @@ impl<'a> ProcessView<'a> {
 
     /// Its live children in start order.
     pub fn children(&self) -> impl ExactSizeIterator<Item = Pid> + 'a {
-        self.state.meta.children.values().copied()
+        self.state.meta.children.iter()
     }
 
     /// Its child id under its supervisor.

@@ -241,8 +241,7 @@ impl NodeShared {
         self.remove(pid);
         if let Some(parent) = parent.and_then(|p| self.lookup(p)) {
             let mut state = parent.core().state.lock();
-            if state.meta.children.get(&order_key) == Some(&pid) {
-                state.meta.children.remove(&order_key);
+            if state.meta.children.remove(order_key, pid) {
                 drop(state);
                 parent.core().touch();
             }

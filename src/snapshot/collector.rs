@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use crate::runtime::{self, Node};
 
-use super::convert::{self, Clock};
+use super::convert::{self, Clock, Labels};
 use super::model::{Cursor, Delta, Event, EventKind, ExitReason, InPlace, Pid, Removed, Snapshot};
 
 /// A full snapshot of `node` now, at seq 0, without tracking changes.
@@ -30,23 +30,49 @@ pub fn full_snapshot(node: &Node) -> Snapshot {
     read_all(node, &Clock::new(node), 0)
 }
 
-/// Reads every live process (dying ones, whose exit is under way, left out).
+/// Reads every live process (dying ones, whose exit is under way, left out), on several
+/// threads for a large node.
 fn read_all(node: &Node, clock: &Clock, seq: u64) -> Snapshot {
     let taken_at_unix_ms = convert::now_unix_ms();
-    let mut read = Vec::with_capacity(node.process_count());
-    node.visit_processes(|view| {
-        if view.status() != runtime::Status::Dead {
-            let info = convert::process_view(view, clock);
-            read.push((info.pid, info.parent, Arc::new(info)));
-        }
-    });
+    let count = node.process_count();
+    let threads = read_threads(count);
+    // Each run of processes into its own list, with its own copies of shared labels.
+    let runs = node.visit_processes_split(
+        threads,
+        |run| (Vec::with_capacity(run), Labels::default()),
+        |(read, labels): &mut (Vec<_>, Labels), view| {
+            if view.status() != runtime::Status::Dead {
+                let info = convert::process_view(view, clock, labels);
+                read.push((info.pid, info.parent, Arc::new(info)));
+            }
+        },
+    );
+    let read = runs.into_iter().flat_map(|(read, _)| read);
     Snapshot::from_read(
         node.name(),
         clock.node_started_at_unix_ms,
         taken_at_unix_ms,
         seq,
         read,
+        count,
     )
+}
+
+/// From this many processes on, a full read is shared between threads.
+const SPLIT_READ_AT: usize = 20_000;
+/// The most threads a full read takes (there is little more to gain from memory).
+const MAX_READ_THREADS: usize = 4;
+
+/// How many threads a full read of `processes` takes: one for a small node; for a large one,
+/// one per core, at most [`MAX_READ_THREADS`]. Measured in BENCHMARKS.md ("Cold full read,
+/// third pass").
+fn read_threads(processes: usize) -> usize {
+    if processes < SPLIT_READ_AT {
+        return 1;
+    }
+    std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(MAX_READ_THREADS)
 }
 
 /// What one [`Collector::collect`] found.
@@ -157,13 +183,16 @@ impl Collector {
         let mut moved = Vec::new();
         let (model, clock) = (&mut self.model, &self.clock);
         let mut cursor = Cursor::default();
+        let mut labels = Labels::default();
         self.node.take_changed_views(|pid, view| {
             let Some(view) = view else { return };
             let pid = convert::pid(pid);
             if deaths.contains_key(&pid) || view.status() == runtime::Status::Dead {
                 return;
             }
-            match model.update_in_place(convert::process_view(view, clock), &mut cursor) {
+            match model
+                .update_in_place(convert::process_view(view, clock, &mut labels), &mut cursor)
+            {
                 InPlace::Same => {}
                 InPlace::Replaced(info) => changed.push(info),
                 InPlace::Moved(info) => {

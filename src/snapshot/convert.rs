@@ -3,6 +3,7 @@
 //! Times: the runtime keeps [`Instant`]s; the model keeps milliseconds since the node started,
 //! which are exact and the same for every reader, and the node's start as wall-clock time.
 
+use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
 use smallvec::SmallVec;
@@ -148,10 +149,55 @@ fn shutdown(shutdown: runtime::Shutdown) -> model::Shutdown {
     }
 }
 
+/// How many labels a [`Labels`] remembers.
+const LABELS_REMEMBERED: usize = 8;
+
+/// The behaviour labels one reading thread has handed out, so that it clones its own copy of
+/// a label many processes share.
+///
+/// Processes started without a label of their own share one string ("process", or the one a
+/// supervisor gives all its buckets), and cloning an `Arc` writes its count. When two threads
+/// of a split read clone the same label, that count's cache line goes back and forth between
+/// their cores at every process: a third of the conversion's time in a read of 100,000
+/// processes (BENCHMARKS.md, "Cold full read, third pass"). A label seen a second time is
+/// copied once, and that copy, whose count stays in this thread's cache, is cloned after.
+#[derive(Debug, Default)]
+pub(crate) struct Labels {
+    /// The runtime's label and what to clone for it (the reader's copy once it was seen
+    /// twice; until then the runtime's own), most recent last.
+    remembered: SmallVec<[(Arc<str>, Arc<str>); LABELS_REMEMBERED]>,
+}
+
+impl Labels {
+    fn label(&mut self, label: &Arc<str>) -> Arc<str> {
+        if let Some(index) = self
+            .remembered
+            .iter()
+            .rposition(|(runtime, _)| Arc::ptr_eq(runtime, label))
+        {
+            let clone = &mut self.remembered[index].1;
+            if Arc::ptr_eq(clone, label) {
+                *clone = Arc::from(&**label);
+            }
+            return clone.clone();
+        }
+        if self.remembered.len() == LABELS_REMEMBERED {
+            self.remembered.remove(0);
+        }
+        self.remembered.push((label.clone(), label.clone()));
+        label.clone()
+    }
+}
+
 /// The model's view of one process, read in place from the runtime. Shares the runtime's
-/// strings instead of copying them; a list of up to two pids is held inline, so a typical
-/// process costs the one allocation its caller makes for the `Arc`.
-pub(crate) fn process_view(view: &runtime::ProcessView<'_>, clock: &Clock) -> model::ProcessInfo {
+/// strings instead of copying them (a label many processes share as the reader's own copy,
+/// see [`Labels`]); a list of up to two pids is held inline, so a typical process costs the
+/// one allocation its caller makes for the `Arc`.
+pub(crate) fn process_view(
+    view: &runtime::ProcessView<'_>,
+    clock: &Clock,
+    labels: &mut Labels,
+) -> model::ProcessInfo {
     // By monitor reference, as the runtime's own info lists them; none allocates for two.
     let mut monitors: SmallVec<[(runtime::MonitorRef, runtime::Pid); 2]> =
         view.monitors().collect();
@@ -160,7 +206,7 @@ pub(crate) fn process_view(view: &runtime::ProcessView<'_>, clock: &Clock) -> mo
         pid: pid(view.pid()),
         name: view.name().cloned(),
         kind: kind(view.kind()),
-        label: view.label().clone(),
+        label: labels.label(view.label()),
         parent: view.parent().map(pid),
         children: pid_list(view.children().map(pid)),
         child_id: view.child_id().cloned(),
@@ -184,14 +230,22 @@ fn sorted(pids: impl Iterator<Item = model::Pid>) -> model::PidList {
     pids
 }
 
-/// The pids as a list, pushed one by one. `SmallVec`'s `collect` reserves and branches first,
-/// which for the usual zero, one or two pids cost a cold read of 100,000 processes about
-/// 3 ms more here (16 against 19 ms, the fastest of 60 reads each).
-fn pid_list(pids: impl Iterator<Item = model::Pid>) -> model::PidList {
-    let mut list = model::PidList::new();
-    let (lower, _) = pids.size_hint();
-    if lower > list.inline_size() {
-        list.reserve_exact(lower);
+/// The pids as a list. The usual zero, one or two are written inline in one step: a list
+/// built by pushes and then moved into its entry is read back before its stores have
+/// settled, which stalled a cold read of 100,000 processes on every list (10.2 against
+/// 11.1 ms, BENCHMARKS.md "Cold full read, third pass"). `SmallVec`'s `collect` reserves and
+/// branches first, which cost more still.
+fn pid_list(mut pids: impl Iterator<Item = model::Pid>) -> model::PidList {
+    let Some(first) = pids.next() else {
+        return model::PidList::new();
+    };
+    let Some(second) = pids.next() else {
+        return model::PidList::from_buf_and_len([first, first], 1);
+    };
+    let mut list = model::PidList::from_buf([first, second]);
+    let (more, _) = pids.size_hint();
+    if more > 0 {
+        list.reserve_exact(more);
     }
     for pid in pids {
         list.push(pid);

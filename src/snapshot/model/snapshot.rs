@@ -72,23 +72,31 @@ impl Snapshot {
         seq: u64,
         processes: impl IntoIterator<Item = Arc<ProcessInfo>>,
     ) -> Self {
-        let read = processes
-            .into_iter()
-            .map(|info| (info.pid, info.parent, info))
-            .collect();
-        Self::from_read(node, node_started_at_unix_ms, taken_at_unix_ms, seq, read)
+        let processes = processes.into_iter();
+        let len = processes.size_hint().0;
+        let read = processes.map(|info| (info.pid, info.parent, info));
+        Self::from_read(
+            node,
+            node_started_at_unix_ms,
+            taken_at_unix_ms,
+            seq,
+            read,
+            len,
+        )
     }
 
-    /// A snapshot of processes as a source read them, in any order, each beside its pid and
-    /// its parent's (a later duplicate pid wins). Building it touches no process data.
+    /// A snapshot of processes as a source read them, in any order (fastest in pid order),
+    /// each beside its pid and its parent's (a later duplicate pid wins); `len` is how many
+    /// there are, or a guess. Building it touches no process data.
     pub(crate) fn from_read(
         node: impl Into<Arc<str>>,
         node_started_at_unix_ms: u64,
         taken_at_unix_ms: u64,
         seq: u64,
-        read: Vec<(Pid, Option<Pid>, Arc<ProcessInfo>)>,
+        read: impl IntoIterator<Item = (Pid, Option<Pid>, Arc<ProcessInfo>)>,
+        len: usize,
     ) -> Self {
-        let (processes, parents) = ProcessTable::from_read(read);
+        let (processes, parents) = ProcessTable::from_read(read, len);
         let mut roots = BTreeSet::new();
         // Siblings are usually next to each other: remember the last parent looked up.
         let mut last: Option<(Pid, bool)> = None;
