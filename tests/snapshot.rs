@@ -189,7 +189,7 @@ async fn full_snapshot_shows_the_supervision_tree_in_start_order() {
     assert_eq!(first.root_pids(), snapshot.root_pids());
 }
 
-/// Above the size from which a full read is shared between threads.
+/// Above the size from which a full read is shared between threads (10,000).
 const LARGE: usize = 25_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
