@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn otpscope(args: &[&str]) -> Output {
@@ -16,6 +16,30 @@ fn otpscope(args: &[&str]) -> Output {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A directory for a test's input files, removed when the test ends (even if it fails).
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new(test: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("otpscope-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes `file` in the directory; gives its path.
+    fn write(&self, file: &str, text: &str) -> PathBuf {
+        let path = self.0.join(file);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
 }
 
 fn stderr(output: &Output) -> String {
@@ -77,14 +101,11 @@ fn dump_starts_a_tree_file() {
 
 #[test]
 fn a_malformed_tree_file_is_an_error_with_line_and_column() {
-    let dir = std::env::temp_dir().join(format!("otpscope-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bad.toml");
-    std::fs::write(
-        &path,
+    let dir = ScratchDir::new("bad-tree");
+    let path = dir.write(
+        "bad.toml",
         "type = \"supervisor\"\nstrategy = \"one_for_some\"\n",
-    )
-    .unwrap();
+    );
     let output = otpscope(&["dump", "--tree", path.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     let error = stderr(&output);
@@ -219,10 +240,8 @@ fn run_json_writes_one_object_a_line() {
 
 #[test]
 fn a_malformed_script_is_an_error_before_anything_runs() {
-    let dir = std::env::temp_dir().join(format!("otpscope-cli-script-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bad.txt");
-    std::fs::write(&path, "create shopping\nexpect lookup shopping maybe\n").unwrap();
+    let dir = ScratchDir::new("bad-script");
+    let path = dir.write("bad.txt", "create shopping\nexpect lookup shopping maybe\n");
     let output = otpscope(&["run", path.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
