@@ -23,7 +23,9 @@ use std::sync::Arc;
 use crate::runtime::{self, Node};
 
 use super::convert::{self, Clock, Labels};
-use super::model::{Cursor, Delta, Event, EventKind, ExitReason, InPlace, Pid, Removed, Snapshot};
+use super::model::{
+    Cursor, Delta, Event, EventKind, ExitReason, InPlace, Pid, ReadRun, Removed, Snapshot,
+};
 
 /// A full snapshot of `node` now, at seq 0, without tracking changes.
 pub fn full_snapshot(node: &Node) -> Snapshot {
@@ -36,25 +38,23 @@ fn read_all(node: &Node, clock: &Clock, seq: u64) -> Snapshot {
     let taken_at_unix_ms = convert::now_unix_ms();
     let count = node.process_count();
     let threads = read_threads(count);
-    // Each run of processes into its own list, with its own copies of shared labels.
+    // Each run of processes into its own lists, with its own copies of shared labels.
     let runs = node.visit_processes_split(
         threads,
-        |run| (Vec::with_capacity(run), Labels::default()),
-        |(read, labels): &mut (Vec<_>, Labels), view| {
+        |run| (ReadRun::with_capacity(run), Labels::default()),
+        |(read, labels): &mut (ReadRun, Labels), view| {
             if view.status() != runtime::Status::Dead {
-                let info = convert::process_view(view, clock, labels);
-                read.push((info.pid, info.parent, Arc::new(info)));
+                read.push(convert::process_view(view, clock, labels));
             }
         },
     );
-    let read = runs.into_iter().flat_map(|(read, _)| read);
-    Snapshot::from_read(
+    let runs = runs.into_iter().map(|(read, _)| read).collect();
+    Snapshot::from_runs(
         node.name(),
         clock.node_started_at_unix_ms,
         taken_at_unix_ms,
         seq,
-        read,
-        count,
+        runs,
     )
 }
 

@@ -22,7 +22,7 @@ use smallvec::SmallVec;
 mod process_table;
 mod snapshot;
 
-pub(crate) use process_table::Cursor;
+pub(crate) use process_table::{Cursor, ReadRun};
 pub(crate) use snapshot::InPlace;
 pub use snapshot::{ApplyError, Snapshot};
 

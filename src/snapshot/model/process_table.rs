@@ -23,6 +23,48 @@ const REMOVE_ONE_BY_ONE_AT_MOST: usize = 8;
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Cursor(usize);
 
+/// Processes as a source read them in one run, in the order read, each beside its pid and
+/// its parent's (kept apart so that building the table copies them without touching the
+/// processes). See [`ProcessTable::from_runs`].
+#[derive(Debug, Default)]
+pub(crate) struct ReadRun {
+    pids: Vec<Pid>,
+    parents: Vec<Option<Pid>>,
+    infos: Vec<Arc<ProcessInfo>>,
+    /// Whether every pid so far is above the one before it.
+    ascending: bool,
+}
+
+impl ReadRun {
+    /// A run with room for `len` processes.
+    pub(crate) fn with_capacity(len: usize) -> Self {
+        Self {
+            pids: Vec::with_capacity(len),
+            parents: Vec::with_capacity(len),
+            infos: Vec::with_capacity(len),
+            ascending: true,
+        }
+    }
+
+    /// Adds a process read.
+    pub(crate) fn push(&mut self, info: ProcessInfo) {
+        if self.pids.last().is_some_and(|last| *last >= info.pid) {
+            self.ascending = false;
+        }
+        self.pids.push(info.pid);
+        self.parents.push(info.parent);
+        self.infos.push(Arc::new(info));
+    }
+
+    fn into_read(self) -> impl Iterator<Item = (Pid, Option<Pid>, Arc<ProcessInfo>)> {
+        self.pids
+            .into_iter()
+            .zip(self.parents)
+            .zip(self.infos)
+            .map(|((pid, parent), info)| (pid, parent, info))
+    }
+}
+
 /// Processes sorted by pid, each once.
 #[derive(Clone, Debug, Default)]
 pub(super) struct ProcessTable {
@@ -72,6 +114,37 @@ impl ProcessTable {
                 break;
             }
             table.push_in_order(&mut parents, pid, parent, info);
+        }
+        (table, parents)
+    }
+
+    /// A table of the processes of `runs`, each run as [`from_read`](Self::from_read) takes
+    /// one, the runs in order. Runs in pid order, each above the one before (as a split read of
+    /// the runtime's table gives them), are joined by copying each run's lists whole; any other
+    /// input goes through `from_read`.
+    pub(crate) fn from_runs(runs: Vec<ReadRun>) -> (Self, Vec<Option<Pid>>) {
+        let len = runs.iter().map(|run| run.pids.len()).sum();
+        let mut last: Option<Pid> = None;
+        let in_order = runs.iter().all(|run| {
+            let above = match (last, run.pids.first()) {
+                (Some(last), Some(first)) => *first > last,
+                _ => true,
+            };
+            last = run.pids.last().copied().or(last);
+            run.ascending && above
+        });
+        if !in_order {
+            return Self::from_read(runs.into_iter().flat_map(ReadRun::into_read), len);
+        }
+        let mut table = Self {
+            pids: Vec::with_capacity(len),
+            infos: Vec::with_capacity(len),
+        };
+        let mut parents = Vec::with_capacity(len);
+        for mut run in runs {
+            table.pids.append(&mut run.pids);
+            table.infos.append(&mut run.infos);
+            parents.append(&mut run.parents);
         }
         (table, parents)
     }
@@ -322,6 +395,46 @@ mod tests {
         assert_eq!(pids(&table), [1, 2, 3]);
         assert_eq!(table.get(Pid(3)).unwrap().messages_handled, 7);
         assert_eq!(parents, parents_of(&[1, 2, 3]));
+    }
+
+    #[test]
+    fn runs_in_order_are_joined_and_any_others_sorted_with_the_later_duplicate_winning() {
+        let run = |entries: &[(u64, u64)]| {
+            let mut run = ReadRun::with_capacity(entries.len());
+            for &(pid, handled) in entries {
+                run.push(ProcessInfo {
+                    parent: Some(Pid(100 + pid)),
+                    ..(*info(pid, handled)).clone()
+                });
+            }
+            run
+        };
+        let check = |runs: Vec<ReadRun>, expected: &[u64], handled_of_2: u64| {
+            let (table, parents) = ProcessTable::from_runs(runs);
+            assert_eq!(pids(&table), expected);
+            let expected_parents: Vec<Option<Pid>> =
+                expected.iter().map(|pid| Some(Pid(100 + pid))).collect();
+            assert_eq!(parents, expected_parents);
+            assert_eq!(table.get(Pid(2)).unwrap().messages_handled, handled_of_2);
+        };
+        // In order: joined as they are, an empty run anywhere.
+        check(
+            vec![run(&[(1, 0), (2, 0)]), run(&[]), run(&[(5, 0), (6, 0)])],
+            &[1, 2, 5, 6],
+            0,
+        );
+        // Runs out of order, a run out of order inside, the same pid in two runs.
+        check(
+            vec![run(&[(5, 0), (6, 0)]), run(&[(1, 0), (2, 0)])],
+            &[1, 2, 5, 6],
+            0,
+        );
+        check(vec![run(&[(3, 0), (2, 0)]), run(&[(4, 0)])], &[2, 3, 4], 0);
+        check(
+            vec![run(&[(1, 0), (2, 0)]), run(&[(2, 9), (3, 0)])],
+            &[1, 2, 3],
+            9,
+        );
     }
 
     #[test]

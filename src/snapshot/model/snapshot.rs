@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::process_table::{Cursor, ProcessTable};
+use super::process_table::{Cursor, ProcessTable, ReadRun};
 use super::{Delta, FORMAT_VERSION, Pid, ProcessInfo};
 
 /// Every live process of a node at one moment, kept current by applying deltas.
@@ -97,10 +97,50 @@ impl Snapshot {
         len: usize,
     ) -> Self {
         let (processes, parents) = ProcessTable::from_read(read, len);
+        Self::with_table(
+            node.into(),
+            node_started_at_unix_ms,
+            taken_at_unix_ms,
+            seq,
+            processes,
+            &parents,
+        )
+    }
+
+    /// A snapshot of processes a source read in runs, the runs in order (fastest in pid
+    /// order, as a split read of the runtime gives them; see [`ReadRun`]).
+    pub(crate) fn from_runs(
+        node: impl Into<Arc<str>>,
+        node_started_at_unix_ms: u64,
+        taken_at_unix_ms: u64,
+        seq: u64,
+        runs: Vec<ReadRun>,
+    ) -> Self {
+        let (processes, parents) = ProcessTable::from_runs(runs);
+        Self::with_table(
+            node.into(),
+            node_started_at_unix_ms,
+            taken_at_unix_ms,
+            seq,
+            processes,
+            &parents,
+        )
+    }
+
+    /// A snapshot of `processes`, given the parent of each at the same index: the roots are
+    /// found from the parents alone.
+    fn with_table(
+        node: Arc<str>,
+        node_started_at_unix_ms: u64,
+        taken_at_unix_ms: u64,
+        seq: u64,
+        processes: ProcessTable,
+        parents: &[Option<Pid>],
+    ) -> Self {
         let mut roots = BTreeSet::new();
         // Siblings are usually next to each other: remember the last parent looked up.
         let mut last: Option<(Pid, bool)> = None;
-        for (&pid, parent) in processes.pids().iter().zip(parents) {
+        for (&pid, &parent) in processes.pids().iter().zip(parents) {
             let is_root = match parent {
                 None => true,
                 Some(parent) => match last {
@@ -118,7 +158,7 @@ impl Snapshot {
         }
         Self {
             format_version: FORMAT_VERSION,
-            node: node.into(),
+            node,
             node_started_at_unix_ms,
             taken_at_unix_ms,
             seq,
