@@ -10,7 +10,7 @@
 //! - A new child (the largest key so far, the usual case) is pushed at the end.
 //! - A child that leaves becomes a hole in place (a tombstone); holes are swept out in one
 //!   pass once they outnumber the children, so removal is O(log n) amortised and 100,000
-//!   children dying at once cost linear time, not quadratic.
+//!   children dying at once cost O(n log n), not quadratic time.
 //! - A restarted child usually refills its predecessor's hole. If that hole was swept away,
 //!   the child goes into a small ordered side map (`late`) instead of being inserted into
 //!   the middle of the vector; the side map is merged in once it grows past an eighth of the

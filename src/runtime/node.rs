@@ -317,22 +317,25 @@ impl Node {
     }
 
     /// [`visit_processes`](Self::visit_processes) shared between `threads` threads: the
-    /// caller's and `threads - 1` scoped ones, each taking the next run of processes (a
-    /// thousand or so) until none is left. Each run is read into its own `T`, made by
-    /// `start` from the run's length; gives them in the table's order (the order `visit_processes` visits in),
-    /// whichever thread read them.
+    /// caller's and `threads - 1` scoped ones (no more than there are runs), each taking the
+    /// next run of processes (a thousand or so) until none is left. Each thread has its own
+    /// state, made by `thread_state` (a cache, say); each run is read into its own `T`, made
+    /// by `start` from the run's length. `f` gets the thread's state, the run's `T` and the
+    /// view. Gives the runs' `T`s in the table's order (the order `visit_processes` visits
+    /// in), whichever thread read them.
     ///
     /// For a read of a large node (a cold snapshot of 100,000 processes waits on memory, and
     /// two threads wait in parallel): the table stays locked for a shorter time, at the cost
     /// of the threads' cores meanwhile. With `threads` at 1, or if the OS refuses threads,
     /// the caller does the work alone. The same rules as for `visit_processes` hold for `f`.
-    pub fn visit_processes_split<T: Send>(
+    pub fn visit_processes_split<S, T: Send>(
         &self,
         threads: usize,
+        thread_state: impl Fn() -> S + Sync,
         start: impl Fn(usize) -> T + Sync,
-        f: impl Fn(&mut T, &ProcessView<'_>) + Sync,
+        f: impl Fn(&mut S, &mut T, &ProcessView<'_>) + Sync,
     ) -> Vec<T> {
-        visit::visit_split(&self.shared.table.read(), threads, start, f)
+        visit::visit_split(&self.shared.table.read(), threads, thread_state, start, f)
     }
 
     /// How many processes are alive.

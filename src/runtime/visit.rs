@@ -36,18 +36,22 @@ pub(crate) fn visit_all(table: &Table, mut f: impl FnMut(&ProcessView<'_>)) {
 }
 
 /// Visits the processes of `table` on `threads` threads (the caller's and `threads - 1`
-/// scoped ones), taking runs of [`RUN`] processes until none is left. Each run goes into its
-/// own `T`, made by `start` from the run's length; gives them in the table's order, whichever thread read them. If
-/// the OS refuses a thread, the others do its share.
-pub(crate) fn visit_split<T: Send>(
+/// scoped ones, no more than there are runs), taking runs of [`RUN`] processes until none
+/// is left. Each thread has its own state, made by `thread_state`; each run goes into its
+/// own `T`, made by `start` from the run's length. Gives the runs' `T`s in the table's
+/// order, whichever thread read them. If the OS refuses a thread, the others do its share.
+pub(crate) fn visit_split<S, T: Send>(
     table: &Table,
     threads: usize,
+    thread_state: impl Fn() -> S + Sync,
     start: impl Fn(usize) -> T + Sync,
-    f: impl Fn(&mut T, &ProcessView<'_>) + Sync,
+    f: impl Fn(&mut S, &mut T, &ProcessView<'_>) + Sync,
 ) -> Vec<T> {
+    let threads = threads.min(table.len().div_ceil(RUN)).max(1);
     let next_run = AtomicUsize::new(0);
     // One thread's share: the runs it took, each with its index.
     let share = || {
+        let mut state = thread_state();
         let mut runs = Vec::new();
         let mut processes = table.values();
         // Where `processes` stands in the table. Runs are claimed in increasing order, so
@@ -64,7 +68,9 @@ pub(crate) fn visit_split<T: Send>(
             }
             let count = RUN.min(table.len() - first);
             let mut out = start(count);
-            visit_run(processes.clone(), count, &mut |view| f(&mut out, view));
+            visit_run(processes.clone(), count, &mut |view| {
+                f(&mut state, &mut out, view);
+            });
             runs.push((index, out));
             processes.nth(count - 1);
             position = first + count;
@@ -136,8 +142,9 @@ mod tests {
         for threads in [1, 2, 4] {
             let runs = node.visit_processes_split(
                 threads,
+                || (),
                 |len| (len, Vec::with_capacity(len)),
-                |(_, pids): &mut (usize, Vec<Pid>), view| pids.push(view.pid()),
+                |(), (_, pids): &mut (usize, Vec<Pid>), view| pids.push(view.pid()),
             );
             let lengths: Vec<usize> = runs
                 .iter()
@@ -157,7 +164,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_split_visit_of_an_empty_node_gives_no_run() {
         let node = node_of(0).await;
-        let runs = node.visit_processes_split(3, |_| 0_usize, |seen, _| *seen += 1);
+        let runs = node.visit_processes_split(3, || (), |_| 0_usize, |(), seen, _| *seen += 1);
         assert!(runs.is_empty());
     }
 }

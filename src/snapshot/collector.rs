@@ -38,17 +38,18 @@ fn read_all(node: &Node, clock: &Clock, seq: u64) -> Snapshot {
     let taken_at_unix_ms = convert::now_unix_ms();
     let count = node.process_count();
     let threads = read_threads(count);
-    // Each run of processes into its own lists, with its own copies of shared labels.
+    // Each run of processes into its own lists; each thread with its own copies of shared
+    // labels.
     let runs = node.visit_processes_split(
         threads,
-        |run| (ReadRun::with_capacity(run), Labels::default()),
-        |(read, labels): &mut (ReadRun, Labels), view| {
+        Labels::default,
+        ReadRun::with_capacity,
+        |labels, read, view| {
             if view.status() != runtime::Status::Dead {
-                read.push(convert::process_view(view, clock, labels));
+                read.push(convert::process_view(view, clock, Some(labels)));
             }
         },
     );
-    let runs = runs.into_iter().map(|(read, _)| read).collect();
     Snapshot::from_runs(
         node.name(),
         clock.node_started_at_unix_ms,
@@ -185,16 +186,13 @@ impl Collector {
         let mut moved = Vec::new();
         let (model, clock) = (&mut self.model, &self.clock);
         let mut cursor = Cursor::default();
-        let mut labels = Labels::default();
         self.node.take_changed_views(|pid, view| {
             let Some(view) = view else { return };
             let pid = convert::pid(pid);
             if deaths.contains_key(&pid) || view.status() == runtime::Status::Dead {
                 return;
             }
-            match model
-                .update_in_place(convert::process_view(view, clock, &mut labels), &mut cursor)
-            {
+            match model.update_in_place(convert::process_view(view, clock, None), &mut cursor) {
                 InPlace::Same => {}
                 InPlace::Replaced(info) => changed.push(info),
                 InPlace::Moved(info) => {

@@ -152,8 +152,8 @@ fn shutdown(shutdown: runtime::Shutdown) -> model::Shutdown {
 /// How many labels a [`Labels`] remembers.
 const LABELS_REMEMBERED: usize = 8;
 
-/// The behaviour labels one reading thread has handed out, so that it clones its own copy of
-/// a label many processes share.
+/// The behaviour labels one thread of a split read has handed out, so that it clones its own
+/// copy of a label many processes share.
 ///
 /// Processes started without a label of their own share one string ("process", or the one a
 /// supervisor gives all its buckets), and cloning an `Arc` writes its count. When two threads
@@ -161,6 +161,7 @@ const LABELS_REMEMBERED: usize = 8;
 /// their cores at every process: a third of the conversion's time in a read of 100,000
 /// processes (BENCHMARKS.md, "Cold full read, third pass"). A label seen a second time is
 /// copied once, and that copy, whose count stays in this thread's cache, is cloned after.
+/// A read on one thread (a delta) has no such contention and clones the runtime's label.
 #[derive(Debug, Default)]
 pub(crate) struct Labels {
     /// The runtime's label and what to clone for it (the reader's copy once it was seen
@@ -190,13 +191,13 @@ impl Labels {
 }
 
 /// The model's view of one process, read in place from the runtime. Shares the runtime's
-/// strings instead of copying them (a label many processes share as the reader's own copy,
-/// see [`Labels`]); a list of up to two pids is held inline, so a typical process costs the
-/// one allocation its caller makes for the `Arc`.
+/// strings instead of copying them (with `labels`, a label many processes share as the
+/// reading thread's own copy); a list of up to two pids is held inline, so a typical process
+/// costs the one allocation its caller makes for the `Arc`.
 pub(crate) fn process_view(
     view: &runtime::ProcessView<'_>,
     clock: &Clock,
-    labels: &mut Labels,
+    labels: Option<&mut Labels>,
 ) -> model::ProcessInfo {
     // By monitor reference, as the runtime's own info lists them; none allocates for two.
     let mut monitors: SmallVec<[(runtime::MonitorRef, runtime::Pid); 2]> =
@@ -206,7 +207,10 @@ pub(crate) fn process_view(
         pid: pid(view.pid()),
         name: view.name().cloned(),
         kind: kind(view.kind()),
-        label: labels.label(view.label()),
+        label: match labels {
+            Some(labels) => labels.label(view.label()),
+            None => view.label().clone(),
+        },
         parent: view.parent().map(pid),
         children: pid_list(view.children().map(pid)),
         child_id: view.child_id().cloned(),

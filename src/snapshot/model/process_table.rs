@@ -26,7 +26,7 @@ pub(crate) struct Cursor(usize);
 /// Processes as a source read them in one run, in the order read, each beside its pid and
 /// its parent's (kept apart so that building the table copies them without touching the
 /// processes). See [`ProcessTable::from_runs`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ReadRun {
     pids: Vec<Pid>,
     parents: Vec<Option<Pid>>,
@@ -48,12 +48,17 @@ impl ReadRun {
 
     /// Adds a process read.
     pub(crate) fn push(&mut self, info: ProcessInfo) {
+        self.push_shared(Arc::new(info));
+    }
+
+    /// Adds a process already shared.
+    pub(crate) fn push_shared(&mut self, info: Arc<ProcessInfo>) {
         if self.pids.last().is_some_and(|last| *last >= info.pid) {
             self.ascending = false;
         }
         self.pids.push(info.pid);
         self.parents.push(info.parent);
-        self.infos.push(Arc::new(info));
+        self.infos.push(info);
     }
 
     fn into_read(self) -> impl Iterator<Item = (Pid, Option<Pid>, Arc<ProcessInfo>)> {
@@ -83,7 +88,7 @@ impl ProcessTable {
     /// are pushed in one pass; from the first one out of order, everything is sorted. Touches
     /// no process data: after a cold read of 100,000 processes, a pass that did would wait on
     /// memory once per process.
-    pub(super) fn from_read(
+    fn from_read(
         read: impl IntoIterator<Item = (Pid, Option<Pid>, Arc<ProcessInfo>)>,
         len: usize,
     ) -> (Self, Vec<Option<Pid>>) {

@@ -73,42 +73,23 @@ impl Snapshot {
         processes: impl IntoIterator<Item = Arc<ProcessInfo>>,
     ) -> Self {
         let processes = processes.into_iter();
-        let len = processes.size_hint().0;
-        let read = processes.map(|info| (info.pid, info.parent, info));
-        Self::from_read(
+        let mut run = ReadRun::with_capacity(processes.size_hint().0);
+        for info in processes {
+            run.push_shared(info);
+        }
+        Self::from_runs(
             node,
             node_started_at_unix_ms,
             taken_at_unix_ms,
             seq,
-            read,
-            len,
-        )
-    }
-
-    /// A snapshot of processes as a source read them, in any order (fastest in pid order),
-    /// each beside its pid and its parent's (a later duplicate pid wins); `len` is how many
-    /// there are, or a guess. Building it touches no process data.
-    pub(crate) fn from_read(
-        node: impl Into<Arc<str>>,
-        node_started_at_unix_ms: u64,
-        taken_at_unix_ms: u64,
-        seq: u64,
-        read: impl IntoIterator<Item = (Pid, Option<Pid>, Arc<ProcessInfo>)>,
-        len: usize,
-    ) -> Self {
-        let (processes, parents) = ProcessTable::from_read(read, len);
-        Self::with_table(
-            node.into(),
-            node_started_at_unix_ms,
-            taken_at_unix_ms,
-            seq,
-            processes,
-            &parents,
+            vec![run],
         )
     }
 
     /// A snapshot of processes a source read in runs, the runs in order (fastest in pid
-    /// order, as a split read of the runtime gives them; see [`ReadRun`]).
+    /// order, as a split read of the runtime gives them; a later duplicate pid wins; see
+    /// [`ReadRun`]). The roots are found from the parents read beside the processes, without
+    /// touching the processes' data.
     pub(crate) fn from_runs(
         node: impl Into<Arc<str>>,
         node_started_at_unix_ms: u64,
@@ -117,30 +98,10 @@ impl Snapshot {
         runs: Vec<ReadRun>,
     ) -> Self {
         let (processes, parents) = ProcessTable::from_runs(runs);
-        Self::with_table(
-            node.into(),
-            node_started_at_unix_ms,
-            taken_at_unix_ms,
-            seq,
-            processes,
-            &parents,
-        )
-    }
-
-    /// A snapshot of `processes`, given the parent of each at the same index: the roots are
-    /// found from the parents alone.
-    fn with_table(
-        node: Arc<str>,
-        node_started_at_unix_ms: u64,
-        taken_at_unix_ms: u64,
-        seq: u64,
-        processes: ProcessTable,
-        parents: &[Option<Pid>],
-    ) -> Self {
         let mut roots = BTreeSet::new();
         // Siblings are usually next to each other: remember the last parent looked up.
         let mut last: Option<(Pid, bool)> = None;
-        for (&pid, &parent) in processes.pids().iter().zip(parents) {
+        for (&pid, parent) in processes.pids().iter().zip(parents) {
             let is_root = match parent {
                 None => true,
                 Some(parent) => match last {
@@ -158,7 +119,7 @@ impl Snapshot {
         }
         Self {
             format_version: FORMAT_VERSION,
-            node,
+            node: node.into(),
             node_started_at_unix_ms,
             taken_at_unix_ms,
             seq,
