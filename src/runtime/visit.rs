@@ -32,7 +32,7 @@ const RUN: usize = 1024;
 
 /// Calls `f` with a view of each process of `table`, in the table's order.
 pub(crate) fn visit_all(table: &Table, mut f: impl FnMut(&ProcessView<'_>)) {
-    visit_run(table.values(), table.len(), &mut f);
+    visit_run(&mut table.values(), table.len(), &mut f);
 }
 
 /// Visits the processes of `table` on `threads` threads (the caller's and `threads - 1`
@@ -68,11 +68,10 @@ pub(crate) fn visit_split<S, T: Send>(
             }
             let count = RUN.min(table.len() - first);
             let mut out = start(count);
-            visit_run(processes.clone(), count, &mut |view| {
+            visit_run(&mut processes, count, &mut |view| {
                 f(&mut state, &mut out, view);
             });
             runs.push((index, out));
-            processes.nth(count - 1);
             position = first + count;
         }
     };
@@ -95,12 +94,12 @@ pub(crate) fn visit_split<S, T: Send>(
     runs.into_iter().map(|(_, out)| out).collect()
 }
 
-/// Visits the first `count` processes of `processes`, prefetching ahead.
-fn visit_run<'a>(
-    processes: impl Iterator<Item = &'a Arc<dyn AnyProcess>> + Clone,
-    count: usize,
-    f: &mut impl FnMut(&ProcessView<'_>),
-) {
+/// Visits the next `count` processes of `processes`, prefetching ahead, and leaves the
+/// iterator after them.
+fn visit_run<'a, I>(processes: &mut I, count: usize, f: &mut impl FnMut(&ProcessView<'_>))
+where
+    I: Iterator<Item = &'a Arc<dyn AnyProcess>> + Clone,
+{
     let mut ahead = processes.clone().take(count).skip(PREFETCH_AHEAD);
     for process in processes.take(count) {
         if let Some(next) = ahead.next() {

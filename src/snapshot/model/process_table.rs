@@ -80,53 +80,34 @@ pub(super) struct ProcessTable {
 }
 
 impl ProcessTable {
-    /// A table of processes as a source read them, each beside its pid and its parent's (of
-    /// two with the same pid, the later wins); `len` is how many there are, or a guess. Gives
-    /// the table and the parent of each of its processes, at the same index.
-    ///
-    /// Processes that come in pid order, as a full read of the runtime's table mostly does,
-    /// are pushed in one pass; from the first one out of order, everything is sorted. Touches
-    /// no process data: after a cold read of 100,000 processes, a pass that did would wait on
-    /// memory once per process.
+    /// A table of processes as a source read them, in any order, each beside its pid and its
+    /// parent's (of two with the same pid, the later wins); `len` is how many there are, or a
+    /// guess. Gives the table and the parent of each of its processes, at the same index.
+    /// Touches no process data: after a cold read of 100,000 processes, a pass that did would
+    /// wait on memory once per process.
     fn from_read(
         read: impl IntoIterator<Item = (Pid, Option<Pid>, Arc<ProcessInfo>)>,
         len: usize,
     ) -> (Self, Vec<Option<Pid>>) {
+        let mut all = Vec::with_capacity(len);
+        all.extend(read);
+        // Stable, so among equal pids the input order is kept and the last can win.
+        all.sort_by_key(|(pid, ..)| *pid);
         let mut table = Self {
-            pids: Vec::with_capacity(len),
-            infos: Vec::with_capacity(len),
+            pids: Vec::with_capacity(all.len()),
+            infos: Vec::with_capacity(all.len()),
         };
-        let mut parents = Vec::with_capacity(len);
-        let mut read = read.into_iter();
-        while let Some((pid, parent, info)) = read.next() {
-            if table.pids.last().is_some_and(|last| *last > pid) {
-                let mut all: Vec<_> = std::mem::take(&mut table.pids)
-                    .into_iter()
-                    .zip(parents.drain(..))
-                    .zip(std::mem::take(&mut table.infos))
-                    .map(|((pid, parent), info)| (pid, parent, info))
-                    .collect();
-                all.push((pid, parent, info));
-                all.extend(read);
-                // Stable, so among equal pids the input order is kept and the last can win.
-                all.sort_by_key(|(pid, ..)| *pid);
-                table.pids.reserve(all.len());
-                table.infos.reserve(all.len());
-                parents.reserve(all.len());
-                for (pid, parent, info) in all {
-                    table.push_in_order(&mut parents, pid, parent, info);
-                }
-                break;
-            }
+        let mut parents = Vec::with_capacity(all.len());
+        for (pid, parent, info) in all {
             table.push_in_order(&mut parents, pid, parent, info);
         }
         (table, parents)
     }
 
-    /// A table of the processes of `runs`, each run as [`from_read`](Self::from_read) takes
-    /// one, the runs in order. Runs in pid order, each above the one before (as a split read of
-    /// the runtime's table gives them), are joined by copying each run's lists whole; any other
-    /// input goes through `from_read`.
+    /// A table of the processes of `runs`, the runs in order (of two with the same pid, the
+    /// later wins). Runs in pid order, each above the one before (as a split read of the
+    /// runtime's table gives them), are joined by copying each run's lists whole; any other
+    /// input is sorted by [`from_read`](Self::from_read).
     pub(crate) fn from_runs(runs: Vec<ReadRun>) -> (Self, Vec<Option<Pid>>) {
         let len = runs.iter().map(|run| run.pids.len()).sum();
         let mut last: Option<Pid> = None;
@@ -379,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn a_read_in_order_is_taken_as_is_and_one_out_of_order_is_sorted_whole() {
+    fn a_read_in_or_out_of_order_is_sorted_and_keeps_parents_beside_their_pids() {
         let read = |entries: &[(u64, u64)]| -> Vec<_> {
             entries
                 .iter()
