@@ -9,7 +9,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::child_spec::{ChildSpec, ChildType, Restart, Shutdown, Started};
 use super::context::{Context, SpawnOptions, Spawner};
@@ -417,7 +419,7 @@ impl DynamicServer {
     /// Stops every child at once: all are sent their shutdown first, then each is waited for
     /// until its own deadline and killed past it.
     async fn stop_all(&mut self, ctx: &Context) {
-        let started = tokio::time::Instant::now();
+        let started = Instant::now();
         // Newest first, as a supervisor stops its children right to left. In pid order the
         // children's memory is also visited in the order it was allocated, which keeps a stop
         // of 100,000 children from missing the cache at every step.

@@ -11,7 +11,8 @@
 //!   restarts all, rest_for_one stops and restarts those started after it.
 //! - More than `max_restarts` restarts within `max_seconds` (defaults 3 and 5, Elixir's) and
 //!   the supervisor gives up: it stops its children right to left and exits with `shutdown`,
-//!   which its own supervisor then handles.
+//!   which its own supervisor then handles. The window is read on tokio's clock, so a test
+//!   on paused time (`tokio::time::pause`) ages it without waiting.
 //! - A restart that fails to start counts as a restart and is tried again: one_for_all
 //!   stops again the siblings that did restart and restarts them all, rest_for_one goes on
 //!   from the child that failed (OTP's `try_again_restart`).
@@ -31,9 +32,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
+use tokio::time::Instant;
 
 use super::child_spec::{ChildSpec, ChildType, Restart, Shutdown, Started};
 use super::context::{Context, SpawnOptions, Spawner};
