@@ -30,13 +30,14 @@ impl Server for Reporter {
     type Reply = ();
     type Cast = ();
     type Info = ();
+    type Continue = ();
 
-    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         self.started.send(ctx.pid()).ok();
         Ok(())
     }
 
-    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) {}
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) {}
 }
 
 fn restart(c: &mut Criterion) {

@@ -149,12 +149,13 @@ impl Server for Counter {
     type Reply = u64;
     type Cast = ();
     type Info = ();
+    type Continue = ();
 
-    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) -> u64 {
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) -> u64 {
         self.0
     }
 
-    async fn handle_cast(&mut self, (): (), _ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, (): (), _ctx: &mut ServerContext<Self>) {
         self.0 += 1;
     }
 }

@@ -19,12 +19,13 @@ impl Server for Counter {
     type Reply = u64;
     type Cast = u64;
     type Info = ();
+    type Continue = ();
 
-    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) -> u64 {
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) -> u64 {
         self.count
     }
 
-    async fn handle_cast(&mut self, add: u64, _ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, add: u64, _ctx: &mut ServerContext<Self>) {
         self.count += add;
     }
 }

@@ -7,7 +7,7 @@
 mod support;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use otpscope::runtime::*;
@@ -69,14 +69,15 @@ impl Server for SlowInit {
     type Reply = bool;
     type Cast = ();
     type Info = ();
+    type Continue = ();
 
-    async fn init(&mut self, _ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, _ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         tokio::time::sleep(Duration::from_millis(50)).await;
         self.ready.store(true, Ordering::SeqCst);
         Ok(())
     }
 
-    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) -> bool {
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) -> bool {
         self.ready.load(Ordering::SeqCst)
     }
 }
@@ -485,4 +486,122 @@ async fn a_dynamic_supervisor_under_a_supervisor_stops_with_it() {
         ]
     );
     assert_eq!(node.process_count(), 0);
+}
+
+// === OTP conformance: bad flags, children whose restart failed, calls that wait ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_window_of_zero_seconds_is_refused() {
+    let node = Node::new("dynamic");
+    let seq = node.next_event_seq();
+    let flags = DynamicSupervisorFlags::default().intensity(3, 0);
+    let error = DynamicSupervisor::start(&node, flags, SpawnOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(error, StartError::InvalidPeriod(0));
+    assert_eq!(spawns_since(&node, seq), vec![], "nothing was started");
+}
+
+/// A worker whose start fails while `failing` is set; the counter tells how many attempts
+/// were made.
+fn switchable(id: &str, failing: &Arc<AtomicBool>) -> (ChildSpec, Arc<AtomicU32>) {
+    let attempts = Arc::new(AtomicU32::new(0));
+    let (counter, failing) = (attempts.clone(), failing.clone());
+    let spec = ChildSpec::worker(id, move |ctx: Context| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let fail = failing.load(Ordering::SeqCst);
+        async move {
+            if fail {
+                return Err(StartError::Init(ExitReason::custom("switched off")));
+            }
+            start_plain(&ctx)
+        }
+    });
+    (spec, attempts)
+}
+
+/// Starts a plain worker linked to the supervisor whose context this is.
+fn start_plain(ctx: &Context) -> Result<Started, StartError> {
+    let options = SpawnOptions::new().label("worker");
+    let addr = ctx.spawn_opts(options, true, |_ctx, mut inbox: Inbox<Cmd>| async move {
+        loop {
+            if let Message::User(Cmd::Exit(reason)) = inbox.recv().await {
+                return reason;
+            }
+        }
+    })?;
+    Ok(Started::Pid(addr.pid()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_whose_restart_failed_stays_a_child_while_it_is_retried() {
+    let node = Node::new("dynamic");
+    let flags = DynamicSupervisorFlags::default()
+        .intensity(u32::MAX, 5)
+        .max_children(2);
+    let sup = start_dyn(&node, flags).await;
+    let failing = Arc::new(AtomicBool::new(false));
+    let (spec, attempts) = switchable("a", &failing);
+    let a = start(&sup, spec).await;
+    failing.store(true, Ordering::SeqCst);
+    tell(&node, a, ExitReason::custom("boom"));
+    wait_until("a's restart failed and is being retried", || {
+        attempts.load(Ordering::SeqCst) >= 3
+    })
+    .await;
+    let which = sup.which_children().await.unwrap();
+    assert_eq!(
+        which,
+        vec![ChildInfo {
+            id: "a".into(),
+            pid: ChildPid::Restarting,
+            child_type: ChildType::Worker,
+            restart: Restart::Permanent,
+        }]
+    );
+    assert_eq!(sup.count_children().await.unwrap(), counts(1, 0, 0, 1));
+    let b = start(&sup, worker("b")).await;
+    assert_eq!(
+        sup.start_child(worker("c")).await,
+        Err(StartError::MaxChildren { max: 2 }),
+        "the child being retried counts toward max_children"
+    );
+    // Terminating it by its last pid cancels the retry.
+    assert_eq!(sup.terminate_child(a).await, Ok(()));
+    let tried = attempts.load(Ordering::SeqCst);
+    assert_eq!(child_pids(&sup).await, vec![b]);
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        tried,
+        "no retry after terminate"
+    );
+    assert_eq!(sup.count_children().await.unwrap(), counts(1, 1, 0, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn which_children_waits_for_a_supervisor_busy_restarting_a_slow_child() {
+    let node = Node::new("dynamic");
+    let sup = start_dyn(&node, DynamicSupervisorFlags::default()).await;
+    let restarts = Arc::new(AtomicU32::new(0));
+    let counter = restarts.clone();
+    let slow = ChildSpec::worker("slow", move |ctx: Context| {
+        let restart = counter.fetch_add(1, Ordering::SeqCst) > 0;
+        async move {
+            if restart {
+                tokio::time::sleep(Duration::from_secs(8)).await;
+            }
+            start_plain(&ctx)
+        }
+    });
+    let old = start(&sup, slow).await;
+    let started = tokio::time::Instant::now();
+    tell(&node, old, ExitReason::custom("boom"));
+    exit_of(&node, old).await;
+    let (which, counted) = tokio::join!(sup.which_children(), sup.count_children());
+    assert!(
+        started.elapsed() >= Duration::from_secs(8),
+        "answered once the restart was done"
+    );
+    assert!(matches!(which.unwrap()[0].pid, ChildPid::Running(pid) if pid != old));
+    assert_eq!(counted.unwrap(), counts(1, 1, 0, 1));
 }

@@ -72,8 +72,9 @@ impl Server for Echo {
     type Reply = u64;
     type Cast = Req;
     type Info = &'static str;
+    type Continue = ();
 
-    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         self.log.push("init".into());
         match &self.init {
             Init::Ok => Ok(()),
@@ -87,7 +88,7 @@ impl Server for Echo {
         }
     }
 
-    async fn handle_call(&mut self, request: Req, ctx: &mut ServerContext) -> u64 {
+    async fn handle_call(&mut self, request: Req, ctx: &mut ServerContext<Self>) -> u64 {
         match request {
             Req::Get => self.log.push("call get".into()),
             Req::Add(n) => {
@@ -115,7 +116,7 @@ impl Server for Echo {
         self.count
     }
 
-    async fn handle_cast(&mut self, request: Req, ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, request: Req, ctx: &mut ServerContext<Self>) {
         match request {
             Req::Add(n) => {
                 self.log.push(format!("cast add {n}"));
@@ -130,7 +131,11 @@ impl Server for Echo {
         }
     }
 
-    async fn handle_info(&mut self, message: Message<&'static str>, _ctx: &mut ServerContext) {
+    async fn handle_info(
+        &mut self,
+        message: Message<&'static str>,
+        _ctx: &mut ServerContext<Self>,
+    ) {
         self.log.push(match message {
             Message::User(text) => format!("info {text}"),
             Message::Exit(exit) => format!("info exit {} {}", exit.from, exit.reason),
@@ -138,7 +143,7 @@ impl Server for Echo {
         });
     }
 
-    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext) {
+    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext<Self>) {
         self.log.push(format!("terminate {reason}"));
     }
 
@@ -512,8 +517,9 @@ impl Server for LinksInInit {
     type Reply = ();
     type Cast = ();
     type Info = ();
+    type Continue = ();
 
-    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         ctx.link(self.peer);
         if let Some(me) = self.me.take() {
             me.send(ctx.pid()).ok();
@@ -521,7 +527,7 @@ impl Server for LinksInInit {
         Ok(())
     }
 
-    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) {}
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) {}
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -584,19 +590,20 @@ impl Server for WaitsInInit {
     type Reply = u64;
     type Cast = ();
     type Info = ();
+    type Continue = ();
 
-    async fn init(&mut self, _ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, _ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         if let Some(go) = self.go.take() {
             go.await.ok();
         }
         Ok(())
     }
 
-    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) -> u64 {
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) -> u64 {
         self.casts
     }
 
-    async fn handle_cast(&mut self, (): (), _ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, (): (), _ctx: &mut ServerContext<Self>) {
         self.casts += 1;
     }
 }
@@ -708,10 +715,11 @@ impl Server for BadTerminate {
     type Reply = ();
     type Cast = ();
     type Info = ();
+    type Continue = ();
 
-    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext) {}
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) {}
 
-    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext) {
+    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext<Self>) {
         panic!("terminate failed after {reason}");
     }
 }
@@ -722,11 +730,16 @@ async fn a_panic_in_terminate_replaces_the_exit_reason() {
     let server = ServerRef::start(&node, BadTerminate, SpawnOptions::new())
         .await
         .unwrap();
-    server.stop(ExitReason::Shutdown).await.unwrap();
+    let panic = ExitReason::Panic("terminate failed after shutdown".into());
     assert_eq!(
-        exit_of(&node, server.pid()).await,
-        ExitReason::Panic("terminate failed after shutdown".into())
+        server.stop(ExitReason::Shutdown).await,
+        Err(CallError::StoppedWith {
+            pid: server.pid(),
+            asked: ExitReason::Shutdown,
+            reason: panic.clone()
+        })
     );
+    assert_eq!(exit_of(&node, server.pid()).await, panic);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -924,4 +937,434 @@ async fn agent_get_and_update_timeout_gives_timeout() {
         }
     );
     assert_eq!(agent.get(|n| *n).await, Ok(0));
+}
+
+// === OTP conformance: starts of dying processes, calling self, unlinked starts, stop ===
+
+/// A server whose init signals itself (or links a pid it is given) and then returns at once,
+/// without awaiting: the process is already dying when init returns.
+struct DoomedInInit {
+    link: Option<Pid>,
+}
+
+impl Server for DoomedInInit {
+    type Call = ();
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+    type Continue = ();
+
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
+        match self.link {
+            Some(pid) => ctx.link(pid),
+            None => ctx.exit(ctx.pid(), ExitReason::Kill).unwrap(),
+        }
+        Ok(())
+    }
+
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_whose_init_links_a_dead_pid_fails_with_noproc() {
+    let node = Node::new("server");
+    let dead = node.spawn(|_ctx, _inbox: Inbox<()>| async {});
+    exit_of(&node, dead.pid()).await;
+    let seq = node.next_event_seq();
+    let started = ServerRef::start(
+        &node,
+        DoomedInInit {
+            link: Some(dead.pid()),
+        },
+        SpawnOptions::new().name("doomed"),
+    )
+    .await;
+    assert_eq!(started.unwrap_err(), StartError::Init(ExitReason::NoProc));
+    let spawned = spawns_since(&node, seq);
+    assert_eq!(
+        exits_since(&node, seq),
+        vec![(spawned[0], ExitReason::NoProc)]
+    );
+    assert_eq!(node.whereis("doomed"), None, "the name is free");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_while_its_init_runs_without_awaiting_fails_the_start() {
+    let node = Node::new("server");
+    let seq = node.next_event_seq();
+    let started = ServerRef::start(&node, DoomedInInit { link: None }, SpawnOptions::new()).await;
+    assert_eq!(started.unwrap_err(), StartError::Init(ExitReason::Killed));
+    let spawned = spawns_since(&node, seq);
+    assert_eq!(
+        exits_since(&node, seq),
+        vec![(spawned[0], ExitReason::Killed)]
+    );
+    assert_eq!(node.process_count(), 0);
+}
+
+/// A server that, on a cast, calls itself and reports what the call gave.
+struct CallsItself {
+    report: mpsc::UnboundedSender<Result<u32, CallError>>,
+}
+
+impl Server for CallsItself {
+    type Call = ();
+    type Reply = u32;
+    type Cast = ();
+    type Info = ();
+    type Continue = ();
+
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) -> u32 {
+        7
+    }
+
+    async fn handle_cast(&mut self, (): (), ctx: &mut ServerContext<Self>) {
+        let me = ServerRef::<Self>::from_pid(&ctx.node(), ctx.pid()).unwrap();
+        self.report.send(me.call(()).await).ok();
+        let stop = me.stop(ExitReason::Normal).await.map(|()| 0);
+        self.report.send(stop).ok();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_calls_itself_fails_at_once_with_calling_self() {
+    let node = Node::new("server");
+    let (report, mut reports) = mpsc::unbounded_channel();
+    let server = ServerRef::start(&node, CallsItself { report }, SpawnOptions::new())
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    server.cast(()).unwrap();
+    let pid = server.pid();
+    assert_eq!(reports.recv().await, Some(Err(CallError::CallingSelf(pid))));
+    assert_eq!(reports.recv().await, Some(Err(CallError::CallingSelf(pid))));
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "no timeout was waited for"
+    );
+    assert_eq!(
+        CallError::CallingSelf(pid).to_string(),
+        format!("{pid} called itself")
+    );
+    assert_eq!(server.call(()).await, Ok(7), "the server goes on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_started_without_a_link_handles_its_starters_exit_signal_as_any_other() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let starter = Probe::spawn(&node, false);
+    let (tx, rx) = oneshot::channel();
+    let echo = Echo::with_init(&log, Init::Trap);
+    let spawner = node.clone();
+    starter
+        .run(move |ctx| {
+            let ctx = ctx.clone();
+            spawner.handle().spawn(async move {
+                tx.send(ServerRef::start(&ctx, echo, SpawnOptions::new()).await)
+                    .ok();
+            });
+        })
+        .await;
+    let server = within("the server starts", rx).await.unwrap().unwrap();
+    assert_eq!(
+        node.process_info(server.pid()).unwrap().parent,
+        Some(starter.pid()),
+        "shown under its starter"
+    );
+    let (p, s) = (starter.pid(), server.pid());
+    starter
+        .run(move |ctx| ctx.exit(s, ExitReason::custom("bye")))
+        .await
+        .unwrap();
+    assert_eq!(server.call(Req::Get).await, Ok(0), "still alive");
+    assert_eq!(
+        log.entries(),
+        vec![
+            "init".to_owned(),
+            format!("info exit {p} bye"),
+            "call get".to_owned()
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_fails_when_the_server_exits_with_another_reason_than_asked() {
+    let node = Node::new("server");
+    let server = ServerRef::start(&node, BadTerminate, SpawnOptions::new())
+        .await
+        .unwrap();
+    let panic = ExitReason::Panic("terminate failed after shutdown".into());
+    assert_eq!(
+        server.stop(ExitReason::Shutdown).await,
+        Err(CallError::StoppedWith {
+            pid: server.pid(),
+            asked: ExitReason::Shutdown,
+            reason: panic.clone()
+        })
+    );
+    assert_eq!(exit_of(&node, server.pid()).await, panic);
+    assert_eq!(
+        server.stop(ExitReason::Shutdown).await,
+        Err(CallError::NoProc(server.pid()))
+    );
+    let log = Log::default();
+    let echo = start(&node, &log).await;
+    assert_eq!(echo.stop(ExitReason::custom("done")).await, Ok(()));
+}
+
+// === deferred replies, continues and idle timeouts ===
+
+/// Requests whose replies the server gives when it chooses.
+enum Later {
+    /// Keep the caller waiting until a `Release`.
+    Wait(ReplyTo<u32>),
+    /// Hand the reply to another process, which answers it.
+    HandOff(ReplyTo<u32>),
+    /// Drop the reply handle unanswered.
+    Drop(ReplyTo<u32>),
+    /// Answer every waiting caller with this value plus its place in line.
+    Release(u32, ReplyTo<usize>),
+}
+
+/// A server that answers its callers later, or has others answer them.
+#[derive(Default)]
+struct Deferring {
+    waiting: Vec<ReplyTo<u32>>,
+}
+
+impl Server for Deferring {
+    type Call = Later;
+    type Reply = ();
+    type Cast = ();
+    type Info = ();
+    type Continue = ();
+
+    async fn handle_call(&mut self, request: Later, ctx: &mut ServerContext<Self>) {
+        match request {
+            Later::Wait(reply) => self.waiting.push(reply),
+            Later::HandOff(reply) => {
+                ctx.spawn(move |_ctx, _inbox: Inbox<()>| async move {
+                    reply.reply(42).ok();
+                });
+            }
+            Later::Drop(reply) => drop(reply),
+            Later::Release(value, reply) => {
+                let released = self.waiting.len();
+                for (place, waiting) in self.waiting.drain(..).enumerate() {
+                    waiting.reply(value + place as u32).ok();
+                }
+                reply.reply(released).ok();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_can_be_given_later_from_another_callback_or_another_process() {
+    let node = Node::new("server");
+    let server = ServerRef::start(&node, Deferring::default(), SpawnOptions::new())
+        .await
+        .unwrap();
+    let (first, second) = (server.clone(), server.clone());
+    let first = tokio::spawn(async move { first.call_with(Later::Wait).await });
+    wait_until("the first caller waits", || {
+        node.process_info(server.pid())
+            .is_some_and(|info| info.messages_handled == 1)
+    })
+    .await;
+    let second = tokio::spawn(async move { second.call_with(Later::Wait).await });
+    wait_until("the second caller waits", || {
+        node.process_info(server.pid())
+            .is_some_and(|info| info.messages_handled == 2)
+    })
+    .await;
+    assert!(!first.is_finished() && !second.is_finished());
+    let release = |reply| Later::Release(10, reply);
+    assert_eq!(server.call_with(release).await, Ok(2));
+    assert_eq!(within("first", first).await.unwrap(), Ok(10));
+    assert_eq!(within("second", second).await.unwrap(), Ok(11));
+    assert_eq!(server.call_with(Later::HandOff).await, Ok(42));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_handle_dropped_unanswered_leaves_the_caller_to_its_timeout() {
+    let node = Node::new("server");
+    let server = ServerRef::start(&node, Deferring::default(), SpawnOptions::new())
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let timeout = Duration::from_secs(2);
+    assert_eq!(
+        server.call_with_timeout(Later::Drop, timeout).await,
+        Err(CallError::Timeout {
+            pid: server.pid(),
+            timeout_ms: 2000
+        })
+    );
+    assert_eq!(started.elapsed(), timeout, "waited the whole timeout");
+    // A caller still waiting when the server exits gets its exit reason.
+    let waiting = server.clone();
+    let waiting = tokio::spawn(async move { waiting.call_with(Later::Wait).await });
+    wait_until("the caller waits", || {
+        node.process_info(server.pid())
+            .is_some_and(|info| info.messages_handled == 2)
+    })
+    .await;
+    node.exit(server.pid(), ExitReason::custom("gone")).unwrap();
+    assert_eq!(
+        waiting.await.unwrap(),
+        Err(CallError::Exited {
+            pid: server.pid(),
+            reason: ExitReason::custom("gone")
+        })
+    );
+}
+
+/// What [`Lively`] is asked to do by a cast.
+enum Ask {
+    /// Continue with this argument after the cast.
+    Continue(&'static str),
+    /// Time out if nothing arrives within this long.
+    Idle(Duration),
+    /// Nothing but a message.
+    Ping,
+}
+
+/// A server that reports its callbacks, with continues and idle timeouts.
+struct Lively {
+    report: mpsc::UnboundedSender<String>,
+    started: tokio::time::Instant,
+    continue_after_init: bool,
+}
+
+impl Lively {
+    fn new(continue_after_init: bool) -> (Self, mpsc::UnboundedReceiver<String>) {
+        let (report, reports) = mpsc::unbounded_channel();
+        let server = Self {
+            report,
+            started: tokio::time::Instant::now(),
+            continue_after_init,
+        };
+        (server, reports)
+    }
+
+    fn say(&self, what: String) {
+        self.report.send(what).ok();
+    }
+}
+
+impl Server for Lively {
+    type Call = ();
+    type Reply = ();
+    type Cast = Ask;
+    type Info = ();
+    type Continue = &'static str;
+
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
+        self.say("init".into());
+        if self.continue_after_init {
+            ctx.continue_with("after init");
+        }
+        Ok(())
+    }
+
+    async fn handle_call(&mut self, (): (), _ctx: &mut ServerContext<Self>) {
+        self.say("call".into());
+    }
+
+    async fn handle_cast(&mut self, ask: Ask, ctx: &mut ServerContext<Self>) {
+        match ask {
+            Ask::Continue(argument) => {
+                self.say(format!("cast continue {argument}"));
+                ctx.continue_with(argument);
+            }
+            Ask::Idle(after) => {
+                self.say(format!("cast idle {} ms", after.as_millis()));
+                ctx.timeout_after(after);
+            }
+            Ask::Ping => self.say("ping".into()),
+        }
+    }
+
+    async fn handle_continue(&mut self, argument: &'static str, _ctx: &mut ServerContext<Self>) {
+        self.say(format!("continue {argument}"));
+    }
+
+    async fn handle_timeout(&mut self, _ctx: &mut ServerContext<Self>) {
+        let at = self.started.elapsed().as_millis();
+        self.say(format!("timeout at {at} ms"));
+    }
+
+    fn describe(&self) -> StateReport {
+        vec![("state".into(), "lively".into())]
+    }
+}
+
+/// The next `n` reports.
+async fn reports(reports: &mut mpsc::UnboundedReceiver<String>, n: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    for _ in 0..n {
+        seen.push(within("a report", reports.recv()).await.unwrap());
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_continue_runs_before_the_next_message() {
+    let node = Node::new("server");
+    let (lively, mut seen) = Lively::new(true);
+    let server = ServerRef::start(&node, lively, SpawnOptions::new())
+        .await
+        .unwrap();
+    // Sent as soon as the start returns: the continue asked for by init still runs first.
+    server.call(()).await.unwrap();
+    server.cast(Ask::Continue("A")).unwrap();
+    server.cast(Ask::Ping).unwrap();
+    assert_eq!(
+        reports(&mut seen, 6).await,
+        vec![
+            "init",
+            "continue after init",
+            "call",
+            "cast continue A",
+            "continue A",
+            "ping"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_timeout_fires_when_nothing_arrives_and_any_message_cancels_it() {
+    let node = Node::new("server");
+    let (lively, mut seen) = Lively::new(false);
+    let server = ServerRef::start(&node, lively, SpawnOptions::new())
+        .await
+        .unwrap();
+    server.cast(Ask::Idle(Duration::from_secs(2))).unwrap();
+    assert_eq!(
+        reports(&mut seen, 3).await,
+        vec!["init", "cast idle 2000 ms", "timeout at 2000 ms"]
+    );
+    // A message within the time cancels the timeout.
+    server.cast(Ask::Idle(Duration::from_secs(2))).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.cast(Ask::Ping).unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    server.cast(Ask::Ping).unwrap();
+    assert_eq!(
+        reports(&mut seen, 3).await,
+        vec!["cast idle 2000 ms", "ping", "ping"],
+        "no timeout after a message arrived"
+    );
+    // An observer asking for the state does not restart it.
+    server.cast(Ask::Idle(Duration::from_secs(2))).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let state = node.describe(server.pid()).await.unwrap();
+    assert_eq!(state, Some(vec![("state".into(), "lively".into())]));
+    assert_eq!(
+        reports(&mut seen, 2).await,
+        vec!["cast idle 2000 ms", "timeout at 10000 ms"]
+    );
 }

@@ -836,3 +836,32 @@ async fn event_feed_records_spawned_linked_unlinked_and_exited_in_order() {
     assert_eq!(read.next_seq, seq + 2);
     assert_eq!(read.missed, 0);
 }
+
+// === names of exiting processes ===
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_refuses_a_process_that_is_exiting() {
+    let node = Node::new("signals");
+    // A process that blocks its thread until let go: a kill dooms it at once, but it goes
+    // only at its next await.
+    let (go, held) = std::sync::mpsc::channel::<()>();
+    let (running, is_running) = oneshot::channel();
+    let busy = node.spawn(move |_ctx, mut inbox: Inbox<()>| async move {
+        running.send(()).ok();
+        held.recv().ok();
+        inbox.recv().await;
+    });
+    within("the process runs", is_running).await.unwrap();
+    node.exit(busy.pid(), ExitReason::Kill).unwrap();
+    assert_eq!(
+        node.process_info(busy.pid()).map(|info| info.status),
+        Some(Status::Exiting)
+    );
+    assert_eq!(
+        node.register("late", busy.pid()),
+        Err(RegisterError::NoProc(busy.pid()))
+    );
+    assert_eq!(node.whereis("late"), None);
+    go.send(()).unwrap();
+    assert_eq!(exit_of(&node, busy.pid()).await, ExitReason::Killed);
+}

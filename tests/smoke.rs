@@ -34,13 +34,14 @@ impl Server for Counter {
     type Reply = u64;
     type Cast = u64;
     type Info = ();
+    type Continue = ();
 
-    async fn handle_call(&mut self, add: u64, _ctx: &mut ServerContext) -> u64 {
+    async fn handle_call(&mut self, add: u64, _ctx: &mut ServerContext<Self>) -> u64 {
         self.0 += add;
         self.0
     }
 
-    async fn handle_cast(&mut self, add: u64, _ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, add: u64, _ctx: &mut ServerContext<Self>) {
         self.0 += add;
     }
 }

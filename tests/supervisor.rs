@@ -1386,3 +1386,394 @@ async fn a_supervisor_traps_exits_and_is_linked_to_its_children() {
     assert_eq!(report[1].0, "a");
     assert_eq!(report[2].0, "b");
 }
+
+// === OTP conformance: starts that crash, bad specs, children whose restart failed ===
+
+/// A worker whose start function panics, outside any process.
+fn panicking(id: &str) -> ChildSpec {
+    ChildSpec::worker(id, |_ctx: Context| async { panic!("no start") })
+}
+
+/// A plain worker whose start fails while `failing` is set; the counter tells how many
+/// attempts were made.
+fn switchable(
+    id: &str,
+    failing: &Arc<std::sync::atomic::AtomicBool>,
+) -> (ChildSpec, Arc<AtomicU32>) {
+    let attempts = Arc::new(AtomicU32::new(0));
+    let (counter, failing) = (attempts.clone(), failing.clone());
+    let spec = ChildSpec::worker(id, move |ctx: Context| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        let fail = failing.load(Ordering::SeqCst);
+        async move {
+            if fail {
+                return Err(StartError::Init(ExitReason::custom("switched off")));
+            }
+            let addr =
+                ctx.spawn_opts(SpawnOptions::new().label("worker"), true, |ctx, inbox| {
+                    run_worker(ctx, inbox, Mode::Plain)
+                })?;
+            Ok(Started::Pid(addr.pid()))
+        }
+    });
+    (spec, attempts)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_child_that_panics_fails_with_the_panic_and_the_supervisor_goes_on() {
+    let node = Node::new("supervisor");
+    let sup = start_sup(&node, one_for_one(), vec![worker("a")]).await;
+    let a = pid_of(&sup, "a").await;
+    assert_eq!(
+        sup.start_child(panicking("p")).await,
+        Err(SupervisorError::Start(StartError::Panicked(
+            "no start".into()
+        )))
+    );
+    // A server whose init panics: the start fails with the panic, the supervisor ignores the
+    // EXIT of a process that never became its child.
+    let init_panics = ChildSpec::worker("q", |ctx: Context| async move {
+        let no_init = || -> u32 { panic!("no init") };
+        let agent = Agent::start_link(&ctx, no_init, SpawnOptions::new()).await?;
+        Ok(Started::Pid(agent.pid()))
+    });
+    assert_eq!(
+        sup.start_child(init_panics).await,
+        Err(SupervisorError::Start(StartError::Init(ExitReason::Panic(
+            "no init".into()
+        ))))
+    );
+    assert!(sup.is_alive());
+    assert_eq!(pids(&sup).await, vec![Some(a)], "a still runs, alone");
+    assert_eq!(
+        StartError::Panicked("no start".into()).to_string(),
+        "start function panicked: no start"
+    );
+
+    let dynamic = DynamicSupervisor::start(&node, Default::default(), SpawnOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        dynamic.start_child(panicking("p")).await,
+        Err(StartError::Panicked("no start".into()))
+    );
+    assert!(dynamic.is_alive());
+    assert_eq!(dynamic.count_children().await.unwrap(), counts(0, 0, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_start_that_panics_at_supervisor_start_shuts_the_started_ones_down_with_shutdown() {
+    let node = Node::new("supervisor");
+    let seq = node.next_event_seq();
+    let error = Supervisor::start(
+        &node,
+        one_for_one(),
+        vec![worker("a"), worker("b"), panicking("p"), worker("c")],
+        SpawnOptions::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error,
+        StartError::Child {
+            id: "p".into(),
+            reason: Box::new(StartError::Panicked("no start".into()))
+        }
+    );
+    let spawned = spawns_since(&node, seq);
+    let [sup, a, b] = [spawned[0], spawned[1], spawned[2]];
+    assert_eq!(
+        story(&node, seq, &[(sup, "sup"), (a, "a"), (b, "b")]),
+        strings(&[
+            "spawn sup",
+            "spawn a",
+            "spawn b",
+            "exit b shutdown",
+            "exit a shutdown",
+            "exit sup {shutdown, {failed_to_start_child, p, start function panicked: no start}}",
+        ])
+    );
+    assert_eq!(node.process_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_that_panics_is_retried_under_the_intensity() {
+    let node = Node::new("supervisor");
+    let attempts = Arc::new(AtomicU32::new(0));
+    let counter = attempts.clone();
+    // The second start (the first restart) panics; the others start a plain worker.
+    let spec = ChildSpec::worker("a", move |ctx: Context| {
+        let attempt = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        async move {
+            assert_ne!(attempt, 2, "second start panics");
+            let addr = ctx.spawn_opts(SpawnOptions::new(), true, |ctx, inbox| {
+                run_worker(ctx, inbox, Mode::Plain)
+            })?;
+            Ok(Started::Pid(addr.pid()))
+        }
+    });
+    let sup = start_sup(&node, one_for_one().max_restarts(2), vec![spec]).await;
+    let old = pid_of(&sup, "a").await;
+    let seq = node.next_event_seq();
+    tell(&node, old, ExitReason::custom("boom"));
+    wait_until_async("the retry started the child", || async {
+        matches!(pids(&sup).await[0], Some(pid) if pid != old)
+    })
+    .await;
+    let new = pid_of(&sup, "a").await;
+    assert_eq!(attempts.load(Ordering::SeqCst), 3, "start, panic, retry");
+    assert_eq!(
+        story(&node, seq, &[(old, "a"), (new, "a'")]),
+        strings(&["exit a boom", "spawn a'", "restart a a -> a'"])
+    );
+    assert!(sup.is_alive(), "two restarts: within max_restarts 2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_child_ids_fail_the_start_before_any_child_starts() {
+    let node = Node::new("supervisor");
+    let seq = node.next_event_seq();
+    let error = Supervisor::start(
+        &node,
+        one_for_one(),
+        vec![worker("a"), worker("b"), worker("a")],
+        SpawnOptions::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, StartError::DuplicateChild("a".into()));
+    assert_eq!(error.to_string(), "duplicate child id a");
+    assert_eq!(spawns_since(&node, seq), vec![], "nothing was started");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_window_of_zero_seconds_is_refused() {
+    let node = Node::new("supervisor");
+    let seq = node.next_event_seq();
+    let error = Supervisor::start(
+        &node,
+        one_for_one().max_seconds(0),
+        vec![worker("a")],
+        SpawnOptions::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error, StartError::InvalidPeriod(0));
+    assert_eq!(
+        error.to_string(),
+        "invalid period: max_seconds is 0, it must be at least 1"
+    );
+    assert_eq!(spawns_since(&node, seq), vec![], "nothing was started");
+}
+
+/// Starts `strategy` over a, b (whose starts fail while `failing` is set) and c, turns b's
+/// starts off and crashes a, then waits until b's restart has failed at least twice: the
+/// supervisor is retrying it, one mailbox message per try.
+async fn b_keeps_failing(
+    strategy: Strategy,
+) -> (
+    Node,
+    Supervisor,
+    Arc<std::sync::atomic::AtomicBool>,
+    Arc<AtomicU32>,
+) {
+    let node = Node::new("supervisor");
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (b_spec, b_attempts) = switchable("b", &failing);
+    let flags = SupervisorFlags::new(strategy).max_restarts(u32::MAX);
+    let sup = start_sup(&node, flags, vec![worker("a"), b_spec, worker("c")]).await;
+    failing.store(true, Ordering::SeqCst);
+    let a = pid_of(&sup, "a").await;
+    tell(&node, a, ExitReason::custom("boom"));
+    wait_until("b's restart failed and is being retried", || {
+        b_attempts.load(Ordering::SeqCst) >= 3
+    })
+    .await;
+    (node, sup, failing, b_attempts)
+}
+
+/// Each child's id and whether it runs, restarts or is undefined.
+async fn states(sup: &Supervisor) -> Vec<(String, &'static str)> {
+    sup.which_children()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|child| {
+            let state = match child.pid {
+                ChildPid::Running(_) => "running",
+                ChildPid::Restarting => "restarting",
+                ChildPid::Undefined => "undefined",
+            };
+            (child.id.to_string(), state)
+        })
+        .collect()
+}
+
+fn named(states: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+    states
+        .iter()
+        .map(|(id, s)| ((*id).to_owned(), *s))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failed_rest_for_one_restart_only_the_failed_child_is_restarting() {
+    let (node, sup, failing, b_attempts) = b_keeps_failing(Strategy::RestForOne).await;
+    assert_eq!(
+        states(&sup).await,
+        named(&[("a", "running"), ("b", "restarting"), ("c", "undefined")])
+    );
+    assert_eq!(sup.count_children().await.unwrap(), counts(3, 1, 0, 3));
+    // c can be started by hand meanwhile, as in OTP ...
+    let Started::Pid(c) = sup.restart_child("c").await.unwrap() else {
+        panic!("restart_child started nothing");
+    };
+    assert_eq!(
+        sup.delete_child("b").await,
+        Err(SupervisorError::Restarting("b".into()))
+    );
+    assert_eq!(
+        sup.restart_child("b").await.map(|_| ()),
+        Err(SupervisorError::Restarting("b".into()))
+    );
+    // ... and the next try, always queued while b is restarting, stops it again before it
+    // starts b: a rest_for_one retry stops the children after the failed one.
+    assert_eq!(exit_of(&node, c).await, ExitReason::Shutdown);
+    // Terminating b cancels its retry: its attempts stop.
+    sup.terminate_child("b").await.unwrap();
+    let attempts = b_attempts.load(Ordering::SeqCst);
+    sup.which_children().await.unwrap();
+    assert_eq!(
+        b_attempts.load(Ordering::SeqCst),
+        attempts,
+        "no retry after terminate"
+    );
+    assert_eq!(
+        states(&sup).await,
+        named(&[("a", "running"), ("b", "undefined"), ("c", "undefined")])
+    );
+    // Every child is usable again.
+    assert!(matches!(sup.restart_child("c").await, Ok(Started::Pid(_))));
+    sup.terminate_child("c").await.unwrap();
+    sup.delete_child("c").await.unwrap();
+    failing.store(false, Ordering::SeqCst);
+    assert!(matches!(sup.restart_child("b").await, Ok(Started::Pid(_))));
+    assert_eq!(
+        states(&sup).await,
+        named(&[("a", "running"), ("b", "running")])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failed_one_for_all_restart_the_later_children_are_undefined_and_can_be_deleted() {
+    let (_node, sup, failing, b_attempts) = b_keeps_failing(Strategy::OneForAll).await;
+    assert_eq!(
+        states(&sup).await,
+        named(&[("a", "running"), ("b", "restarting"), ("c", "undefined")])
+    );
+    sup.delete_child("c").await.unwrap();
+    sup.terminate_child("b").await.unwrap();
+    let attempts = b_attempts.load(Ordering::SeqCst);
+    let a = pid_of(&sup, "a").await;
+    assert_eq!(
+        states(&sup).await,
+        named(&[("a", "running"), ("b", "undefined")])
+    );
+    assert_eq!(
+        b_attempts.load(Ordering::SeqCst),
+        attempts,
+        "no retry after terminate"
+    );
+    assert_eq!(pid_of(&sup, "a").await, a, "no retry restarted a again");
+    failing.store(false, Ordering::SeqCst);
+    assert!(matches!(sup.restart_child("b").await, Ok(Started::Pid(_))));
+    assert_eq!(sup.count_children().await.unwrap(), counts(2, 2, 0, 2));
+}
+
+/// A worker whose restarts take `delay` (the first start is quick).
+fn slow_to_restart(id: &str, delay: Duration) -> ChildSpec {
+    let started = Arc::new(AtomicU32::new(0));
+    ChildSpec::worker(id, move |ctx: Context| {
+        let restart = started.fetch_add(1, Ordering::SeqCst) > 0;
+        async move {
+            if restart {
+                tokio::time::sleep(delay).await;
+            }
+            let addr = ctx.spawn_opts(SpawnOptions::new(), true, |ctx, inbox| {
+                run_worker(ctx, inbox, Mode::Plain)
+            })?;
+            Ok(Started::Pid(addr.pid()))
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn which_children_waits_for_a_supervisor_busy_restarting_a_slow_child() {
+    let node = Node::new("supervisor");
+    let slow = slow_to_restart("a", Duration::from_secs(8));
+    let sup = start_sup(&node, one_for_one(), vec![slow]).await;
+    let old = pid_of(&sup, "a").await;
+    let started = tokio::time::Instant::now();
+    tell(&node, old, ExitReason::custom("boom"));
+    exit_of(&node, old).await;
+    let (which, counted) = tokio::join!(sup.which_children(), sup.count_children());
+    assert!(
+        started.elapsed() >= Duration::from_secs(8),
+        "answered once the restart was done"
+    );
+    let which = which.unwrap();
+    assert!(matches!(which[0].pid, ChildPid::Running(pid) if pid != old));
+    assert_eq!(counted.unwrap(), counts(1, 1, 0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_started_without_a_link_ignores_an_exit_signal_from_its_starter() {
+    let node = Node::new("supervisor");
+    let starter = Probe::spawn(&node, false);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawner = node.clone();
+    starter
+        .run(move |ctx| {
+            let ctx = ctx.clone();
+            spawner.handle().spawn(async move {
+                let started =
+                    Supervisor::start(&ctx, one_for_one(), vec![worker("a")], SpawnOptions::new())
+                        .await;
+                tx.send(started).ok();
+            });
+        })
+        .await;
+    let sup = within("the supervisor starts", rx).await.unwrap().unwrap();
+    assert_eq!(
+        node.process_info(sup.pid()).unwrap().parent,
+        Some(starter.pid()),
+        "shown under its starter"
+    );
+    let a = pid_of(&sup, "a").await;
+    let s = sup.pid();
+    starter
+        .run(move |ctx| ctx.exit(s, ExitReason::Shutdown))
+        .await
+        .unwrap();
+    assert_eq!(pids(&sup).await, vec![Some(a)], "the signal was ignored");
+    assert!(sup.is_alive());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_function_that_calls_its_own_supervisor_fails_with_calling_self() {
+    let node = Node::new("supervisor");
+    let sup = start_sup(&node, one_for_one(), vec![]).await;
+    let spec = ChildSpec::worker("nosy", |ctx: Context| async move {
+        let me = Supervisor::from_pid(&ctx.node(), ctx.pid()).unwrap();
+        match me.which_children().await {
+            Err(SupervisorError::Call(error)) => Err(StartError::Supervisor(error)),
+            other => panic!("expected calling_self, got {other:?}"),
+        }
+    });
+    assert_eq!(
+        within("start_child", sup.start_child(spec)).await,
+        Err(SupervisorError::Start(StartError::Supervisor(
+            CallError::CallingSelf(sup.pid())
+        )))
+    );
+}

@@ -4,7 +4,6 @@
 //! Every operation but `cast` is a call (5 s timeout). `stop(reason)` stops the agent with
 //! that reason and waits for it to exit; the seed stops a bucket with `shutdown`.
 
-use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +14,13 @@ use super::introspect::ProcessKind;
 use super::node::Node;
 use super::pid::Pid;
 use super::process::StateReport;
-use super::server::{DEFAULT_CALL_TIMEOUT, Server, ServerContext, ServerRef, start_server};
+use super::server::{
+    DEFAULT_CALL_TIMEOUT, ReplyTo, Server, ServerContext, ServerRef, start_server,
+};
 
-type Operation<S> = Box<dyn FnOnce(&mut S) -> Box<dyn Any + Send> + Send>;
-type Cast<S> = Box<dyn FnOnce(&mut S) + Send>;
+/// An operation on the state; a call's operation answers its caller itself, through the
+/// [`ReplyTo`](super::ReplyTo) it captured, so its result keeps its type.
+type Operation<S> = Box<dyn FnOnce(&mut S) + Send>;
 
 /// A handle to an agent holding an `S`. Cheap to clone.
 pub struct Agent<S: Send + 'static> {
@@ -49,33 +51,29 @@ struct AgentServer<S> {
 
 impl<S: Send + 'static> Server for AgentServer<S> {
     type Call = Operation<S>;
-    type Reply = Box<dyn Any + Send>;
-    type Cast = Cast<S>;
+    type Reply = ();
+    type Cast = Operation<S>;
     type Info = ();
+    type Continue = ();
 
     fn label(&self) -> Arc<str> {
         self.label.clone()
     }
 
-    async fn init(&mut self, _ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, _ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         if let Some(init) = self.init.take() {
             self.state = Some(init());
         }
         Ok(())
     }
 
-    async fn handle_call(
-        &mut self,
-        operation: Operation<S>,
-        _ctx: &mut ServerContext,
-    ) -> Self::Reply {
-        match self.state.as_mut() {
-            Some(state) => operation(state),
-            None => Box::new(()),
+    async fn handle_call(&mut self, operation: Operation<S>, _ctx: &mut ServerContext<Self>) {
+        if let Some(state) = self.state.as_mut() {
+            operation(state);
         }
     }
 
-    async fn handle_cast(&mut self, operation: Cast<S>, _ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, operation: Operation<S>, _ctx: &mut ServerContext<Self>) {
         if let Some(state) = self.state.as_mut() {
             operation(state);
         }
@@ -145,11 +143,7 @@ impl<S: Send + 'static> Agent<S> {
             label,
             describe,
         };
-        let options = SpawnOptions {
-            link,
-            monitor: false,
-            ..options
-        };
+        let options = SpawnOptions { link, ..options };
         let server = start_server(node, parent, server, options, ProcessKind::Agent).await?;
         Ok(Self { server })
     }
@@ -196,12 +190,12 @@ impl<S: Send + 'static> Agent<S> {
         f: impl FnOnce(&mut S) -> T + Send + 'static,
         timeout: Duration,
     ) -> Result<T, CallError> {
-        let operation: Operation<S> = Box::new(move |state| Box::new(f(state)));
-        let reply = self.server.call_timeout(operation, timeout).await?;
-        match reply.downcast::<T>() {
-            Ok(value) => Ok(*value),
-            Err(_) => unreachable!("the agent replies with what the closure returned"),
-        }
+        let operation = |reply: ReplyTo<T>| -> Operation<S> {
+            Box::new(move |state| {
+                reply.reply(f(state)).ok();
+            })
+        };
+        self.server.call_with_timeout(operation, timeout).await
     }
 
     /// Changes the state with `f` without waiting.

@@ -25,7 +25,6 @@ pub struct SpawnOptions {
     pub(crate) label: Option<Arc<str>>,
     pub(crate) trap_exit: bool,
     pub(crate) link: bool,
-    pub(crate) monitor: bool,
 }
 
 impl SpawnOptions {
@@ -134,7 +133,7 @@ impl Context {
         Fut: Future + Send + 'static,
         Fut::Output: Into<ExitReason>,
     {
-        self.spawn_unnamed(SpawnOptions::new(), f).0
+        spawn_unnamed(&self.node, Some(self), SpawnOptions::new(), f)
     }
 
     /// Spawns a child process linked to this one.
@@ -149,7 +148,7 @@ impl Context {
             link: true,
             ..SpawnOptions::new()
         };
-        self.spawn_unnamed(options, f).0
+        spawn_unnamed(&self.node, Some(self), options, f)
     }
 
     /// Spawns a child process monitored by this one.
@@ -160,15 +159,10 @@ impl Context {
         Fut: Future + Send + 'static,
         Fut::Output: Into<ExitReason>,
     {
-        let options = SpawnOptions {
-            monitor: true,
-            ..SpawnOptions::new()
-        };
-        let (addr, monitor) = self.spawn_unnamed(options, f);
-        match monitor {
-            Some(monitor) => (addr, monitor),
-            None => unreachable!("spawn_monitor always monitors"),
-        }
+        let born = bear_unnamed(&self.node, Some(self), SpawnOptions::new(), &PROCESS_LABEL);
+        // In place before the child runs: a child that dies at once still gives its DOWN.
+        let monitor = self.monitor(born.cell.core.pid);
+        (launch(&self.node, born, f), monitor)
     }
 
     /// Spawns a child with options; `link` links it to this process. Fails if the name is
@@ -185,40 +179,8 @@ impl Context {
         Fut: Future + Send + 'static,
         Fut::Output: Into<ExitReason>,
     {
-        let options = SpawnOptions {
-            link,
-            monitor: false,
-            ..options
-        };
-        spawn_process(
-            &self.node,
-            Some(self),
-            options,
-            ProcessKind::Plain,
-            &PROCESS_LABEL,
-            f,
-        )
-        .map(|(addr, _)| addr)
-    }
-
-    fn spawn_unnamed<M, F, Fut>(&self, options: SpawnOptions, f: F) -> (Addr<M>, Option<MonitorRef>)
-    where
-        M: Send + 'static,
-        F: FnOnce(Context, Inbox<M>) -> Fut,
-        Fut: Future + Send + 'static,
-        Fut::Output: Into<ExitReason>,
-    {
-        match spawn_process(
-            &self.node,
-            Some(self),
-            options,
-            ProcessKind::Plain,
-            &PROCESS_LABEL,
-            f,
-        ) {
-            Ok(spawned) => spawned,
-            Err(_) => unreachable!("a spawn without a name cannot fail"),
-        }
+        let options = SpawnOptions { link, ..options };
+        spawn_process(&self.node, Some(self), options, f)
     }
 
     /// Records where a supervisor put this child: id, restart type, shutdown, restarts so far,
@@ -384,11 +346,8 @@ impl<M: Send + 'static> Addr<M> {
     /// arrive in the order sent.
     pub fn send(&self, message: M) -> Result<(), SendError<M>> {
         self.cell
-            .push(Message::User(message))
-            .map_err(|returned| match returned {
-                Message::User(message) => SendError(message),
-                Message::Exit(_) | Message::Down(_) => unreachable!("push hands back what it got"),
-            })
+            .push_with(message, Message::User)
+            .map_err(SendError)
     }
 
     /// Whether the process is alive.
@@ -401,31 +360,51 @@ impl<M: Send + 'static> Addr<M> {
     }
 }
 
-/// Creates a process and spawns its task: the one place processes are born. `f` makes the
-/// process's future at once, before this returns.
+/// Creates a plain process and spawns its task. `f` makes the process's future at once,
+/// before this returns. Fails only if the name asked for is taken.
 pub(crate) fn spawn_process<M, F, Fut>(
     node: &Arc<NodeShared>,
     parent: Option<&Context>,
     options: SpawnOptions,
-    kind: ProcessKind,
-    default_label: &Arc<str>,
     f: F,
-) -> Result<(Addr<M>, Option<MonitorRef>), StartError>
+) -> Result<Addr<M>, StartError>
 where
     M: Send + 'static,
     F: FnOnce(Context, Inbox<M>) -> Fut,
     Fut: Future + Send + 'static,
     Fut::Output: Into<ExitReason>,
 {
-    let born = bear_process(node, parent, options, kind, default_label)?;
+    let born = bear_process(node, parent, options, ProcessKind::Plain, &PROCESS_LABEL)?;
+    Ok(launch(node, born, f))
+}
+
+/// [`spawn_process`] for a process without a name, which cannot fail.
+pub(crate) fn spawn_unnamed<M, F, Fut>(
+    node: &Arc<NodeShared>,
+    parent: Option<&Context>,
+    options: SpawnOptions,
+    f: F,
+) -> Addr<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Context, Inbox<M>) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Into<ExitReason>,
+{
+    let born = bear_unnamed(node, parent, options, &PROCESS_LABEL);
+    launch(node, born, f)
+}
+
+/// Makes a born process's future with `f` and spawns its task.
+fn launch<M, F, Fut>(node: &Arc<NodeShared>, born: Born<M>, f: F) -> Addr<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Context, Inbox<M>) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Into<ExitReason>,
+{
     let future = f(born.context, born.inbox);
-    Ok(spawn_task(
-        node,
-        born.cell,
-        born.process,
-        born.monitor,
-        move || future,
-    ))
+    spawn_task(node, born.cell, born.process, move || future)
 }
 
 /// A process registered in the node, whose task is not spawned yet.
@@ -434,17 +413,68 @@ pub(crate) struct Born<M> {
     pub(crate) process: Arc<dyn AnyProcess>,
     pub(crate) context: Context,
     pub(crate) inbox: Inbox<M>,
-    pub(crate) monitor: Option<MonitorRef>,
 }
 
-/// Creates a process: its pid, its cell in the table, its name, links and monitor.
+/// Creates a process: its pid, its cell in the table, its name and its link to its parent.
+/// Fails, leaving no trace, if the name asked for is taken.
 pub(crate) fn bear_process<M: Send + 'static>(
+    node: &Arc<NodeShared>,
+    parent: Option<&Context>,
+    mut options: SpawnOptions,
+    kind: ProcessKind,
+    default_label: &Arc<str>,
+) -> Result<Born<M>, StartError> {
+    let Some(name) = options.name.take() else {
+        return Ok(bear_unnamed_as(node, parent, options, kind, default_label));
+    };
+    let conceived = conceive(node, parent, &options, kind, default_label);
+    let pid = conceived.cell.core.pid;
+    if let Err(error) = node.register(name.clone(), pid) {
+        node.remove(pid);
+        let holder = match error {
+            RegisterError::NameTaken { holder, .. } => holder,
+            RegisterError::AlreadyNamed { .. } | RegisterError::NoProc(_) => pid,
+        };
+        return Err(StartError::NameTaken { name, holder });
+    }
+    Ok(announce(node, parent, &options, conceived))
+}
+
+/// [`bear_process`] for a plain process without a name, which cannot fail.
+fn bear_unnamed<M: Send + 'static>(
+    node: &Arc<NodeShared>,
+    parent: Option<&Context>,
+    options: SpawnOptions,
+    default_label: &Arc<str>,
+) -> Born<M> {
+    bear_unnamed_as(node, parent, options, ProcessKind::Plain, default_label)
+}
+
+fn bear_unnamed_as<M: Send + 'static>(
     node: &Arc<NodeShared>,
     parent: Option<&Context>,
     options: SpawnOptions,
     kind: ProcessKind,
     default_label: &Arc<str>,
-) -> Result<Born<M>, StartError> {
+) -> Born<M> {
+    let conceived = conceive(node, parent, &options, kind, default_label);
+    announce(node, parent, &options, conceived)
+}
+
+/// A process in the table that nothing else knows of yet, with its label.
+struct Conceived<M> {
+    cell: Arc<Cell<M>>,
+    label: Arc<str>,
+}
+
+/// Gives a new process its pid and cell and puts it in the table.
+fn conceive<M: Send + 'static>(
+    node: &Arc<NodeShared>,
+    parent: Option<&Context>,
+    options: &SpawnOptions,
+    kind: ProcessKind,
+    default_label: &Arc<str>,
+) -> Conceived<M> {
     let serial = node.next_serial();
     let pid = Pid::new(node.id, serial);
     let label = options
@@ -471,28 +501,27 @@ pub(crate) fn bear_process<M: Send + 'static>(
         state.links.insert(parent.pid(), ());
     }
     let cell = Arc::new(cell);
-    let process: Arc<dyn AnyProcess> = cell.clone();
-    node.insert(process.clone());
-    if let Some(name) = options.name.clone()
-        && let Err(error) = node.register(name.clone(), pid)
-    {
-        node.remove(pid);
-        let holder = match error {
-            RegisterError::NameTaken { holder, .. } => holder,
-            RegisterError::AlreadyNamed { .. } | RegisterError::NoProc(_) => pid,
-        };
-        return Err(StartError::NameTaken { name, holder });
-    }
+    node.insert(cell.clone());
+    Conceived { cell, label }
+}
+
+/// Makes a conceived process known: its parent's children and link, the spawn event.
+fn announce<M: Send + 'static>(
+    node: &Arc<NodeShared>,
+    parent: Option<&Context>,
+    options: &SpawnOptions,
+    Conceived { cell, label }: Conceived<M>,
+) -> Born<M> {
+    let pid = cell.core.pid;
     let spawned = EventKind::Spawned {
         pid,
         parent: parent.map(Context::pid),
         label,
     };
-    let mut monitor = None;
     if let Some(parent) = parent {
         {
             let mut state = parent.process.core().state.lock();
-            state.meta.children.insert(serial, pid);
+            state.meta.children.insert(pid.serial(), pid);
             if options.link {
                 state.links.insert(pid, ());
             }
@@ -503,14 +532,12 @@ pub(crate) fn bear_process<M: Send + 'static>(
             b: pid,
         });
         node.events_at(spawned, linked, cell.core.started_at);
-        if options.monitor {
-            monitor = Some(parent.monitor(pid));
-        }
         parent.process.core().touch();
     } else {
         node.events_at(spawned, None, cell.core.started_at);
     }
     cell.core.touch();
+    let process: Arc<dyn AnyProcess> = cell.clone();
     let context = Context {
         node: node.clone(),
         process: process.clone(),
@@ -519,13 +546,12 @@ pub(crate) fn bear_process<M: Send + 'static>(
         cell: cell.clone(),
         budget: RECV_BUDGET,
     };
-    Ok(Born {
+    Born {
         cell,
         process,
         context,
         inbox,
-        monitor,
-    })
+    }
 }
 
 /// Spawns the task of a born process: it runs the future `start` makes until it ends or a
@@ -534,9 +560,8 @@ pub(crate) fn spawn_task<M, S, Fut>(
     node: &Arc<NodeShared>,
     cell: Arc<Cell<M>>,
     process: Arc<dyn AnyProcess>,
-    monitor: Option<MonitorRef>,
     start: S,
-) -> (Addr<M>, Option<MonitorRef>)
+) -> Addr<M>
 where
     M: Send + 'static,
     S: FnOnce() -> Fut + Send + 'static,
@@ -557,5 +582,5 @@ where
         };
         shared.finish(&process, reason);
     });
-    (addr, monitor)
+    addr
 }

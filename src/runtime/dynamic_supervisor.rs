@@ -2,27 +2,34 @@
 //! Elixir's `DynamicSupervisor` (the seed's `KV.BucketSupervisor`).
 //!
 //! Restart types and intensity work as in [`Supervisor`](super::Supervisor). `start_child`
-//! returns once the child runs, and fails with `max_children` past the limit. Stopping a
-//! dynamic supervisor stops its children all at once, newest first (each is sent its shutdown,
-//! then all are waited for, each killed when its own timeout passes), so 100,000 children stop
-//! in well under a second.
+//! returns once the child runs, and fails with `max_children` past the limit; a start
+//! function that panics fails the start, never the supervisor. Stopping a dynamic supervisor
+//! stops its children all at once, newest first (each is sent its shutdown, then all are
+//! waited for, each killed when its own timeout passes), so 100,000 children stop in well
+//! under a second.
+//!
+//! As in Elixir, a child whose restart failed stays a child, under its last pid, while the
+//! restart is tried again through the mailbox: `which_children` lists it as restarting,
+//! `count_children` counts it among the specs (not the active), it counts toward
+//! `max_children`, and `terminate_child` of its last pid removes it and cancels the retry.
+//! `which_children` and `count_children` wait as long as the supervisor takes to answer.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::time::Instant;
 
 use super::child_spec::{ChildSpec, ChildType, Restart, Shutdown, Started};
 use super::context::{Context, SpawnOptions, Spawner};
 use super::error::{StartError, SupervisorError};
 use super::exit::ExitReason;
+use super::intensity::Intensity;
 use super::introspect::{EventKind, ProcessKind};
 use super::node::Node;
 use super::pid::{IdHash, Pid};
 use super::process::{Countdown, Message, StateReport};
-use super::server::{Server, ServerContext, ServerRef, start_server};
-use super::supervisor::{ChildCounts, ChildInfo, ChildPid, shutdown_child, start_child};
+use super::server::{ReplyTo, Server, ServerContext, ServerRef, start_server};
+use super::supervisor::{
+    ChildCounts, ChildInfo, ChildPid, check_period, shutdown_child, start_child,
+};
 
 /// A dynamic supervisor's limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,18 +73,12 @@ pub struct DynamicSupervisor {
     server: ServerRef<DynamicServer>,
 }
 
+/// A request to a dynamic supervisor, with where its typed answer goes.
 pub(crate) enum DynamicCall {
-    StartChild(ChildSpec),
-    TerminateChild(Pid),
-    WhichChildren,
-    CountChildren,
-}
-
-pub(crate) enum DynamicReply {
-    Started(Result<Started, StartError>),
-    Terminated(Result<(), SupervisorError>),
-    Children(Vec<ChildInfo>),
-    Counts(ChildCounts),
+    StartChild(ChildSpec, ReplyTo<Result<Started, StartError>>),
+    TerminateChild(Pid, ReplyTo<Result<(), SupervisorError>>),
+    WhichChildren(ReplyTo<Vec<ChildInfo>>),
+    CountChildren(ReplyTo<ChildCounts>),
 }
 
 impl DynamicSupervisor {
@@ -89,7 +90,6 @@ impl DynamicSupervisor {
     ) -> Result<Self, StartError> {
         let options = SpawnOptions {
             link: false,
-            monitor: false,
             ..options
         };
         Self::spawn(from.origin().node, from.origin().parent, flags, options).await
@@ -103,7 +103,6 @@ impl DynamicSupervisor {
     ) -> Result<Self, StartError> {
         let options = SpawnOptions {
             link: true,
-            monitor: false,
             ..options
         };
         Self::spawn(&ctx.node, Some(ctx), flags, options).await
@@ -115,10 +114,11 @@ impl DynamicSupervisor {
         flags: DynamicSupervisorFlags,
         options: SpawnOptions,
     ) -> Result<Self, StartError> {
+        check_period(flags.max_seconds)?;
         let server = DynamicServer {
             flags,
             children: HashMap::default(),
-            restarts: VecDeque::new(),
+            intensity: Intensity::new(flags.max_restarts, flags.max_seconds),
             label: options
                 .label
                 .clone()
@@ -170,37 +170,31 @@ impl DynamicSupervisor {
 
     /// Starts a child from `spec`; returns once the child runs.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<Started, StartError> {
-        let call = DynamicCall::StartChild(spec);
-        match self.server.call_infinity(call).await {
-            Ok(DynamicReply::Started(result)) => result,
-            Ok(_) => unreachable!("start_child replies with started"),
+        let call = |reply| DynamicCall::StartChild(spec, reply);
+        match self.server.call_with_infinity(call).await {
+            Ok(started) => started,
             Err(error) => Err(StartError::Supervisor(error)),
         }
     }
 
-    /// Stops the child `pid` as its shutdown says.
+    /// Stops the child `pid` as its shutdown says; a child being restarted after a failed
+    /// restart (known by its last pid) is removed and its retry cancelled.
     pub async fn terminate_child(&self, pid: Pid) -> Result<(), SupervisorError> {
-        let call = DynamicCall::TerminateChild(pid);
-        match self.server.call_infinity(call).await? {
-            DynamicReply::Terminated(result) => result,
-            _ => unreachable!("terminate_child replies with terminated"),
-        }
+        let call = |reply| DynamicCall::TerminateChild(pid, reply);
+        self.server.call_with_infinity(call).await?
     }
 
-    /// Its children in start order.
+    /// Its children in start order. Waits as long as the supervisor takes to answer.
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
-        match self.server.call(DynamicCall::WhichChildren).await? {
-            DynamicReply::Children(children) => Ok(children),
-            _ => unreachable!("which_children replies with children"),
-        }
+        let call = DynamicCall::WhichChildren;
+        Ok(self.server.call_with_infinity(call).await?)
     }
 
-    /// Counts of specs, active children, supervisors and workers.
+    /// Counts of specs, active children, supervisors and workers. Waits as long as the
+    /// supervisor takes to answer.
     pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
-        match self.server.call(DynamicCall::CountChildren).await? {
-            DynamicReply::Counts(counts) => Ok(counts),
-            _ => unreachable!("count_children replies with counts"),
-        }
+        let call = DynamicCall::CountChildren;
+        Ok(self.server.call_with_infinity(call).await?)
     }
 
     /// Stops the supervisor and all its children, and waits.
@@ -212,92 +206,112 @@ impl DynamicSupervisor {
 struct DynamicChild {
     spec: ChildSpec,
     restarts: u32,
+    /// Its restart failed and is being tried again: the key is its last pid, now dead.
+    restarting: bool,
+}
+
+impl DynamicChild {
+    /// Its row of `which_children`, `pid` being its key.
+    fn info(&self, pid: Pid) -> ChildInfo {
+        ChildInfo {
+            id: self.spec.id.clone(),
+            pid: if self.restarting {
+                ChildPid::Restarting
+            } else {
+                ChildPid::Running(pid)
+            },
+            child_type: self.spec.child_type,
+            restart: self.spec.restart,
+        }
+    }
 }
 
 /// The server behind a [`DynamicSupervisor`].
 struct DynamicServer {
     flags: DynamicSupervisorFlags,
-    /// Running children by pid.
+    /// Children by pid (the last pid of one whose restart is being tried again).
     children: HashMap<Pid, DynamicChild, IdHash>,
-    /// When recent restarts happened, for the intensity.
-    restarts: VecDeque<Instant>,
+    /// Recent restarts, against max_restarts in max_seconds.
+    intensity: Intensity,
     label: Arc<str>,
 }
 
 pub(crate) enum DynamicInfo {
-    /// Try again a restart that failed.
-    TryAgain(Box<ChildSpec>, u32, Pid),
+    /// Try again the failed restart of the child known by this last pid.
+    TryAgain(Pid),
 }
 
 impl Server for DynamicServer {
     type Call = DynamicCall;
-    type Reply = DynamicReply;
+    type Reply = ();
     type Cast = ();
     type Info = DynamicInfo;
+    type Continue = ();
 
     fn label(&self) -> Arc<str> {
         self.label.clone()
     }
 
-    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         ctx.trap_exit(true);
         Ok(())
     }
 
-    async fn handle_call(&mut self, call: DynamicCall, ctx: &mut ServerContext) -> DynamicReply {
+    async fn handle_call(&mut self, call: DynamicCall, ctx: &mut ServerContext<Self>) {
         match call {
-            DynamicCall::StartChild(spec) => {
+            DynamicCall::StartChild(spec, reply) => {
                 if let Some(max) = self.flags.max_children
                     && self.children.len() >= max
                 {
-                    return DynamicReply::Started(Err(StartError::MaxChildren { max }));
+                    reply.reply(Err(StartError::MaxChildren { max })).ok();
+                    return;
                 }
-                DynamicReply::Started(self.start(ctx, spec, 0).await)
+                reply.reply(self.start(ctx, spec, 0).await).ok();
             }
-            DynamicCall::TerminateChild(pid) => {
+            DynamicCall::TerminateChild(pid, reply) => {
                 let Some(child) = self.children.remove(&pid) else {
-                    return DynamicReply::Terminated(Err(SupervisorError::NotFound(
-                        pid.to_string(),
-                    )));
+                    let error = SupervisorError::NotFound(pid.to_string());
+                    reply.reply(Err(error)).ok();
+                    return;
                 };
-                shutdown_child(ctx, pid, child.spec.shutdown).await;
-                DynamicReply::Terminated(Ok(()))
+                if !child.restarting {
+                    shutdown_child(ctx, pid, child.spec.shutdown).await;
+                }
+                reply.reply(Ok(())).ok();
             }
-            DynamicCall::WhichChildren => {
-                let mut children: Vec<ChildInfo> = self
+            DynamicCall::WhichChildren(reply) => {
+                let mut children: Vec<(Pid, ChildInfo)> = self
                     .children
                     .iter()
-                    .map(|(pid, child)| ChildInfo {
-                        id: child.spec.id.clone(),
-                        pid: ChildPid::Running(*pid),
-                        child_type: child.spec.child_type,
-                        restart: child.spec.restart,
-                    })
+                    .map(|(pid, child)| (*pid, child.info(*pid)))
                     .collect();
-                children.sort_unstable_by_key(|child| child.pid.pid());
-                DynamicReply::Children(children)
+                children.sort_unstable_by_key(|(pid, _)| *pid);
+                let children = children.into_iter().map(|(_, info)| info).collect();
+                reply.reply(children).ok();
             }
-            DynamicCall::CountChildren => {
+            DynamicCall::CountChildren(reply) => {
                 let mut counts = ChildCounts {
                     specs: self.children.len(),
-                    active: self.children.len(),
                     ..ChildCounts::default()
                 };
                 for child in self.children.values() {
+                    if !child.restarting {
+                        counts.active += 1;
+                    }
                     match child.spec.child_type {
                         ChildType::Supervisor => counts.supervisors += 1,
                         ChildType::Worker => counts.workers += 1,
                     }
                 }
-                DynamicReply::Counts(counts)
+                reply.reply(counts).ok();
             }
         }
     }
 
-    async fn handle_info(&mut self, message: Message<DynamicInfo>, ctx: &mut ServerContext) {
+    async fn handle_info(&mut self, message: Message<DynamicInfo>, ctx: &mut ServerContext<Self>) {
         match message {
             Message::Exit(exit) => {
-                let Some(child) = self.children.remove(&exit.from) else {
+                let Some(child) = self.take_child(exit.from, false) else {
                     return;
                 };
                 let restart = match child.spec.restart {
@@ -305,22 +319,32 @@ impl Server for DynamicServer {
                     Restart::Transient => !exit.reason.is_normal_or_shutdown(),
                     Restart::Temporary => false,
                 };
-                if restart && self.count_restart(ctx, &child.spec.id, &exit.reason) {
-                    self.restart(ctx, child.spec, child.restarts + 1, exit.from)
-                        .await;
+                if restart
+                    && self
+                        .intensity
+                        .restart_or_give_up(ctx, &child.spec.id, &exit.reason)
+                {
+                    self.restart(ctx, child, exit.from).await;
                 }
             }
-            Message::User(DynamicInfo::TryAgain(spec, restarts, old)) => {
+            Message::User(DynamicInfo::TryAgain(old)) => {
+                // Unless it was terminated since: then there is nothing to retry.
+                let Some(child) = self.take_child(old, true) else {
+                    return;
+                };
                 let reason = ExitReason::custom("restart failed");
-                if self.count_restart(ctx, &spec.id, &reason) {
-                    self.restart(ctx, *spec, restarts, old).await;
+                if self
+                    .intensity
+                    .restart_or_give_up(ctx, &child.spec.id, &reason)
+                {
+                    self.restart(ctx, child, old).await;
                 }
             }
             Message::Down(_) => {}
         }
     }
 
-    async fn terminate(&mut self, _reason: &ExitReason, ctx: &mut ServerContext) {
+    async fn terminate(&mut self, _reason: &ExitReason, ctx: &mut ServerContext<Self>) {
         self.stop_all(ctx).await;
     }
 
@@ -337,13 +361,7 @@ impl Server for DynamicServer {
             ),
         )];
         rows.push(("children".to_owned(), self.children.len().to_string()));
-        let now = Instant::now();
-        rows.extend(self.restarts.iter().map(|at| {
-            (
-                "restart".to_owned(),
-                format!("{} ms ago", now.duration_since(*at).as_millis()),
-            )
-        }));
+        rows.extend(self.intensity.describe());
         rows
     }
 }
@@ -359,73 +377,65 @@ impl DynamicServer {
     ) -> Result<Started, StartError> {
         match start_child(ctx, &spec, restarts, None).await? {
             (ChildPid::Running(pid), _) => {
-                self.children.insert(pid, DynamicChild { spec, restarts });
+                let child = DynamicChild {
+                    spec,
+                    restarts,
+                    restarting: false,
+                };
+                self.children.insert(pid, child);
                 Ok(Started::Pid(pid))
             }
             (ChildPid::Restarting | ChildPid::Undefined, _) => Ok(Started::Ignore),
         }
     }
 
-    async fn restart(&mut self, ctx: &mut ServerContext, spec: ChildSpec, restarts: u32, old: Pid) {
-        let id = spec.id.clone();
-        match self.start(ctx, spec.clone(), restarts).await {
+    /// Removes the child known by `pid` if it is running (`restarting` false) or being
+    /// restarted (true).
+    fn take_child(&mut self, pid: Pid, restarting: bool) -> Option<DynamicChild> {
+        let found = self.children.get(&pid)?;
+        if found.restarting != restarting {
+            return None;
+        }
+        self.children.remove(&pid)
+    }
+
+    /// Restarts `child`, whose last pid was `old`. If the start fails, the child stays under
+    /// `old`, restarting, and another try is queued behind the mailbox's messages.
+    async fn restart(&mut self, ctx: &ServerContext<Self>, child: DynamicChild, old: Pid) {
+        let restarts = child.restarts + 1;
+        match self.start(ctx, child.spec.clone(), restarts).await {
             Ok(Started::Pid(new)) => {
                 ctx.event(EventKind::Restarted {
                     supervisor: ctx.pid(),
-                    child_id: id,
+                    child_id: child.spec.id,
                     old,
                     new,
                 });
             }
             Ok(Started::Ignore) => {}
             Err(_) => {
-                let retry = ctx.node().addr::<super::server::ServerMsg<Self>>(ctx.pid());
-                if let Some(addr) = retry {
-                    let info = DynamicInfo::TryAgain(Box::new(spec), restarts, old);
-                    addr.send(super::server::ServerMsg::Info(info)).ok();
-                }
+                let restarting = DynamicChild {
+                    restarts,
+                    restarting: true,
+                    ..child
+                };
+                self.children.insert(old, restarting);
+                ctx.myself().send(DynamicInfo::TryAgain(old)).ok();
             }
         }
-    }
-
-    fn count_restart(
-        &mut self,
-        ctx: &mut ServerContext,
-        id: &Arc<str>,
-        reason: &ExitReason,
-    ) -> bool {
-        let now = Instant::now();
-        let window = Duration::from_secs(u64::from(self.flags.max_seconds));
-        self.restarts.push_back(now);
-        while self
-            .restarts
-            .front()
-            .is_some_and(|at| now.duration_since(*at) > window)
-        {
-            self.restarts.pop_front();
-        }
-        if self.restarts.len() as u64 <= u64::from(self.flags.max_restarts) {
-            return true;
-        }
-        ctx.event(EventKind::SupervisorGaveUp {
-            supervisor: ctx.pid(),
-            child_id: id.clone(),
-            reason: reason.clone(),
-        });
-        ctx.stop(ExitReason::Shutdown);
-        false
     }
 
     /// Stops every child at once: all are sent their shutdown first, then each is waited for
     /// until its own deadline and killed past it.
     async fn stop_all(&mut self, ctx: &Context) {
-        let started = Instant::now();
+        let started = tokio::time::Instant::now();
         // Newest first, as a supervisor stops its children right to left. In pid order the
         // children's memory is also visited in the order it was allocated, which keeps a stop
         // of 100,000 children from missing the cache at every step.
         let mut children: Vec<(Pid, Shutdown)> = self
             .children
             .drain()
+            .filter(|(_, child)| !child.restarting)
             .map(|(pid, child)| (pid, child.spec.shutdown))
             .collect();
         children.sort_unstable_by_key(|(pid, _)| std::cmp::Reverse(*pid));

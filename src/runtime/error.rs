@@ -36,6 +36,15 @@ pub enum StartError {
     /// The supervisor asked to start the child is not running.
     #[error("supervisor is not running: {0}")]
     Supervisor(CallError),
+    /// The start function panicked (outside any process); the text is the panic message.
+    #[error("start function panicked: {0}")]
+    Panicked(Arc<str>),
+    /// Two children of a supervisor's child list share an id (OTP: `duplicate_child_name`).
+    #[error("duplicate child id {0}")]
+    DuplicateChild(Arc<str>),
+    /// `max_seconds` is 0: a restart window of no time never gives up (OTP: `invalid_period`).
+    #[error("invalid period: max_seconds is {0}, it must be at least 1")]
+    InvalidPeriod(u32),
 }
 
 /// There is no process with that pid (or name) on this node.
@@ -103,6 +112,21 @@ pub enum CallError {
     /// No process is registered under the name.
     #[error("no process registered as {0}")]
     NotRegistered(Arc<str>),
+    /// A process called itself: it would wait for a reply only it can give (OTP exits with
+    /// `calling_self`).
+    #[error("{0} called itself")]
+    CallingSelf(Pid),
+    /// A stop asked for one reason and the process exited with another (its `terminate`
+    /// panicked, say, or a kill overtook the stop).
+    #[error("{pid} was asked to stop with {asked} but exited with {reason}")]
+    StoppedWith {
+        /// The process.
+        pid: Pid,
+        /// The reason the stop asked for.
+        asked: ExitReason,
+        /// The reason it exited with.
+        reason: ExitReason,
+    },
 }
 
 /// A supervisor request about one child failed.

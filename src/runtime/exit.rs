@@ -78,14 +78,18 @@ impl ExitReason {
     }
 
     pub(crate) fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
-        let message = if let Some(text) = payload.downcast_ref::<&str>() {
-            (*text).to_owned()
-        } else if let Some(text) = payload.downcast_ref::<String>() {
-            text.clone()
-        } else {
-            "panic with a non-text payload".to_owned()
-        };
-        Self::Panic(message.into())
+        Self::Panic(panic_message(payload))
+    }
+}
+
+/// The message a panic was raised with.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).into()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.as_str().into()
+    } else {
+        "panic with a non-text payload".into()
     }
 }
 

@@ -19,6 +19,7 @@ mod context;
 mod dynamic_supervisor;
 mod error;
 mod exit;
+mod intensity;
 mod introspect;
 mod node;
 mod pid;
@@ -43,5 +44,5 @@ pub use introspect::{
 pub use node::{Node, Watch};
 pub use pid::{MonitorRef, Pid};
 pub use process::{Down, ExitMessage, Message, ProcessView, StateReport};
-pub use server::{DEFAULT_CALL_TIMEOUT, Server, ServerContext, ServerRef};
+pub use server::{DEFAULT_CALL_TIMEOUT, ReplyTo, Server, ServerContext, ServerRef};
 pub use supervisor::{ChildCounts, ChildInfo, ChildPid, Strategy, Supervisor, SupervisorFlags};

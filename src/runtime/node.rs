@@ -16,12 +16,11 @@ use parking_lot::{Mutex, RwLock};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
-use super::context::{Addr, Context, Inbox, SpawnOptions, spawn_process};
+use super::context::{Addr, Context, Inbox, SpawnOptions, spawn_process, spawn_unnamed};
 use super::error::{CallError, NoProc, RegisterError, SendError, StartError};
 use super::exit::ExitReason;
 use super::introspect::{
-    ChangeTracking, DeadProcess, DirtyTracker, EventKind, EventLog, EventRead, PROCESS_LABEL,
-    ProcessInfo, ProcessKind,
+    ChangeTracking, DeadProcess, DirtyTracker, EventKind, EventLog, EventRead, ProcessInfo,
 };
 use super::pid::{MonitorRef, Pid};
 use super::process::{AnyProcess, Cell, Countdown, Life, ProcessView, StateReport, Watcher};
@@ -190,17 +189,7 @@ impl Node {
         Fut: Future + Send + 'static,
         Fut::Output: Into<ExitReason>,
     {
-        match spawn_process(
-            &self.shared,
-            None,
-            SpawnOptions::new(),
-            ProcessKind::Plain,
-            &PROCESS_LABEL,
-            f,
-        ) {
-            Ok((addr, _)) => addr,
-            Err(_) => unreachable!("a spawn without a name cannot fail"),
-        }
+        spawn_unnamed(&self.shared, None, SpawnOptions::new(), f)
     }
 
     /// Spawns with options (a name, a label, trap_exit). Fails if the name is taken.
@@ -215,15 +204,7 @@ impl Node {
             link: false,
             ..options
         };
-        spawn_process(
-            &self.shared,
-            None,
-            options,
-            ProcessKind::Plain,
-            &PROCESS_LABEL,
-            f,
-        )
-        .map(|(addr, _)| addr)
+        spawn_process(&self.shared, None, options, f)
     }
 
     /// Sends an exit signal from the node itself (`<0.0.0>`): `kill` kills untrappably (the
@@ -532,7 +513,9 @@ impl NodeShared {
             });
         }
         let mut state = process.core().state.lock();
-        if state.life == Life::Dead {
+        // Erlang's `register` refuses a pid that is not alive, exiting included: a name given
+        // to a process on its way out would outlive the process for a moment.
+        if state.life != Life::Alive {
             return Err(RegisterError::NoProc(pid));
         }
         if let Some(existing) = &state.meta.name {

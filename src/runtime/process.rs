@@ -513,11 +513,21 @@ impl<M: Send + 'static> Cell<M> {
 
     /// Queues a message; hands it back if the process is dead.
     pub(crate) fn push(&self, message: Message<M>) -> Result<(), Message<M>> {
+        self.push_with(message, |message| message)
+    }
+
+    /// Queues `wrap(value)`; hands `value` back, unwrapped, if the process is dead (a cast
+    /// hands back the cast, not the server message it would have become).
+    pub(crate) fn push_with<T>(
+        &self,
+        value: T,
+        wrap: impl FnOnce(T) -> Message<M>,
+    ) -> Result<(), T> {
         let mut mailbox = self.mailbox.lock();
         if mailbox.closed {
-            return Err(message);
+            return Err(value);
         }
-        mailbox.queue.push_back(message);
+        mailbox.queue.push_back(wrap(value));
         self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
         self.core.touch();
         if mailbox.waiting {
@@ -676,9 +686,38 @@ fn poll_as<F: Future>(
     if core.doomed.load(Ordering::Acquire) {
         return Poll::Ready(Err(core.doom_reason()));
     }
+    let _current = Current::enter(core.pid);
     match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(poll) => poll.map(Ok),
         Err(payload) => Poll::Ready(Err(ExitReason::from_panic(payload.as_ref()))),
+    }
+}
+
+thread_local! {
+    /// The process whose code this thread is running now, if any: set while a process's
+    /// future (or a server's init, on its behalf) is polled.
+    static CURRENT: std::cell::Cell<Option<Pid>> = const { std::cell::Cell::new(None) };
+}
+
+/// The process whose code is running on this thread, if any. A call to that process would
+/// wait for a reply only it can give (OTP: `calling_self`).
+pub(crate) fn current_process() -> Option<Pid> {
+    CURRENT.with(std::cell::Cell::get)
+}
+
+/// Marks a process as the one running on this thread until dropped; restores the one it
+/// interrupted (a server's init runs on its behalf inside its starter's poll).
+struct Current(Option<Pid>);
+
+impl Current {
+    fn enter(pid: Pid) -> Self {
+        Self(CURRENT.with(|current| current.replace(Some(pid))))
+    }
+}
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(self.0));
     }
 }
 
@@ -709,6 +748,12 @@ where
 /// Runs a future, turning a panic into `Err(reason)`. Servers use it around their callbacks
 /// so that `terminate` still runs after a callback panics.
 pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, ExitReason> {
+    catch_panic_message(future).await.map_err(ExitReason::Panic)
+}
+
+/// Runs a future, turning a panic into `Err(message)`. Supervisors run start functions in
+/// it, so that a start that panics fails instead of taking the supervisor down.
+pub(crate) async fn catch_panic_message<F: Future>(future: F) -> Result<F::Output, Arc<str>> {
     CatchUnwind {
         future: std::pin::pin!(future),
     }
@@ -720,14 +765,14 @@ struct CatchUnwind<'a, F> {
 }
 
 impl<F: Future> Future for CatchUnwind<'_, F> {
-    type Output = Result<F::Output, ExitReason>;
+    type Output = Result<F::Output, Arc<str>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let future = self.future.as_mut();
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(ExitReason::from_panic(payload.as_ref()))),
+            Err(payload) => Poll::Ready(Err(super::exit::panic_message(payload.as_ref()))),
         }
     }
 }

@@ -11,41 +11,52 @@
 //!   restarts all, rest_for_one stops and restarts those started after it.
 //! - More than `max_restarts` restarts within `max_seconds` (defaults 3 and 5, Elixir's) and
 //!   the supervisor gives up: it stops its children right to left and exits with `shutdown`,
-//!   which its own supervisor then handles. The window is read on tokio's clock, so a test
-//!   on paused time (`tokio::time::pause`) ages it without waiting.
-//! - A restart that fails to start counts as a restart and is tried again: one_for_all
-//!   stops again the siblings that did restart and restarts them all, rest_for_one goes on
-//!   from the child that failed (OTP's `try_again_restart`).
+//!   which its own supervisor then handles. The window is read on tokio's clock (see
+//!   `intensity.rs`).
+//! - A restart that fails to start (an error, or a start function that panics) counts as a
+//!   restart and is tried again through the supervisor's mailbox, so that calls are answered
+//!   between tries (OTP's `try_again_restart`). Only the child whose start failed is
+//!   `restarting`; the children after it are not running (`undefined`) and can be restarted
+//!   or deleted meanwhile. A try stops, right to left, the children the strategy covers that
+//!   run (one_for_all: all, rest_for_one: those after the failed one) and starts them again
+//!   from the failed one. `terminate_child` of a restarting child cancels its retry.
+//! - A start function that panics never takes the supervisor down: `start_child` fails with
+//!   the panic, a start at init fails naming the child (the started ones are shut down with
+//!   `shutdown`, right to left), and a restart that panics is a failed restart.
+//! - A child list with duplicate ids, or a `max_seconds` of 0, fails the start before any
+//!   child starts (OTP: `duplicate_child_name`, `invalid_period`).
 //! - Stopping a child waits on a monitor, not on the EXIT message: brutal_kill kills at once;
 //!   a timeout sends `shutdown`, waits, then kills; infinity waits as long as it takes.
 //! - A restarted child gets a new pid; its old incarnation has fully stopped before the new
 //!   one starts, and it keeps its place among its siblings.
-//! - An exit signal from the parent stops the children and then the supervisor with that
-//!   reason; from any other process (or from the node, for a supervisor with no parent) it
-//!   is ignored unless it comes from a child, as in OTP.
+//! - An exit signal from the parent (the process that started it with `start_link`) stops the
+//!   children and then the supervisor with that reason; from any other process (the node, or
+//!   the starter of a supervisor started with `start`, which is its own parent) it is ignored
+//!   unless it comes from a child, as in OTP.
+//! - `which_children`, `count_children` and the child admin calls wait as long as it takes
+//!   (OTP's `infinity`): a supervisor busy restarting a slow child answers when it is done.
 //!
 //! Differences from OTP: `which_children` lists children in spec (start) order, where OTP
 //! lists them newest first; `start_child` with an id already present fails with
 //! `AlreadyPresent` whether or not that child runs (OTP says `already_started` for a running
 //! one).
 
-use std::collections::VecDeque;
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::time::Instant;
 
 use super::child_spec::{ChildSpec, ChildType, Restart, Shutdown, Started};
 use super::context::{Context, SpawnOptions, Spawner};
 use super::error::{StartError, SupervisorError};
 use super::exit::ExitReason;
+use super::intensity::Intensity;
 use super::introspect::{EventKind, ProcessKind};
 use super::node::Node;
 use super::pid::Pid;
-use super::process::{Message, StateReport};
-use super::server::{Server, ServerContext, ServerRef, start_server};
+use super::process::{Message, StateReport, catch_panic_message};
+use super::server::{ReplyTo, Server, ServerContext, ServerRef, start_server};
 
 /// How a child's exit affects its siblings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,20 +166,14 @@ pub struct Supervisor {
     server: ServerRef<SupervisorServer>,
 }
 
+/// A request to a supervisor, with where its typed answer goes.
 pub(crate) enum SupervisorCall {
-    WhichChildren,
-    CountChildren,
-    TerminateChild(Arc<str>),
-    RestartChild(Arc<str>),
-    DeleteChild(Arc<str>),
-    StartChild(ChildSpec),
-}
-
-pub(crate) enum SupervisorReply {
-    Children(Vec<ChildInfo>),
-    Counts(ChildCounts),
-    Done(Result<(), SupervisorError>),
-    Started(Result<Started, SupervisorError>),
+    WhichChildren(ReplyTo<Vec<ChildInfo>>),
+    CountChildren(ReplyTo<ChildCounts>),
+    TerminateChild(Arc<str>, ReplyTo<Result<(), SupervisorError>>),
+    RestartChild(Arc<str>, ReplyTo<Result<Started, SupervisorError>>),
+    DeleteChild(Arc<str>, ReplyTo<Result<(), SupervisorError>>),
+    StartChild(ChildSpec, ReplyTo<Result<Started, SupervisorError>>),
 }
 
 impl Supervisor {
@@ -181,7 +186,6 @@ impl Supervisor {
     ) -> Result<Self, StartError> {
         let options = SpawnOptions {
             link: false,
-            monitor: false,
             ..options
         };
         Self::spawn(
@@ -203,7 +207,6 @@ impl Supervisor {
     ) -> Result<Self, StartError> {
         let options = SpawnOptions {
             link: true,
-            monitor: false,
             ..options
         };
         Self::spawn(&ctx.node, Some(ctx), flags, children, options).await
@@ -216,12 +219,17 @@ impl Supervisor {
         children: Vec<ChildSpec>,
         options: SpawnOptions,
     ) -> Result<Self, StartError> {
+        check_period(flags.max_seconds)?;
+        let mut ids = HashSet::with_capacity(children.len());
+        if let Some(spec) = children.iter().find(|spec| !ids.insert(&spec.id)) {
+            return Err(StartError::DuplicateChild(spec.id.clone()));
+        }
         let failure = Arc::new(Mutex::new(None));
         let server = SupervisorServer {
             flags,
             initial: children,
             children: Vec::new(),
-            restarts: VecDeque::new(),
+            intensity: Intensity::new(flags.max_restarts, flags.max_seconds),
             label: options
                 .label
                 .clone()
@@ -278,60 +286,57 @@ impl Supervisor {
         self.server.is_alive()
     }
 
-    /// Its children in start order.
+    /// Its children in start order. Waits as long as the supervisor takes to answer.
     pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupervisorError> {
-        match self.server.call(SupervisorCall::WhichChildren).await? {
-            SupervisorReply::Children(children) => Ok(children),
-            _ => unreachable!("which_children replies with children"),
-        }
+        let call = SupervisorCall::WhichChildren;
+        Ok(self.server.call_with_infinity(call).await?)
     }
 
-    /// Counts of specs, active children, supervisors and workers.
+    /// Counts of specs, active children, supervisors and workers. Waits as long as the
+    /// supervisor takes to answer.
     pub async fn count_children(&self) -> Result<ChildCounts, SupervisorError> {
-        match self.server.call(SupervisorCall::CountChildren).await? {
-            SupervisorReply::Counts(counts) => Ok(counts),
-            _ => unreachable!("count_children replies with counts"),
-        }
+        let call = SupervisorCall::CountChildren;
+        Ok(self.server.call_with_infinity(call).await?)
     }
 
-    /// Stops the child `id`; its spec is kept (unless it is temporary).
+    /// Stops the child `id`; its spec is kept (unless it is temporary). A child being
+    /// restarted after a failed restart is left not running, and its retry is cancelled.
     pub async fn terminate_child(&self, id: &str) -> Result<(), SupervisorError> {
-        self.done(SupervisorCall::TerminateChild(id.into())).await
+        let call = |reply| SupervisorCall::TerminateChild(id.into(), reply);
+        self.server.call_with_infinity(call).await?
     }
 
-    /// Starts again a child that was terminated.
+    /// Starts again a child that is not running (terminated, or not restarted after a failed
+    /// restart of a sibling).
     pub async fn restart_child(&self, id: &str) -> Result<Started, SupervisorError> {
-        self.started(SupervisorCall::RestartChild(id.into())).await
+        let call = |reply| SupervisorCall::RestartChild(id.into(), reply);
+        self.server.call_with_infinity(call).await?
     }
 
     /// Removes the spec of a child that is not running.
     pub async fn delete_child(&self, id: &str) -> Result<(), SupervisorError> {
-        self.done(SupervisorCall::DeleteChild(id.into())).await
+        let call = |reply| SupervisorCall::DeleteChild(id.into(), reply);
+        self.server.call_with_infinity(call).await?
     }
 
     /// Adds a child and starts it.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<Started, SupervisorError> {
-        self.started(SupervisorCall::StartChild(spec)).await
+        let call = |reply| SupervisorCall::StartChild(spec, reply);
+        self.server.call_with_infinity(call).await?
     }
 
     /// Stops the supervisor with `reason` (children right to left) and waits.
     pub async fn stop(&self, reason: ExitReason) -> Result<(), SupervisorError> {
         Ok(self.server.stop(reason).await?)
     }
+}
 
-    async fn done(&self, call: SupervisorCall) -> Result<(), SupervisorError> {
-        match self.server.call_infinity(call).await? {
-            SupervisorReply::Done(result) => result,
-            _ => unreachable!("this call replies with done"),
-        }
+/// Refuses a restart window of no time, which would never give up (OTP: `invalid_period`).
+pub(crate) fn check_period(max_seconds: u32) -> Result<(), StartError> {
+    if max_seconds == 0 {
+        return Err(StartError::InvalidPeriod(max_seconds));
     }
-
-    async fn started(&self, call: SupervisorCall) -> Result<Started, SupervisorError> {
-        match self.server.call_infinity(call).await? {
-            SupervisorReply::Started(result) => result,
-            _ => unreachable!("this call replies with started"),
-        }
-    }
+    Ok(())
 }
 
 /// One child spec and its current process.
@@ -352,8 +357,8 @@ struct SupervisorServer {
     /// The specs given at start, taken by init.
     initial: Vec<ChildSpec>,
     children: Vec<Child>,
-    /// When recent restarts happened, for the intensity.
-    restarts: VecDeque<Instant>,
+    /// Recent restarts, against max_restarts in max_seconds.
+    intensity: Intensity,
     label: Arc<str>,
     /// Which child failed to start at init, for the starter's error.
     failure: Arc<Mutex<Option<StartError>>>,
@@ -366,15 +371,16 @@ pub(crate) enum SupervisorInfo {
 
 impl Server for SupervisorServer {
     type Call = SupervisorCall;
-    type Reply = SupervisorReply;
+    type Reply = ();
     type Cast = ();
     type Info = SupervisorInfo;
+    type Continue = ();
 
     fn label(&self) -> Arc<str> {
         self.label.clone()
     }
 
-    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         ctx.trap_exit(true);
         for spec in std::mem::take(&mut self.initial) {
             match start_child(ctx, &spec, 0, None).await {
@@ -405,38 +411,40 @@ impl Server for SupervisorServer {
         Ok(())
     }
 
-    async fn handle_call(
-        &mut self,
-        call: SupervisorCall,
-        ctx: &mut ServerContext,
-    ) -> SupervisorReply {
+    async fn handle_call(&mut self, call: SupervisorCall, ctx: &mut ServerContext<Self>) {
         match call {
-            SupervisorCall::WhichChildren => SupervisorReply::Children(
-                self.children
-                    .iter()
-                    .map(|child| ChildInfo {
-                        id: child.spec.id.clone(),
-                        pid: child.pid,
-                        child_type: child.spec.child_type,
-                        restart: child.spec.restart,
-                    })
-                    .collect(),
-            ),
-            SupervisorCall::CountChildren => SupervisorReply::Counts(count(&self.children)),
-            SupervisorCall::TerminateChild(id) => {
-                SupervisorReply::Done(self.terminate_child(ctx, &id).await)
+            SupervisorCall::WhichChildren(reply) => {
+                let children = self.children.iter().map(|child| ChildInfo {
+                    id: child.spec.id.clone(),
+                    pid: child.pid,
+                    child_type: child.spec.child_type,
+                    restart: child.spec.restart,
+                });
+                reply.reply(children.collect()).ok();
             }
-            SupervisorCall::RestartChild(id) => {
-                SupervisorReply::Started(self.restart_child(ctx, &id).await)
+            SupervisorCall::CountChildren(reply) => {
+                reply.reply(count(&self.children)).ok();
             }
-            SupervisorCall::DeleteChild(id) => SupervisorReply::Done(self.delete_child(&id)),
-            SupervisorCall::StartChild(spec) => {
-                SupervisorReply::Started(self.add_child(ctx, spec).await)
+            SupervisorCall::TerminateChild(id, reply) => {
+                reply.reply(self.terminate_child(ctx, &id).await).ok();
+            }
+            SupervisorCall::RestartChild(id, reply) => {
+                reply.reply(self.restart_child(ctx, &id).await).ok();
+            }
+            SupervisorCall::DeleteChild(id, reply) => {
+                reply.reply(self.delete_child(&id)).ok();
+            }
+            SupervisorCall::StartChild(spec, reply) => {
+                reply.reply(self.add_child(ctx, spec).await).ok();
             }
         }
     }
 
-    async fn handle_info(&mut self, message: Message<SupervisorInfo>, ctx: &mut ServerContext) {
+    async fn handle_info(
+        &mut self,
+        message: Message<SupervisorInfo>,
+        ctx: &mut ServerContext<Self>,
+    ) {
         match message {
             Message::Exit(exit) => {
                 let found = self
@@ -448,20 +456,21 @@ impl Server for SupervisorServer {
                 }
             }
             Message::User(SupervisorInfo::TryAgain(id)) => {
+                // Unless the child was terminated (or deleted) since: then nothing to retry.
                 let restarting = self
                     .children
                     .iter()
                     .any(|c| c.spec.id == id && c.pid == ChildPid::Restarting);
                 let reason = ExitReason::custom("restart failed");
-                if restarting && self.count_restart(ctx, &id, &reason) {
-                    self.restart_after_exit(ctx, &id).await;
+                if restarting && self.intensity.restart_or_give_up(ctx, &id, &reason) {
+                    self.restart(ctx, &id).await;
                 }
             }
             Message::Down(_) => {}
         }
     }
 
-    async fn terminate(&mut self, _reason: &ExitReason, ctx: &mut ServerContext) {
+    async fn terminate(&mut self, _reason: &ExitReason, ctx: &mut ServerContext<Self>) {
         self.stop_all(ctx).await;
     }
 
@@ -488,13 +497,7 @@ impl Server for SupervisorServer {
                 ),
             )
         }));
-        let now = Instant::now();
-        rows.extend(self.restarts.iter().map(|at| {
-            (
-                "restart".to_owned(),
-                format!("{} ms ago", now.duration_since(*at).as_millis()),
-            )
-        }));
+        rows.extend(self.intensity.describe());
         rows
     }
 }
@@ -503,7 +506,12 @@ impl Server for SupervisorServer {
 
 impl SupervisorServer {
     /// A child exited on its own: drop, keep or restart it, by restart type and strategy.
-    async fn child_exited(&mut self, ctx: &mut ServerContext, index: usize, reason: ExitReason) {
+    async fn child_exited(
+        &mut self,
+        ctx: &mut ServerContext<Self>,
+        index: usize,
+        reason: ExitReason,
+    ) {
         let child = &mut self.children[index];
         child.pid = ChildPid::Undefined;
         match child.spec.restart {
@@ -515,76 +523,36 @@ impl SupervisorServer {
             Restart::Transient | Restart::Permanent => {}
         }
         let id = child.spec.id.clone();
-        if !self.count_restart(ctx, &id, &reason) {
-            return;
+        if self.intensity.restart_or_give_up(ctx, &id, &reason) {
+            self.restart(ctx, &id).await;
         }
-        let first = if self.flags.strategy == Strategy::OneForAll {
-            0
-        } else {
-            index
-        };
-        self.stop_from(ctx, first, Some(index)).await;
-        self.restart_after_exit(ctx, &id).await;
     }
 
-    /// Restarts, by strategy, after the child `id` exited (its siblings already stopped) or
-    /// after its restart failed. On a retry, one_for_all first stops again the siblings that
-    /// did restart (right to left) and restarts them all, as OTP does; rest_for_one goes on
-    /// from the child that failed.
-    async fn restart_after_exit(&mut self, ctx: &ServerContext, id: &str) {
+    /// Restarts by strategy after the child `id` exited, or after its restart failed: stops,
+    /// right to left, the running children the strategy covers (one_for_all: all;
+    /// rest_for_one: those after `id`), then starts the ones not running from `id` on
+    /// (one_for_all: from the first), as OTP's `restart/3`.
+    async fn restart(&mut self, ctx: &ServerContext<Self>, id: &str) {
         let Some(index) = self.children.iter().position(|c| &*c.spec.id == id) else {
             return;
         };
         match self.flags.strategy {
             Strategy::OneForOne => self.restart_from(ctx, index, Some(index)).await,
             Strategy::OneForAll => {
-                self.stop_from(ctx, 0, None).await;
+                self.stop_from(ctx, 0).await;
                 self.restart_from(ctx, 0, None).await;
             }
-            Strategy::RestForOne => self.restart_from(ctx, index, None).await,
-        }
-    }
-
-    /// Counts a restart against the intensity; false (and the supervisor stopping) if it is
-    /// exceeded.
-    fn count_restart(
-        &mut self,
-        ctx: &mut ServerContext,
-        id: &Arc<str>,
-        reason: &ExitReason,
-    ) -> bool {
-        let now = Instant::now();
-        let window = Duration::from_secs(u64::from(self.flags.max_seconds));
-        self.restarts.push_back(now);
-        while self
-            .restarts
-            .front()
-            .is_some_and(|at| now.duration_since(*at) > window)
-        {
-            self.restarts.pop_front();
-        }
-        if self.restarts.len() as u64 <= u64::from(self.flags.max_restarts) {
-            return true;
-        }
-        ctx.event(EventKind::SupervisorGaveUp {
-            supervisor: ctx.pid(),
-            child_id: id.clone(),
-            reason: reason.clone(),
-        });
-        ctx.stop(ExitReason::Shutdown);
-        false
-    }
-
-    /// Stops the running children from `first` on (except `except`, which already exited),
-    /// right to left, dropping temporary ones.
-    async fn stop_from(&mut self, ctx: &ServerContext, first: usize, except: Option<usize>) {
-        if self.flags.strategy == Strategy::OneForOne {
-            return;
-        }
-        for index in (first..self.children.len()).rev() {
-            if Some(index) == except {
-                continue;
+            Strategy::RestForOne => {
+                // Only children after `id` can be removed (temporary): `index` holds.
+                self.stop_from(ctx, index).await;
+                self.restart_from(ctx, index, None).await;
             }
+        }
+    }
+
+    /// Stops the running children from `first` on, right to left, dropping temporary ones.
+    async fn stop_from(&mut self, ctx: &ServerContext<Self>, first: usize) {
+        for index in (first..self.children.len()).rev() {
             let child = &mut self.children[index];
             if let ChildPid::Running(pid) = child.pid {
                 shutdown_child(ctx, pid, child.spec.shutdown).await;
@@ -597,8 +565,9 @@ impl SupervisorServer {
     }
 
     /// (Re)starts children from `first` on (only `first` if `only` is set) that are not
-    /// running. A failure marks the child restarting and schedules another try.
-    async fn restart_from(&mut self, ctx: &ServerContext, first: usize, only: Option<usize>) {
+    /// running. A failure marks that child restarting, leaves the ones after it not running,
+    /// and schedules another try through the mailbox.
+    async fn restart_from(&mut self, ctx: &ServerContext<Self>, first: usize, only: Option<usize>) {
         let last = only.map_or(self.children.len(), |index| index + 1);
         for index in first..last {
             let child = &mut self.children[index];
@@ -622,17 +591,8 @@ impl SupervisorServer {
                 }
                 Err(_) => {
                     child.pid = ChildPid::Restarting;
-                    for later in &mut self.children[index + 1..last] {
-                        if !matches!(later.pid, ChildPid::Running(_)) {
-                            later.pid = ChildPid::Restarting;
-                        }
-                    }
-                    let id = self.children[index].spec.id.clone();
-                    let retry = ctx.node().addr::<super::server::ServerMsg<Self>>(ctx.pid());
-                    if let Some(addr) = retry {
-                        addr.send(super::server::ServerMsg::Info(SupervisorInfo::TryAgain(id)))
-                            .ok();
-                    }
+                    let retry = SupervisorInfo::TryAgain(child.spec.id.clone());
+                    ctx.myself().send(retry).ok();
                     return;
                 }
             }
@@ -640,7 +600,7 @@ impl SupervisorServer {
     }
 
     /// Stops every running child, right to left.
-    async fn stop_all(&mut self, ctx: &ServerContext) {
+    async fn stop_all(&mut self, ctx: &ServerContext<Self>) {
         for child in self.children.iter_mut().rev() {
             if let ChildPid::Running(pid) = child.pid {
                 shutdown_child(ctx, pid, child.spec.shutdown).await;
@@ -653,7 +613,7 @@ impl SupervisorServer {
 
     async fn terminate_child(
         &mut self,
-        ctx: &ServerContext,
+        ctx: &ServerContext<Self>,
         id: &str,
     ) -> Result<(), SupervisorError> {
         let index = self.find(id)?;
@@ -670,7 +630,7 @@ impl SupervisorServer {
 
     async fn restart_child(
         &mut self,
-        ctx: &ServerContext,
+        ctx: &ServerContext<Self>,
         id: &str,
     ) -> Result<Started, SupervisorError> {
         let index = self.find(id)?;
@@ -702,7 +662,7 @@ impl SupervisorServer {
 
     async fn add_child(
         &mut self,
-        ctx: &ServerContext,
+        ctx: &ServerContext<Self>,
         spec: ChildSpec,
     ) -> Result<Started, SupervisorError> {
         if self.children.iter().any(|c| c.spec.id == spec.id) {
@@ -762,7 +722,10 @@ pub(crate) async fn start_child(
     restarts: u32,
     order_key: Option<u64>,
 ) -> Result<(ChildPid, Option<u64>), StartError> {
-    match spec.start(ctx.clone()).await {
+    let started = catch_panic_message(spec.start(ctx.clone()))
+        .await
+        .unwrap_or_else(|panic| Err(StartError::Panicked(panic)));
+    match started {
         Ok(Started::Pid(pid)) => {
             ctx.link(pid);
             let key = ctx.annotate_child(

@@ -108,6 +108,10 @@ impl Control {
             }),
             Err(CallError::Timeout { timeout_ms, .. }) => Err(CommandError::Timeout { timeout_ms }),
             Err(CallError::NotRegistered(name)) => Err(CommandError::UnknownName(name.to_string())),
+            // A describe is neither made from inside the process nor a stop.
+            Err(error @ (CallError::CallingSelf(_) | CallError::StoppedWith { .. })) => {
+                Err(CommandError::App(error.to_string()))
+            }
         }
     }
 

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use crate::runtime::{
     CallError, ChildSpec, Context, DynamicSupervisor, ExitReason, Message, MonitorRef, Node, Pid,
-    Restart, Server, ServerContext, ServerRef, SpawnOptions, Spawner, StartError, Started,
+    ReplyTo, Restart, Server, ServerContext, ServerRef, SpawnOptions, Spawner, StartError, Started,
     StateReport,
 };
 
@@ -183,22 +183,13 @@ impl Registry {
 
     /// The bucket named `name`, if the registry knows one.
     pub async fn lookup(&self, name: &str) -> Result<Option<Bucket>, CallError> {
-        match self
-            .server
-            .call(RegistryCall::Lookup(name.to_owned()))
-            .await?
-        {
-            RegistryReply::Bucket(bucket) => Ok(bucket),
-            RegistryReply::Names(_) => unreachable!("lookup replies with a bucket"),
-        }
+        let call = |reply| RegistryCall::Lookup(name.to_owned(), reply);
+        self.server.call_with(call).await
     }
 
     /// Every name the registry knows, with its bucket's pid.
     pub async fn names(&self) -> Result<BTreeMap<String, Pid>, CallError> {
-        match self.server.call(RegistryCall::Names).await? {
-            RegistryReply::Names(names) => Ok(names),
-            RegistryReply::Bucket(_) => unreachable!("names replies with names"),
-        }
+        self.server.call_with(RegistryCall::Names).await
     }
 
     /// The registry's state as observers see it: one row per name with its bucket's pid,
@@ -225,14 +216,10 @@ struct RegistryServer {
     refs: HashMap<MonitorRef, String>,
 }
 
+/// A request to the registry, with where its typed answer goes.
 enum RegistryCall {
-    Lookup(String),
-    Names,
-}
-
-enum RegistryReply {
-    Bucket(Option<Bucket>),
-    Names(BTreeMap<String, Pid>),
+    Lookup(String, ReplyTo<Option<Bucket>>),
+    Names(ReplyTo<BTreeMap<String, Pid>>),
 }
 
 enum RegistryCast {
@@ -274,31 +261,29 @@ impl RegistryServer {
 
 impl Server for RegistryServer {
     type Call = RegistryCall;
-    type Reply = RegistryReply;
+    type Reply = ();
     type Cast = RegistryCast;
     type Info = ();
+    type Continue = ();
 
     fn label(&self) -> Arc<str> {
         REGISTRY.into()
     }
 
-    async fn handle_call(
-        &mut self,
-        request: RegistryCall,
-        _ctx: &mut ServerContext,
-    ) -> RegistryReply {
+    async fn handle_call(&mut self, request: RegistryCall, _ctx: &mut ServerContext<Self>) {
         match request {
-            RegistryCall::Lookup(name) => RegistryReply::Bucket(self.names.get(&name).cloned()),
-            RegistryCall::Names => RegistryReply::Names(
-                self.names
-                    .iter()
-                    .map(|(name, bucket)| (name.clone(), bucket.pid()))
-                    .collect(),
-            ),
+            RegistryCall::Lookup(name, reply) => {
+                reply.reply(self.names.get(&name).cloned()).ok();
+            }
+            RegistryCall::Names(reply) => {
+                let names = self.names.iter();
+                let names = names.map(|(name, bucket)| (name.clone(), bucket.pid()));
+                reply.reply(names.collect()).ok();
+            }
         }
     }
 
-    async fn handle_cast(&mut self, message: RegistryCast, ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, message: RegistryCast, ctx: &mut ServerContext<Self>) {
         let RegistryCast::Create(name) = message;
         if self.names.contains_key(&name) {
             return;
@@ -311,7 +296,7 @@ impl Server for RegistryServer {
         self.names.insert(name, bucket);
     }
 
-    async fn handle_info(&mut self, message: Message<()>, _ctx: &mut ServerContext) {
+    async fn handle_info(&mut self, message: Message<()>, _ctx: &mut ServerContext<Self>) {
         let Message::Down(down) = message else {
             return;
         };

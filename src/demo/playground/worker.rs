@@ -110,7 +110,7 @@ impl Worker {
     }
 
     /// Sends the pings the rate owes since sending began.
-    fn send_owed(&mut self, ctx: &ServerContext) {
+    fn send_owed(&mut self, ctx: &ServerContext<Self>) {
         let (Some(send), Some(since)) = (&self.spec.send, self.sending_since) else {
             return;
         };
@@ -140,6 +140,7 @@ impl Server for Worker {
     type Reply = WorkerReply;
     type Cast = Ping;
     type Info = ScriptTimer;
+    type Continue = ();
 
     fn label(&self) -> Arc<str> {
         self.spec
@@ -149,7 +150,7 @@ impl Server for Worker {
             .into()
     }
 
-    async fn init(&mut self, ctx: &mut ServerContext) -> Result<(), ExitReason> {
+    async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {
         if let Some(reason) = &self.spec.fail_to_start {
             return Err(reason.clone());
         }
@@ -173,7 +174,11 @@ impl Server for Worker {
         Ok(())
     }
 
-    async fn handle_call(&mut self, call: WorkerCall, _ctx: &mut ServerContext) -> WorkerReply {
+    async fn handle_call(
+        &mut self,
+        call: WorkerCall,
+        _ctx: &mut ServerContext<Self>,
+    ) -> WorkerReply {
         match call {
             WorkerCall::Get(key) => WorkerReply::Value(
                 self.state
@@ -192,11 +197,11 @@ impl Server for Worker {
         }
     }
 
-    async fn handle_cast(&mut self, _ping: Ping, _ctx: &mut ServerContext) {
+    async fn handle_cast(&mut self, _ping: Ping, _ctx: &mut ServerContext<Self>) {
         self.stats.received += 1;
     }
 
-    async fn handle_info(&mut self, message: Message<ScriptTimer>, ctx: &mut ServerContext) {
+    async fn handle_info(&mut self, message: Message<ScriptTimer>, ctx: &mut ServerContext<Self>) {
         match message {
             Message::User(ScriptTimer(Timer::Crash)) => {
                 if let Some(crash) = &self.spec.crash_every {
@@ -218,7 +223,7 @@ impl Server for Worker {
         }
     }
 
-    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext) {
+    async fn terminate(&mut self, reason: &ExitReason, _ctx: &mut ServerContext<Self>) {
         let is_shutdown = matches!(reason, ExitReason::Shutdown | ExitReason::ShutdownWith(_));
         if self.is_script_stop || !is_shutdown {
             return;
