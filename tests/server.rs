@@ -1023,6 +1023,10 @@ impl Server for CallsItself {
         self.report.send(me.call(()).await).ok();
         let stop = me.stop(ExitReason::Normal).await.map(|()| 0);
         self.report.send(stop).ok();
+        let described = me.describe().await.map(|_| 0);
+        self.report.send(described).ok();
+        let described = ctx.node().describe(ctx.pid()).await.map(|_| 0);
+        self.report.send(described).ok();
     }
 }
 
@@ -1036,8 +1040,10 @@ async fn a_server_that_calls_itself_fails_at_once_with_calling_self() {
     let started = tokio::time::Instant::now();
     server.cast(()).unwrap();
     let pid = server.pid();
-    assert_eq!(reports.recv().await, Some(Err(CallError::CallingSelf(pid))));
-    assert_eq!(reports.recv().await, Some(Err(CallError::CallingSelf(pid))));
+    for asked in ["call", "stop", "describe", "node describe"] {
+        let report = reports.recv().await;
+        assert_eq!(report, Some(Err(CallError::CallingSelf(pid))), "{asked}");
+    }
     assert_eq!(
         started.elapsed(),
         Duration::ZERO,

@@ -23,7 +23,9 @@ use super::introspect::{
     ChangeTracking, DeadProcess, DirtyTracker, EventKind, EventLog, EventRead, ProcessInfo,
 };
 use super::pid::{MonitorRef, Pid};
-use super::process::{AnyProcess, Cell, Countdown, Life, ProcessView, StateReport, Watcher};
+use super::process::{
+    AnyProcess, Cell, Countdown, Life, ProcessView, StateReport, Watcher, current_process,
+};
 use super::server::DEFAULT_CALL_TIMEOUT;
 use super::visit::{self, Table};
 
@@ -348,6 +350,9 @@ impl Node {
     /// that cannot describe itself (a plain process); errors if it is not alive or does not
     /// answer within 5 s.
     pub async fn describe(&self, pid: Pid) -> Result<Option<StateReport>, CallError> {
+        if current_process() == Some(pid) {
+            return Err(CallError::CallingSelf(pid));
+        }
         let process = self.shared.lookup(pid).ok_or(CallError::NoProc(pid))?;
         let Some(describer) = process.core().describer.get() else {
             return Ok(None);
