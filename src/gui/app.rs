@@ -439,6 +439,22 @@ fn describe_command(command: &Command, state: &ObserverState) -> String {
                 super::panels::processes::thousands(*count)
             )
         }
+        Command::WhichChildren { supervisor } => {
+            format!("which_children({})", name(*supervisor))
+        }
+        Command::TerminateChild { supervisor, child } => {
+            format!("terminate_child({}, {child})", name(*supervisor))
+        }
+        Command::RestartChild { supervisor, id } => {
+            format!("restart_child({}, {id})", name(*supervisor))
+        }
+        Command::DeleteChild { supervisor, id } => {
+            format!("delete_child({}, {id})", name(*supervisor))
+        }
+        Command::StopSupervisor { supervisor, reason } => {
+            format!("stop({}, {reason})", name(*supervisor))
+        }
+        Command::RestartApp => "restart the app".to_owned(),
     }
 }
 
