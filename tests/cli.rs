@@ -262,3 +262,77 @@ fn an_unknown_stage_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("linked"), "{}", stderr(&output));
 }
+
+#[test]
+fn a_closed_pipe_ends_dump_quietly() {
+    // `otpscope dump --json | head -1`: the reader goes after one line. The wide tree's
+    // snapshot is megabytes, far more than a pipe holds, so the dump is still writing when
+    // the pipe closes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otpscope"))
+        .args(["dump", "--json", "--tree", "assets/trees/wide.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut first).unwrap();
+    assert_eq!(first, "{\n");
+    drop(reader);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        stderr(&output),
+        "",
+        "no panic, no message on a closed pipe"
+    );
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[cfg(feature = "gui")]
+#[test]
+fn without_a_display_the_observer_points_to_the_headless_commands() {
+    let output = Command::new(env!("CARGO_BIN_EXE_otpscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(error.starts_with("error: no display found"), "{error}");
+    for hint in ["otpscope dump", "otpscope run SCRIPT"] {
+        assert!(error.contains(hint), "names `{hint}`: {error}");
+    }
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn expect_get_nil_checks_that_a_key_is_missing_and_get_prints_nil() {
+    let dir = ScratchDir::new("nil");
+    let passing = dir.write(
+        "nil.txt",
+        "create shopping\nput shopping milk 3\nget shopping eggs\n\
+         expect get shopping eggs nil\nexpect get shopping milk 3\n",
+    );
+    let output = otpscope(&["run", passing.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("> get shopping eggs\n  nil\n"), "{text}");
+    assert!(text.contains("2 expectations passed, 0 failed"), "{text}");
+
+    let failing = dir.write(
+        "not_nil.txt",
+        "create shopping\nput shopping milk nil\nexpect get shopping milk nil\n\
+         expect get shopping milk \"nil\"\n",
+    );
+    let output = otpscope(&["run", failing.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAILED (line 3): expected shopping[milk] = nil, found \"nil\""),
+        "{text}"
+    );
+    assert!(text.contains("1 expectations passed, 1 failed"), "{text}");
+}

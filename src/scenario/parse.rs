@@ -445,6 +445,69 @@ dump
     }
 
     #[test]
+    fn a_bare_nil_expects_a_missing_key_and_a_quoted_one_the_string() {
+        let lines = parse("expect get s milk nil\nexpect get s milk \"nil\"\n").unwrap();
+        assert_eq!(
+            lines[0].command,
+            Command::Expect(Expectation::Get("s".into(), "milk".into(), None))
+        );
+        assert_eq!(
+            lines[1].command,
+            Command::Expect(Expectation::Get(
+                "s".into(),
+                "milk".into(),
+                Some("nil".into())
+            ))
+        );
+    }
+
+    #[test]
+    fn parses_the_supervisor_calls_and_the_exit_expectations() {
+        let script = "\
+terminate_child Shutdown.Supervisor slow
+terminate_child KV.BucketSupervisor bucket:shopping
+restart_child Shutdown.Supervisor slow
+delete_child Shutdown.Supervisor slow
+stop Shutdown.Supervisor
+stop Shutdown.Supervisor shutdown
+restart_app
+expect specs Shutdown.Supervisor 4
+expect exited Shutdown.Slow shutdown
+expect exit_order Shutdown.Stubborn <0.3.0>
+";
+        let commands: Vec<Command> = parse(script)
+            .unwrap()
+            .into_iter()
+            .map(|line| line.command)
+            .collect();
+        let supervisor = || Target::Name("Shutdown.Supervisor".into());
+        assert_eq!(
+            commands,
+            [
+                Command::TerminateChild(supervisor(), "slow".into()),
+                Command::TerminateChild(
+                    Target::Name("KV.BucketSupervisor".into()),
+                    "bucket:shopping".into()
+                ),
+                Command::RestartChild(supervisor(), "slow".into()),
+                Command::DeleteChild(supervisor(), "slow".into()),
+                Command::Stop(supervisor(), "normal".into()),
+                Command::Stop(supervisor(), "shutdown".into()),
+                Command::RestartApp,
+                Command::Expect(Expectation::Specs(supervisor(), 4)),
+                Command::Expect(Expectation::Exited(
+                    Target::Name("Shutdown.Slow".into()),
+                    "shutdown".into()
+                )),
+                Command::Expect(Expectation::ExitOrder(vec![
+                    Target::Name("Shutdown.Stubborn".into()),
+                    Target::Pid(3)
+                ])),
+            ]
+        );
+    }
+
+    #[test]
     fn malformed_lines_are_errors_with_their_line_number() {
         let cases = [
             ("create\n", 1, "expected `create NAME`"),
@@ -466,6 +529,18 @@ dump
                 "expect count X many\n",
                 1,
                 "expected a number, found `many`",
+            ),
+            ("stop\n", 1, "expected `stop SUPERVISOR [REASON]`"),
+            ("restart_app now\n", 1, "expected `restart_app`"),
+            (
+                "terminate_child Sup\n",
+                1,
+                "expected `terminate_child SUPERVISOR CHILD`",
+            ),
+            (
+                "expect exit_order A\n",
+                1,
+                "expected `expect exit_order TARGET TARGET...`",
             ),
         ];
         for (script, line, message) in cases {
