@@ -281,11 +281,7 @@ fn a_closed_pipe_ends_dump_quietly() {
     assert_eq!(first, "{\n");
     drop(reader);
     let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        stderr(&output),
-        "",
-        "no panic, no message on a closed pipe"
-    );
+    assert_eq!(stderr(&output), "", "no panic, no message on a closed pipe");
     assert_eq!(output.status.code(), Some(0));
 }
 
@@ -335,4 +331,24 @@ fn expect_get_nil_checks_that_a_key_is_missing_and_get_prints_nil() {
         "{text}"
     );
     assert!(text.contains("1 expectations passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn tree_file_workers_without_a_label_show_their_id() {
+    let output = otpscope(&["dump", "--tree", "assets/trees/restart_types.toml"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for id in [
+        "permanent",
+        "transient_normal",
+        "transient_crash",
+        "temporary",
+    ] {
+        assert!(
+            text.lines()
+                .any(|line| line.contains(&format!("─ {id} <0."))),
+            "a row for {id}:\n{text}"
+        );
+    }
+    assert!(!text.contains("Worker"), "{text}");
 }

@@ -527,7 +527,10 @@ id = "running"
     assert_eq!(rows[0], ("ignored", None));
     assert_eq!(rows[1].0, "running");
     let running = node.process_info(rows[1].1.unwrap()).unwrap();
-    assert_eq!(&*running.label, "Worker", "the default label of a worker");
+    assert_eq!(
+        &*running.label, "running",
+        "a worker's label defaults to its id"
+    );
     let root = node.process_info(tree.pid()).unwrap();
     assert_eq!(
         &*root.label, "Supervisor",
