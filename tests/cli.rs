@@ -117,13 +117,39 @@ fn a_malformed_tree_file_is_an_error_with_line_and_column() {
 }
 
 #[test]
-fn every_shipped_scenario_passes_on_its_stage() {
+fn every_shipped_scenario_passes_on_its_stage_or_tree() {
+    // What each scenario runs on: a stage of the KV app, or the tree file of the same name.
     let scenarios = [
-        ("linked", "assets/scenarios/linked.txt"),
-        ("linked", "assets/scenarios/linked_shutdown.txt"),
-        ("permanent", "assets/scenarios/permanent.txt"),
-        ("one_for_one", "assets/scenarios/one_for_one.txt"),
-        ("final", "assets/scenarios/final.txt"),
+        ("--stage", "linked", "assets/scenarios/linked.txt"),
+        ("--stage", "linked", "assets/scenarios/linked_shutdown.txt"),
+        ("--stage", "permanent", "assets/scenarios/permanent.txt"),
+        ("--stage", "one_for_one", "assets/scenarios/one_for_one.txt"),
+        ("--stage", "final", "assets/scenarios/final.txt"),
+        (
+            "--tree",
+            "assets/trees/crash_loop.toml",
+            "assets/scenarios/crash_loop.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/deep.toml",
+            "assets/scenarios/deep.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/name_race.toml",
+            "assets/scenarios/name_race.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/restart_types.toml",
+            "assets/scenarios/restart_types.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/shutdown.toml",
+            "assets/scenarios/shutdown.txt",
+        ),
     ];
     let shipped = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios"))
         .unwrap()
@@ -133,16 +159,25 @@ fn every_shipped_scenario_passes_on_its_stage() {
         scenarios.len(),
         "every shipped scenario is run here"
     );
-    for (stage, script) in scenarios {
-        let output = otpscope(&["run", "--stage", stage, script]);
-        let text = stdout(&output);
-        assert!(
-            output.status.success(),
-            "{script} on {stage}:\n{text}{}",
-            stderr(&output)
-        );
-        assert!(!text.contains("FAILED"), "{script}:\n{text}");
-        assert!(text.contains(" 0 failed"), "{script}:\n{text}");
+    // The tree scenarios wait seconds (a crash loop, slow shutdowns): run them side by side.
+    let runs: Vec<_> = scenarios
+        .into_iter()
+        .map(|(flag, on, script)| {
+            std::thread::spawn(move || {
+                let output = otpscope(&["run", flag, on, script]);
+                let text = stdout(&output);
+                assert!(
+                    output.status.success(),
+                    "{script} on {on}:\n{text}{}",
+                    stderr(&output)
+                );
+                assert!(!text.contains("FAILED"), "{script}:\n{text}");
+                assert!(text.contains(" 0 failed"), "{script}:\n{text}");
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join().unwrap();
     }
 }
 

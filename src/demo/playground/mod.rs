@@ -103,7 +103,7 @@ pub use worker::{Ping, ScriptTimer, Worker, WorkerCall, WorkerReply, WorkerStats
 
 /// The trees shipped in `assets/trees/`, compiled in so that a binary can offer them with no
 /// files beside it: (file stem, TOML text), the KV stages first.
-pub const BUILT_IN: [(&str, &str); 9] = [
+pub const BUILT_IN: [(&str, &str); 10] = [
     (
         "kv_linked",
         include_str!("../../../assets/trees/kv_linked.toml"),
@@ -121,6 +121,10 @@ pub const BUILT_IN: [(&str, &str); 9] = [
         include_str!("../../../assets/trees/kv_final.toml"),
     ),
     ("deep", include_str!("../../../assets/trees/deep.toml")),
+    (
+        "name_race",
+        include_str!("../../../assets/trees/name_race.toml"),
+    ),
     ("wide", include_str!("../../../assets/trees/wide.toml")),
     (
         "crash_loop",
