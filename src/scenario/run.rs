@@ -281,23 +281,17 @@ impl<'a, W: Write> Runner<'a, W> {
     async fn last_exit(&self, target: &Target) -> Option<(u64, Pid, model::ExitReason)> {
         let pid = match target {
             Target::Pid(serial) => Some(Pid(*serial)),
-            Target::Name(name) => {
-                let exited = self
-                    .exits
-                    .iter()
-                    .rev()
-                    .find(|(_, pid, _)| self.names.get(pid).is_some_and(|known| known == name));
-                if let Some(exit) = exited {
-                    return Some(exit.clone());
-                }
-                None
-            }
+            Target::Name(_) => None,
             Target::Path(_) | Target::Bucket(_) => self.resolve(target).await,
-        }?;
+        };
+        let had_name = |exited: &Pid| match target {
+            Target::Name(name) => self.names.get(exited).is_some_and(|known| known == name),
+            _ => false,
+        };
         self.exits
             .iter()
             .rev()
-            .find(|(_, exited, _)| *exited == pid)
+            .find(|(_, exited, _)| Some(*exited) == pid || had_name(exited))
             .cloned()
     }
 
