@@ -329,9 +329,11 @@ impl ObserverApp {
                     .show(ctx, |ui| {
                         ui.label("Reason (normal, shutdown, kill, or any word):");
                         let edit = ui.text_edit_singleline(reason);
-                        edit.request_focus();
+                        // Enter makes the field give up focus: read that before asking for
+                        // focus again, which would hide it.
                         let enter =
                             edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                        edit.request_focus();
                         ui.horizontal(|ui| {
                             if (ui.button("Send exit signal").clicked() || enter)
                                 && !reason.trim().is_empty()
@@ -361,9 +363,11 @@ impl ObserverApp {
                              exits with this reason (normal, shutdown, or any word):",
                         );
                         let edit = ui.text_edit_singleline(reason);
-                        edit.request_focus();
+                        // Enter makes the field give up focus: read that before asking for
+                        // focus again, which would hide it.
                         let enter =
                             edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                        edit.request_focus();
                         ui.horizontal(|ui| {
                             if (ui.button("Stop supervisor").clicked() || enter)
                                 && !reason.trim().is_empty()
