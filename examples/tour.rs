@@ -1,12 +1,15 @@
-//! A short tour of the runtime API: processes, links, monitors, a server, an agent, a
-//! supervisor and a dynamic supervisor. Run it with `cargo run --example tour`.
+//! A short tour of the runtime API, one piece of the README's list at a time: processes,
+//! links and trap_exit, monitors, names, a server, an agent, a supervisor, a dynamic
+//! supervisor with shared labels, introspection and the event feed. Run it with
+//! `cargo run --example tour`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use otpscope::runtime::{
-    Agent, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, ExitReason, Inbox,
-    Message, Node, Restart, Server, ServerContext, ServerRef, SpawnOptions, Started, Strategy,
-    Supervisor, SupervisorFlags,
+    Agent, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, EventKind, ExitReason,
+    Inbox, Message, Node, ProcessKind, Restart, Server, ServerContext, ServerRef, SpawnOptions,
+    Started, Strategy, Supervisor, SupervisorFlags,
 };
 
 /// A gen-server that counts.
@@ -71,6 +74,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     counter.cast(2).ok();
     println!("server:     counter says {}", counter.call(()).await?);
 
+    // Names: a registered name resolves to the pid.
+    println!(
+        "names:      counter is registered as {:?}",
+        node.whereis("counter")
+    );
+
     // An agent.
     let agent = Agent::start(&node, HashMap::<String, u32>::new, SpawnOptions::new()).await?;
     agent
@@ -108,17 +117,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("supervisor: child {before:?} was killed and restarted as {after:?}");
 
-    // A dynamic supervisor starts children on demand.
+    // A dynamic supervisor starts children on demand. Its children share one label string:
+    // a cloned `Arc<str>` (100,000 buckets then hold one string, not 100,000).
     let buckets = DynamicSupervisor::start(
         &node,
         DynamicSupervisorFlags::default(),
-        SpawnOptions::new(),
+        SpawnOptions::new().name("Tour.Buckets"),
     )
     .await?;
-    let bucket = ChildSpec::worker("bucket", |ctx| async move {
-        let agent =
-            Agent::start_link(&ctx, HashMap::<String, String>::new, SpawnOptions::new()).await?;
-        Ok(Started::Pid(agent.pid()))
+    let label: Arc<str> = Arc::from("Tour.Bucket");
+    let bucket = ChildSpec::worker("bucket", move |ctx| {
+        let options = SpawnOptions::new().label(label.clone());
+        async move {
+            let agent = Agent::start_link(&ctx, HashMap::<String, String>::new, options).await?;
+            Ok(Started::Pid(agent.pid()))
+        }
     })
     .restart(Restart::Temporary);
     for _ in 0..3 {
@@ -126,7 +139,48 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("dynamic:    {:?}", buckets.count_children().await?);
 
+    // Introspection: what each process is, its parent and children, its restarts.
+    for info in node.processes() {
+        let parent = info
+            .parent
+            .map_or_else(|| "-".to_owned(), |pid| pid.to_string());
+        println!(
+            "introspect: {} {} ({}) parent {parent}, {} children, {} restarts",
+            info.pid,
+            info.label,
+            kind_name(&info.kind),
+            info.children.len(),
+            info.restarts
+        );
+    }
+
+    // The event feed: everything that happened, in order (here, only the restart).
+    let feed = node.events_since(0, 1_000);
+    for event in &feed.events {
+        if let EventKind::Restarted {
+            child_id, old, new, ..
+        } = &event.kind
+        {
+            println!(
+                "events:     #{} {child_id} restarted: {old} -> {new}",
+                event.seq
+            );
+        }
+    }
+    println!("events:     {} in the feed so far", feed.events.len());
+
     supervisor.stop(ExitReason::Shutdown).await?;
     buckets.stop(ExitReason::Shutdown).await?;
     Ok(())
+}
+
+/// What a process is, in a word.
+fn kind_name(kind: &ProcessKind) -> &'static str {
+    match kind {
+        ProcessKind::Supervisor { .. } => "supervisor",
+        ProcessKind::DynamicSupervisor { .. } => "dynamic supervisor",
+        ProcessKind::Server => "server",
+        ProcessKind::Agent => "agent",
+        ProcessKind::Plain => "process",
+    }
 }

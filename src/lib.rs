@@ -24,3 +24,9 @@ pub use runtime::{
     Message, Node, Pid, Restart, Server, ServerContext, ServerRef, Shutdown, SpawnOptions,
     Strategy, Supervisor, SupervisorFlags,
 };
+
+/// The README's Rust programs, compiled and run by `cargo test` as doctests, so that what a
+/// reader pastes works.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

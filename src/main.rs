@@ -1,15 +1,21 @@
 //! The `otpscope` command line: the Observer on the embedded KV app, and the headless
 //! commands (`dump`, `run`) that classes, demos and CI use without a window.
+//!
+//! Output goes through [`Write`] on a locked stdout, never `print!`: when the reader closes
+//! the pipe (`otpscope dump --json | head -1`), the write fails with `BrokenPipe` and the
+//! command ends quietly with success, as Unix tools do, instead of panicking.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 
-use otpscope::demo::kv::{self, Stage, control::KvControl};
+use otpscope::demo::kv::Stage;
 use otpscope::demo::playground::TreeSpec;
+use otpscope::demo::{App, AppHandle};
 use otpscope::runtime::Node;
 use otpscope::scenario::{self, Format, Runner, tree_text};
 use otpscope::snapshot::full_snapshot;
@@ -56,6 +62,12 @@ enum Commands {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.command.is_none()
+        && let Err(error) = check_display()
+    {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -66,17 +78,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if cli.command.is_none() {
-        return match observer(&runtime, &cli.what) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("error: {error:#}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    match runtime.block_on(run(cli)) {
+    let outcome = match cli.command {
+        None => observer(&runtime, &cli.what).map(|()| ExitCode::SUCCESS),
+        Some(command) => runtime.block_on(run(command, &cli.what)),
+    };
+    match outcome {
         Ok(code) => code,
+        // The reader has what it wanted (`| head -1`): end quietly.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
@@ -84,41 +93,75 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        None => {
-            let node = Node::new("otpscope");
-            start(&node, &cli.what).await?;
-            print!(
-                "{}",
-                tree_text::render(&full_snapshot(&node), tree_text::DEFAULT_FOLD_AT)
-            );
-            Ok(ExitCode::SUCCESS)
+/// True when `error` comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|error| error.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// What to say instead of winit's raw error when there is no display to open a window on.
+const NO_DISPLAY: &str = "\
+no display found: the Observer opens a window, and neither DISPLAY (X11) nor WAYLAND_DISPLAY \
+(Wayland) is set.
+Without a display, use the headless commands:
+  otpscope dump [--json]       start the app, print its supervision tree, and exit
+  otpscope run SCRIPT          run a fault script (see assets/scenarios/)
+Both take --stage STAGE or --tree FILE, as the Observer does; `otpscope --help` lists them.";
+
+/// Fails with [`NO_DISPLAY`] where a window needs X11 or Wayland and neither is set.
+fn check_display() -> Result<()> {
+    if cfg!(all(
+        feature = "gui",
+        unix,
+        not(any(
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "android"
+        ))
+    )) {
+        let is_set = |var: &str| std::env::var_os(var).is_some_and(|value| !value.is_empty());
+        if !["DISPLAY", "WAYLAND_DISPLAY", "WAYLAND_SOCKET"]
+            .into_iter()
+            .any(is_set)
+        {
+            anyhow::bail!(NO_DISPLAY);
         }
-        Some(Commands::Dump { json }) => {
+    }
+    Ok(())
+}
+
+async fn run(command: Commands, what: &What) -> Result<ExitCode> {
+    let mut stdout = io::stdout().lock();
+    match command {
+        Commands::Dump { json } => {
             let node = Node::new("otpscope");
-            start(&node, &cli.what).await?;
+            start(&node, what).await?;
             let snapshot = full_snapshot(&node);
             if json {
-                println!("{}", serde_json::to_string_pretty(&snapshot)?);
+                serde_json::to_writer_pretty(&mut stdout, &snapshot).map_err(io::Error::from)?;
+                writeln!(stdout)?;
             } else {
-                print!(
+                write!(
+                    stdout,
                     "{}",
                     tree_text::render(&snapshot, tree_text::DEFAULT_FOLD_AT)
-                );
+                )?;
             }
+            stdout.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Commands::Run { json, script }) => {
+        Commands::Run { json, script } => {
             let text = std::fs::read_to_string(&script)
                 .with_context(|| format!("cannot read script {}", script.display()))?;
             let lines =
                 scenario::parse(&text).with_context(|| format!("in {}", script.display()))?;
             let node = Node::new("otpscope");
-            let kv = start(&node, &cli.what).await?;
+            let app = start(&node, what).await?;
             let format = if json { Format::Json } else { Format::Text };
-            let mut stdout = std::io::stdout().lock();
-            let summary = Runner::new(&node, kv, format, &mut stdout)
+            let summary = Runner::for_app(&app, format, &mut stdout)
                 .run(&lines)
                 .await?;
             if !json {
@@ -142,43 +185,52 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 /// tree instead).
 fn observer(runtime: &tokio::runtime::Runtime, what: &What) -> Result<()> {
     let node = runtime.block_on(async { Node::new("otpscope") });
-    let kv = runtime.block_on(start(&node, what))?;
+    let app = runtime.block_on(start(&node, what))?;
     #[cfg(feature = "gui")]
     {
-        let title = match &what.tree {
-            Some(path) => format!("{} on node {}", path.display(), node.name()),
-            None => format!("KV app ({} stage) on node {}", what.stage, node.name()),
-        };
+        let title = format!("{} on node {}", app.app().title(), node.name());
         let interval = std::time::Duration::from_millis(200);
-        let source = otpscope::observe::LocalSource::new(&node, title, kv.is_some(), interval);
-        otpscope::gui::run(Box::new(source)).map_err(|error| anyhow::anyhow!("{error}"))?;
+        let source = otpscope::observe::LocalSource::for_app(&app, title, interval);
+        otpscope::gui::run(Box::new(source)).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the Observer's window: {error}\n\
+                 Without a window, `otpscope dump` and `otpscope run SCRIPT` work headless."
+            )
+        })?;
     }
     #[cfg(not(feature = "gui"))]
     {
-        let _ = kv;
-        print!(
+        let _ = app;
+        let mut stdout = io::stdout().lock();
+        write!(
+            stdout,
             "{}",
             tree_text::render(&full_snapshot(&node), tree_text::DEFAULT_FOLD_AT)
-        );
+        )?;
+        stdout.flush()?;
     }
     Ok(())
 }
 
-/// Starts the KV app (and returns its control) or the tree file.
-async fn start(node: &Node, what: &What) -> Result<Option<KvControl>> {
-    match &what.tree {
-        Some(path) => {
-            let spec = TreeSpec::load(path)?;
-            spec.start(node)
-                .await
-                .with_context(|| format!("cannot start {}", path.display()))?;
-            Ok(None)
-        }
-        None => {
-            kv::start(node, what.stage)
-                .await
-                .with_context(|| format!("cannot start the KV app ({} stage)", what.stage))?;
-            Ok(Some(KvControl::new(node)))
-        }
-    }
+/// What `--stage` and `--tree` ask for.
+fn app(what: &What) -> Result<App> {
+    Ok(match &what.tree {
+        Some(path) => App::Tree {
+            title: path.display().to_string(),
+            spec: Arc::new(TreeSpec::load(path)?),
+        },
+        None => App::Kv(what.stage),
+    })
+}
+
+/// Starts the KV app or the tree file.
+async fn start(node: &Node, what: &What) -> Result<AppHandle> {
+    let app = app(what)?;
+    let what = match &app {
+        App::Kv(_) => format!("the {}", app.title()),
+        App::Tree { title, .. } => title.clone(),
+    };
+    app.start(node)
+        .await
+        .with_context(|| format!("cannot start {what}"))
 }

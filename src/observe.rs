@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::demo::AppHandle;
 use crate::demo::kv::control::KvControl;
 use crate::gui::{RequestId, Source};
 use crate::runtime::Node;
@@ -31,6 +32,9 @@ pub struct LocalSource {
     control: Control,
     /// Whether the KV app runs, for its console.
     has_kv_app: bool,
+    /// Whether the app can be started again once it has died (it was started from an
+    /// [`AppHandle`]).
+    can_restart_app: bool,
     /// Replies arrive here from the runtime.
     replies: mpsc::Receiver<(RequestId, Result<Reply, CommandError>)>,
     /// Where command tasks send their replies.
@@ -44,18 +48,38 @@ pub struct LocalSource {
 impl LocalSource {
     /// Observes `node`; `kv` is true when it runs the KV app (its commands are then enabled).
     pub fn new(node: &Node, title: impl Into<String>, kv: bool, interval: Duration) -> Self {
-        let waker: Waker = Arc::new(Mutex::new(None));
         let mut control = Control::new(node);
         if kv {
             control = control.with_app(Arc::new(KvControl::new(node)));
         }
+        Self::with_control(node, title.into(), control, kv, false, interval)
+    }
+
+    /// Observes the node `app` runs on: the app's commands are enabled (the KV console's when
+    /// it is the KV app) and so is "Restart the app".
+    pub fn for_app(app: &AppHandle, title: impl Into<String>, interval: Duration) -> Self {
+        let control = Control::new(app.node()).with_app(Arc::new(app.clone()));
+        let kv = app.app().is_kv();
+        Self::with_control(app.node(), title.into(), control, kv, true, interval)
+    }
+
+    fn with_control(
+        node: &Node,
+        title: String,
+        control: Control,
+        has_kv_app: bool,
+        can_restart_app: bool,
+        interval: Duration,
+    ) -> Self {
+        let waker: Waker = Arc::new(Mutex::new(None));
         let (reply_sender, replies) = mpsc::channel();
         Self {
             node: node.clone(),
-            title: title.into(),
+            title,
             subscription: subscribe(node, interval, &waker),
             control,
-            has_kv_app: kv,
+            has_kv_app,
+            can_restart_app,
             replies,
             reply_sender,
             next_id: 1,
@@ -117,6 +141,10 @@ impl Source for LocalSource {
 
     fn has_kv_app(&self) -> bool {
         self.has_kv_app
+    }
+
+    fn can_restart_app(&self) -> bool {
+        self.can_restart_app
     }
 
     fn memory_bytes(&self) -> Option<u64> {

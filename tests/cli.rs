@@ -117,13 +117,39 @@ fn a_malformed_tree_file_is_an_error_with_line_and_column() {
 }
 
 #[test]
-fn every_shipped_scenario_passes_on_its_stage() {
+fn every_shipped_scenario_passes_on_its_stage_or_tree() {
+    // What each scenario runs on: a stage of the KV app, or the tree file of the same name.
     let scenarios = [
-        ("linked", "assets/scenarios/linked.txt"),
-        ("linked", "assets/scenarios/linked_shutdown.txt"),
-        ("permanent", "assets/scenarios/permanent.txt"),
-        ("one_for_one", "assets/scenarios/one_for_one.txt"),
-        ("final", "assets/scenarios/final.txt"),
+        ("--stage", "linked", "assets/scenarios/linked.txt"),
+        ("--stage", "linked", "assets/scenarios/linked_shutdown.txt"),
+        ("--stage", "permanent", "assets/scenarios/permanent.txt"),
+        ("--stage", "one_for_one", "assets/scenarios/one_for_one.txt"),
+        ("--stage", "final", "assets/scenarios/final.txt"),
+        (
+            "--tree",
+            "assets/trees/crash_loop.toml",
+            "assets/scenarios/crash_loop.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/deep.toml",
+            "assets/scenarios/deep.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/name_race.toml",
+            "assets/scenarios/name_race.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/restart_types.toml",
+            "assets/scenarios/restart_types.txt",
+        ),
+        (
+            "--tree",
+            "assets/trees/shutdown.toml",
+            "assets/scenarios/shutdown.txt",
+        ),
     ];
     let shipped = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/scenarios"))
         .unwrap()
@@ -133,16 +159,25 @@ fn every_shipped_scenario_passes_on_its_stage() {
         scenarios.len(),
         "every shipped scenario is run here"
     );
-    for (stage, script) in scenarios {
-        let output = otpscope(&["run", "--stage", stage, script]);
-        let text = stdout(&output);
-        assert!(
-            output.status.success(),
-            "{script} on {stage}:\n{text}{}",
-            stderr(&output)
-        );
-        assert!(!text.contains("FAILED"), "{script}:\n{text}");
-        assert!(text.contains(" 0 failed"), "{script}:\n{text}");
+    // The tree scenarios wait seconds (a crash loop, slow shutdowns): run them side by side.
+    let runs: Vec<_> = scenarios
+        .into_iter()
+        .map(|(flag, on, script)| {
+            std::thread::spawn(move || {
+                let output = otpscope(&["run", flag, on, script]);
+                let text = stdout(&output);
+                assert!(
+                    output.status.success(),
+                    "{script} on {on}:\n{text}{}",
+                    stderr(&output)
+                );
+                assert!(!text.contains("FAILED"), "{script}:\n{text}");
+                assert!(text.contains(" 0 failed"), "{script}:\n{text}");
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join().unwrap();
     }
 }
 
@@ -261,4 +296,94 @@ fn an_unknown_stage_is_refused() {
     let output = otpscope(&["dump", "--stage", "eventually"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("linked"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_closed_pipe_ends_dump_quietly() {
+    // `otpscope dump --json | head -1`: the reader goes after one line. The wide tree's
+    // snapshot is megabytes, far more than a pipe holds, so the dump is still writing when
+    // the pipe closes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otpscope"))
+        .args(["dump", "--json", "--tree", "assets/trees/wide.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut first).unwrap();
+    assert_eq!(first, "{\n");
+    drop(reader);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(stderr(&output), "", "no panic, no message on a closed pipe");
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[cfg(feature = "gui")]
+#[test]
+fn without_a_display_the_observer_points_to_the_headless_commands() {
+    let output = Command::new(env!("CARGO_BIN_EXE_otpscope"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert!(error.starts_with("error: no display found"), "{error}");
+    for hint in ["otpscope dump", "otpscope run SCRIPT"] {
+        assert!(error.contains(hint), "names `{hint}`: {error}");
+    }
+    assert!(stdout(&output).is_empty());
+}
+
+#[test]
+fn expect_get_nil_checks_that_a_key_is_missing_and_get_prints_nil() {
+    let dir = ScratchDir::new("nil");
+    let passing = dir.write(
+        "nil.txt",
+        "create shopping\nput shopping milk 3\nget shopping eggs\n\
+         expect get shopping eggs nil\nexpect get shopping milk 3\n",
+    );
+    let output = otpscope(&["run", passing.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("> get shopping eggs\n  nil\n"), "{text}");
+    assert!(text.contains("2 expectations passed, 0 failed"), "{text}");
+
+    let failing = dir.write(
+        "not_nil.txt",
+        "create shopping\nput shopping milk nil\nexpect get shopping milk nil\n\
+         expect get shopping milk \"nil\"\n",
+    );
+    let output = otpscope(&["run", failing.to_str().unwrap()]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("FAILED (line 3): expected shopping[milk] = nil, found \"nil\""),
+        "{text}"
+    );
+    assert!(text.contains("1 expectations passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn tree_file_workers_without_a_label_show_their_id() {
+    let output = otpscope(&["dump", "--tree", "assets/trees/restart_types.toml"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "{}", stderr(&output));
+    for id in [
+        "permanent",
+        "transient_normal",
+        "transient_crash",
+        "temporary",
+    ] {
+        assert!(
+            text.lines()
+                .any(|line| line.contains(&format!("─ {id} <0."))),
+            "a row for {id}:\n{text}"
+        );
+    }
+    assert!(!text.contains("Worker"), "{text}");
 }

@@ -130,6 +130,7 @@ async fn every_shipped_tree_starts_with_its_process_count_and_stops_cleanly() {
         ("kv_linked.toml", 2),
         ("kv_one_for_one.toml", 6),
         ("kv_permanent.toml", 6),
+        ("name_race.toml", 8),
         ("restart_types.toml", 5),
         ("shutdown.toml", 6),
         ("wide.toml", 10_001),
@@ -226,20 +227,25 @@ async fn deep_tree_nests_eight_levels_in_file_order() {
     let (_, tree) = start_file(&node, "deep.toml").await;
     let expected = "\
 -: Deep.Level1 @Deep.Level1 supervisor one_for_one
-  level2: Deep.Level2 @Deep.Level2 supervisor rest_for_one permanent infinity
-    level3: Deep.Level3 @Deep.Level3 supervisor one_for_all permanent infinity
-      level4: Deep.Level4 @Deep.Level4 supervisor one_for_one permanent infinity
-        level5: Deep.Level5 @Deep.Level5 dynamic_supervisor permanent infinity
-          level6: Deep.Level6 @Deep.Level6 supervisor one_for_one permanent infinity
-            level7: Deep.Level7 @Deep.Level7 supervisor one_for_one permanent infinity
-              bottom: Deep.Leaf @Deep.Bottom worker permanent 5000
+  level2: Deep.Level2 supervisor rest_for_one permanent infinity
+    level3: Deep.Level3 supervisor one_for_all permanent infinity
+      level4: Deep.Level4 supervisor one_for_one permanent infinity
+        level5: Deep.Level5 dynamic_supervisor permanent infinity
+          level6: Deep.Level6 supervisor one_for_one permanent infinity
+            level7: Deep.Level7 supervisor one_for_one permanent infinity
+              bottom: Deep.Bottom worker permanent 5000
             leaf6: Deep.Leaf worker permanent 5000
         leaf4: Deep.Leaf worker permanent 5000
       leaf3: Deep.Leaf worker permanent 5000
     leaf2: Deep.Leaf worker permanent 5000
   leaf1: Deep.Leaf worker permanent 5000";
     assert_eq!(outline(&node, tree.pid()), expected);
-    let bottom = pid_of(&node, "Deep.Bottom");
+    let bottom = node
+        .processes()
+        .into_iter()
+        .find(|info| &*info.label == "Deep.Bottom")
+        .unwrap()
+        .pid;
     assert_eq!(
         node.describe(bottom).await.unwrap().unwrap(),
         vec![("depth".to_owned(), "8".to_owned())]
@@ -527,7 +533,10 @@ id = "running"
     assert_eq!(rows[0], ("ignored", None));
     assert_eq!(rows[1].0, "running");
     let running = node.process_info(rows[1].1.unwrap()).unwrap();
-    assert_eq!(&*running.label, "Worker", "the default label of a worker");
+    assert_eq!(
+        &*running.label, "running",
+        "a worker's label defaults to its id"
+    );
     let root = node.process_info(tree.pid()).unwrap();
     assert_eq!(
         &*root.label, "Supervisor",

@@ -17,7 +17,7 @@ use super::panels::processes::ProcessesPanel;
 use super::panels::system::SystemPanel;
 use super::panels::top_bar::TopBar;
 use super::source::{RequestId, Source};
-use super::state::{ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
+use super::state::{ChildList, ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
 
 /// At most this many updates are applied in one frame, so a flood cannot freeze the UI.
 const MAX_UPDATES_PER_FRAME: usize = 256;
@@ -32,6 +32,8 @@ enum Pending {
     /// A KV console command: its reply shows in the console (and values and failures as
     /// notices too).
     Console(String),
+    /// A supervisor's context menu asked for its children.
+    Children(Pid),
 }
 
 /// A dialog the app shows over everything.
@@ -39,6 +41,8 @@ enum Pending {
 enum Dialog {
     /// Asks for a custom exit reason.
     ExitReason { pid: Pid, reason: String },
+    /// Asks for the reason to stop a supervisor with.
+    StopReason { pid: Pid, reason: String },
     /// Asks to confirm a kill.
     ConfirmKill(Pid),
 }
@@ -90,9 +94,11 @@ impl ObserverApp {
     pub fn new(source: Box<dyn Source>, prefs: Preferences) -> Self {
         let title = source.title();
         let has_kv_app = source.has_kv_app();
+        let mut state = ObserverState::new();
+        state.can_restart_app = source.can_restart_app();
         Self {
             source,
-            state: ObserverState::new(),
+            state,
             tab: prefs.tab,
             prefs,
             paused: false,
@@ -201,8 +207,24 @@ impl ObserverApp {
                     self.state.notice(text);
                 }
             }
+            (Some(Pending::Children(pid)), reply) => {
+                if let Some(list) = self.state.child_lists.get_mut(&pid) {
+                    list.children = Some(match reply {
+                        Ok(Reply::Children { children, .. }) => Ok(children),
+                        Ok(other) => Err(format!("unexpected reply {other:?}")),
+                        Err(error) => Err(error.to_string()),
+                    });
+                }
+            }
             (Some(Pending::Other(what)), Ok(Reply::Value { value })) => {
                 self.state.notice(format!("{what}: {}", value_text(&value)));
+            }
+            (Some(Pending::Other(what)), Ok(Reply::Started { pid })) => {
+                let started = pid.map_or_else(
+                    || "nothing started (ignore)".to_owned(),
+                    |pid| format!("started {pid}"),
+                );
+                self.state.notice(format!("{what}: {started}"));
             }
             (Some(Pending::Other(_)) | Some(Pending::State(_)), Ok(_)) => {}
             (Some(Pending::Other(what)), Err(error)) => {
@@ -307,9 +329,11 @@ impl ObserverApp {
                     .show(ctx, |ui| {
                         ui.label("Reason (normal, shutdown, kill, or any word):");
                         let edit = ui.text_edit_singleline(reason);
-                        edit.request_focus();
+                        // Enter makes the field give up focus: read that before asking for
+                        // focus again, which would hide it.
                         let enter =
                             edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                        edit.request_focus();
                         ui.horizontal(|ui| {
                             if (ui.button("Send exit signal").clicked() || enter)
                                 && !reason.trim().is_empty()
@@ -317,6 +341,42 @@ impl ObserverApp {
                                 let reason = ExitReason::parse(reason.trim());
                                 self.commands
                                     .push(UiCommand::Send(Command::Exit { pid, reason }));
+                                close = true;
+                            }
+                            if ui.button("Cancel").clicked()
+                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                            {
+                                close = true;
+                            }
+                        });
+                    });
+            }
+            Dialog::StopReason { pid, reason } => {
+                let pid = *pid;
+                egui::Window::new(format!("Stop supervisor {pid}"))
+                    .collapsible(false)
+                    .resizable(false)
+                    .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                    .show(ctx, |ui| {
+                        ui.label(
+                            "Supervisor.stop/2: its children stop right to left, then it \
+                             exits with this reason (normal, shutdown, or any word):",
+                        );
+                        let edit = ui.text_edit_singleline(reason);
+                        // Enter makes the field give up focus: read that before asking for
+                        // focus again, which would hide it.
+                        let enter =
+                            edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                        edit.request_focus();
+                        ui.horizontal(|ui| {
+                            if (ui.button("Stop supervisor").clicked() || enter)
+                                && !reason.trim().is_empty()
+                            {
+                                let reason = ExitReason::parse(reason.trim());
+                                self.commands.push(UiCommand::Send(Command::StopSupervisor {
+                                    supervisor: pid,
+                                    reason,
+                                }));
                                 close = true;
                             }
                             if ui.button("Cancel").clicked()
@@ -387,14 +447,39 @@ impl ObserverApp {
                 }
                 UiCommand::Send(command) => {
                     let what = describe_command(&command, &self.state);
-                    let is_app = command.is_app();
+                    let is_console = command.is_app() && command != Command::RestartApp;
+                    if let Command::TerminateChild { supervisor, .. }
+                    | Command::RestartChild { supervisor, .. }
+                    | Command::DeleteChild { supervisor, .. } = &command
+                    {
+                        // Its list of children changes: ask again when its menu opens.
+                        self.state.child_lists.remove(supervisor);
+                    }
                     let id = self.source.send(command);
-                    let pending = if is_app {
+                    let pending = if is_console {
                         Pending::Console(what)
                     } else {
                         Pending::Other(what)
                     };
                     self.pending.insert(id, pending);
+                }
+                UiCommand::ListChildren(pid) => {
+                    let previous = self.state.child_lists.remove(&pid);
+                    self.state.child_lists.insert(
+                        pid,
+                        ChildList {
+                            asked_at: Instant::now(),
+                            children: previous.and_then(|list| list.children),
+                        },
+                    );
+                    let id = self.source.send(Command::WhichChildren { supervisor: pid });
+                    self.pending.insert(id, Pending::Children(pid));
+                }
+                UiCommand::AskStopReason(pid) => {
+                    self.dialog = Some(Dialog::StopReason {
+                        pid,
+                        reason: "shutdown".to_owned(),
+                    });
                 }
                 UiCommand::AskExitReason(pid) => {
                     self.dialog = Some(Dialog::ExitReason {
@@ -439,6 +524,22 @@ fn describe_command(command: &Command, state: &ObserverState) -> String {
                 super::panels::processes::thousands(*count)
             )
         }
+        Command::WhichChildren { supervisor } => {
+            format!("which_children({})", name(*supervisor))
+        }
+        Command::TerminateChild { supervisor, child } => {
+            format!("terminate_child({}, {child})", name(*supervisor))
+        }
+        Command::RestartChild { supervisor, id } => {
+            format!("restart_child({}, {id})", name(*supervisor))
+        }
+        Command::DeleteChild { supervisor, id } => {
+            format!("delete_child({}, {id})", name(*supervisor))
+        }
+        Command::StopSupervisor { supervisor, reason } => {
+            format!("stop({}, {reason})", name(*supervisor))
+        }
+        Command::RestartApp => "restart the app".to_owned(),
     }
 }
 

@@ -23,6 +23,10 @@ pub enum UiCommand {
     Send(Command),
     /// Ask the user for a custom exit reason for this process.
     AskExitReason(Pid),
+    /// Ask the user for the reason to stop this supervisor with (`Supervisor.stop/2`).
+    AskStopReason(Pid),
+    /// Ask a supervisor for its children, running or not (its context menu is open).
+    ListChildren(Pid),
     /// Ask the user to confirm killing this process.
     ConfirmKill(Pid),
     /// Switch tab.

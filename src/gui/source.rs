@@ -36,6 +36,12 @@ pub trait Source {
     /// Whether the observed node runs the KV app, so its console makes sense.
     fn has_kv_app(&self) -> bool;
 
+    /// Whether the source can start the observed app again once it has died
+    /// ([`Command::RestartApp`]).
+    fn can_restart_app(&self) -> bool {
+        false
+    }
+
     /// Memory the observed node's OS process holds, if the source can tell.
     fn memory_bytes(&self) -> Option<u64> {
         None

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::snapshot::model::{
-    Event, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind, Snapshot, Update,
+    ChildRow, Event, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind, Snapshot, Update,
 };
 
 /// How many events the Events tab keeps.
@@ -181,6 +181,27 @@ pub struct LoadSample {
     pub memory_bytes: Option<u64>,
 }
 
+/// How long a supervisor's list of children stays fresh before the menu asks again.
+pub const CHILD_LIST_FRESH: Duration = Duration::from_secs(1);
+
+/// A supervisor's children as it last listed them (`which_children`), asked for only while
+/// its context menu is open: Restart child and Delete child need the specs that have no
+/// process, which the snapshot (live processes only) does not hold.
+#[derive(Clone, Debug)]
+pub struct ChildList {
+    /// When they were last asked for.
+    pub asked_at: Instant,
+    /// The latest answer: the children in start order, or why they could not be listed.
+    pub children: Option<Result<Vec<ChildRow>, String>>,
+}
+
+impl ChildList {
+    /// Whether it is time to ask again.
+    pub fn is_stale(&self, now: Instant) -> bool {
+        now.duration_since(self.asked_at) >= CHILD_LIST_FRESH
+    }
+}
+
 /// Everything the Observer knows; see the module docs.
 pub struct ObserverState {
     /// The current view of the node, if the first snapshot has arrived.
@@ -214,6 +235,11 @@ pub struct ObserverState {
     pub selected: Option<Pid>,
     /// Messages for the user (command errors, confirmations), newest last.
     pub notices: VecDeque<(Instant, String)>,
+    /// Supervisors' children as last listed, by supervisor (see [`ChildList`]).
+    pub child_lists: HashMap<Pid, ChildList>,
+    /// Whether the source can start the app again once it has stopped (a capability of the
+    /// source, fixed when the Observer starts).
+    pub can_restart_app: bool,
 }
 
 impl Default for ObserverState {
@@ -243,7 +269,17 @@ impl ObserverState {
             last_sample: None,
             selected: None,
             notices: VecDeque::new(),
+            child_lists: HashMap::new(),
+            can_restart_app: false,
         }
+    }
+
+    /// Whether nothing runs on the node: a snapshot has arrived and holds no process (the
+    /// app has stopped, and "Restart the app" applies).
+    pub fn is_node_empty(&self) -> bool {
+        self.snapshot
+            .as_ref()
+            .is_some_and(|snapshot| snapshot.is_empty())
     }
 
     /// The process `pid`, alive in the snapshot or remembered dead.

@@ -3,17 +3,25 @@
 //! ```text
 //! create NAME                    put NAME KEY VALUE        get NAME KEY     delete NAME KEY
 //! kill TARGET [REASON]           sleep MS                  settle           dump
+//! terminate_child SUP CHILD      restart_child SUP ID      delete_child SUP ID
+//! stop SUP [REASON]              restart_app
 //! expect alive TARGET            expect dead TARGET        expect restarted TARGET N
-//! expect count TARGET N          expect lookup NAME none|some
-//! expect get NAME KEY VALUE
+//! expect count TARGET N          expect specs TARGET N     expect lookup NAME none|some
+//! expect get NAME KEY VALUE|nil  expect exited TARGET REASON
+//! expect exit_order TARGET TARGET...
 //! ```
 //!
 //! A TARGET is a pid (`<0.42.0>`), a registered name (`KV.Registry`), a path of child ids from
 //! a root (`KV.Supervisor/KV.BucketSupervisor`; the first step may also be any registered name)
-//! or `bucket:NAME`. A REASON is `kill` (the
-//! default), `shutdown`, `normal`, `shutdown:TERM` or any other word (a custom reason). Words
-//! with spaces go in double quotes. The whole script is parsed before anything runs, and a
-//! malformed line is an error with its line number.
+//! or `bucket:NAME`. A REASON is `kill` (the default of `kill`), `shutdown`, `normal` (the
+//! default of `stop`, as for `Supervisor.stop/2`), `shutdown:TERM` or any other word (a custom
+//! reason). Words with spaces go in double quotes. A CHILD is a child id under a supervisor,
+//! and a TARGET (a pid, `bucket:NAME`, ...) under a dynamic supervisor.
+//!
+//! `get` prints a value as Elixir does, `"3"`, and a missing key as `nil`; so in
+//! `expect get NAME KEY VALUE`, a bare `nil` expects the key to be missing, and `"nil"` in
+//! quotes expects the three-letter string. The whole script is parsed before anything runs,
+//! and a malformed line is an error with its line number.
 
 use std::fmt;
 
@@ -31,7 +39,8 @@ pub enum Target {
 }
 
 impl Target {
-    fn parse(word: &str) -> Self {
+    /// Reads a word as a target: a pid, `bucket:NAME`, a path (with `/`), or a name.
+    pub(crate) fn parse(word: &str) -> Self {
         if let Some(serial) =
             crate::runtime::Pid::parse_serial(word).filter(|_| word.starts_with('<'))
         {
@@ -76,8 +85,14 @@ pub enum Expectation {
     Count(Target, usize),
     /// The registry knows (`true`) or does not know the bucket name.
     Lookup(String, bool),
-    /// The bucket holds VALUE under KEY.
-    Get(String, String, String),
+    /// The supervisor has N child specs, running or not.
+    Specs(Target, usize),
+    /// The bucket holds VALUE under KEY (`None`: the key is missing, written `nil`).
+    Get(String, String, Option<String>),
+    /// The latest process the target named exited with this reason (as written).
+    Exited(Target, String),
+    /// The latest processes the targets named exited in this order.
+    ExitOrder(Vec<Target>),
 }
 
 /// One command of a script.
@@ -93,6 +108,17 @@ pub enum Command {
     Delete(String, String),
     /// Send an exit signal; the reason as written (`kill` by default).
     Kill(Target, String),
+    /// `Supervisor.terminate_child`: the supervisor, and the child as written (an id, or a
+    /// target under a dynamic supervisor).
+    TerminateChild(Target, String),
+    /// `Supervisor.restart_child`: the supervisor and the child id.
+    RestartChild(Target, String),
+    /// `Supervisor.delete_child`: the supervisor and the child id.
+    DeleteChild(Target, String),
+    /// `Supervisor.stop`: the supervisor and the reason as written (`normal` by default).
+    Stop(Target, String),
+    /// Start the app (the KV stage or the tree file) again once its root has exited.
+    RestartApp,
     /// Wait this many milliseconds.
     Sleep(u64),
     /// Wait until nothing has changed for 100 ms (at most 5 s).
@@ -148,9 +174,17 @@ pub fn parse(script: &str) -> Result<Vec<Line>, ScriptError> {
     Ok(lines)
 }
 
+/// One word of a line, and whether it was written in double quotes (`"nil"` is a value,
+/// a bare `nil` is no value).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Word {
+    text: String,
+    is_quoted: bool,
+}
+
 /// Splits a line into words: whitespace separates, double quotes group, `#` outside quotes
 /// starts a comment.
-fn split_words(line: &str) -> Result<Vec<String>, String> {
+fn split_words(line: &str) -> Result<Vec<Word>, String> {
     let mut words = Vec::new();
     let mut chars = line.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -172,7 +206,10 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
                     None => return Err("unterminated quoted word".to_owned()),
                 }
             }
-            words.push(word);
+            words.push(Word {
+                text: word,
+                is_quoted: true,
+            });
         } else {
             let mut word = String::new();
             while let Some(&c) = chars.peek() {
@@ -182,18 +219,23 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
                 word.push(c);
                 chars.next();
             }
-            words.push(word);
+            words.push(Word {
+                text: word,
+                is_quoted: false,
+            });
         }
     }
     Ok(words)
 }
 
-const COMMANDS: &str = "create, put, get, delete, kill, sleep, settle, expect or dump";
-const EXPECTATIONS: &str = "alive, dead, restarted, count, lookup or get";
+const COMMANDS: &str = "create, put, get, delete, kill, terminate_child, restart_child, \
+                        delete_child, stop, restart_app, sleep, settle, expect or dump";
+const EXPECTATIONS: &str = "alive, dead, restarted, count, specs, lookup, get, exited or \
+                            exit_order";
 
-fn parse_words(words: &[String]) -> Result<Command, String> {
-    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
-    let verb = words[0].as_str();
+fn parse_words(words: &[Word]) -> Result<Command, String> {
+    let args: Vec<&str> = words[1..].iter().map(|word| word.text.as_str()).collect();
+    let verb = words[0].text.as_str();
     let arity = |usage: &str, min: usize, max: usize| -> Result<(), String> {
         if args.len() < min || args.len() > max {
             Err(format!("expected `{usage}`"))
@@ -223,6 +265,27 @@ fn parse_words(words: &[String]) -> Result<Command, String> {
             let reason = args.get(1).copied().unwrap_or("kill");
             Command::Kill(Target::parse(args[0]), reason.to_owned())
         }
+        "terminate_child" => {
+            arity("terminate_child SUPERVISOR CHILD", 2, 2)?;
+            Command::TerminateChild(Target::parse(args[0]), args[1].to_owned())
+        }
+        "restart_child" => {
+            arity("restart_child SUPERVISOR ID", 2, 2)?;
+            Command::RestartChild(Target::parse(args[0]), args[1].to_owned())
+        }
+        "delete_child" => {
+            arity("delete_child SUPERVISOR ID", 2, 2)?;
+            Command::DeleteChild(Target::parse(args[0]), args[1].to_owned())
+        }
+        "stop" => {
+            arity("stop SUPERVISOR [REASON]", 1, 2)?;
+            let reason = args.get(1).copied().unwrap_or("normal");
+            Command::Stop(Target::parse(args[0]), reason.to_owned())
+        }
+        "restart_app" => {
+            arity("restart_app", 0, 0)?;
+            Command::RestartApp
+        }
         "sleep" => {
             arity("sleep MS", 1, 1)?;
             let ms = args[0]
@@ -238,13 +301,14 @@ fn parse_words(words: &[String]) -> Result<Command, String> {
             arity("dump", 0, 0)?;
             Command::Dump
         }
-        "expect" => Command::Expect(parse_expectation(&args)?),
+        "expect" => Command::Expect(parse_expectation(&words[1..])?),
         other => return Err(format!("unknown command `{other}`, expected {COMMANDS}")),
     };
     Ok(command)
 }
 
-fn parse_expectation(args: &[&str]) -> Result<Expectation, String> {
+fn parse_expectation(words: &[Word]) -> Result<Expectation, String> {
+    let args: Vec<&str> = words.iter().map(|word| word.text.as_str()).collect();
     let Some((&what, rest)) = args.split_first() else {
         return Err(format!(
             "expected `expect WHAT ...` with WHAT one of {EXPECTATIONS}"
@@ -290,9 +354,26 @@ fn parse_expectation(args: &[&str]) -> Result<Expectation, String> {
             };
             Expectation::Lookup(rest[0].to_owned(), found)
         }
+        "specs" => {
+            exactly("specs TARGET N", 2)?;
+            let n = usize::try_from(number(rest[1])?).map_err(|_| "count too large".to_owned())?;
+            Expectation::Specs(Target::parse(rest[0]), n)
+        }
         "get" => {
-            exactly("get NAME KEY VALUE", 3)?;
-            Expectation::Get(rest[0].to_owned(), rest[1].to_owned(), rest[2].to_owned())
+            exactly("get NAME KEY VALUE|nil", 3)?;
+            let value = &words[3];
+            let value = (value.is_quoted || value.text != "nil").then(|| value.text.clone());
+            Expectation::Get(rest[0].to_owned(), rest[1].to_owned(), value)
+        }
+        "exited" => {
+            exactly("exited TARGET REASON", 2)?;
+            Expectation::Exited(Target::parse(rest[0]), rest[1].to_owned())
+        }
+        "exit_order" => {
+            if rest.len() < 2 {
+                return Err("expected `expect exit_order TARGET TARGET...`".to_owned());
+            }
+            Expectation::ExitOrder(rest.iter().map(|word| Target::parse(word)).collect())
         }
         other => {
             return Err(format!(
@@ -364,6 +445,69 @@ dump
     }
 
     #[test]
+    fn a_bare_nil_expects_a_missing_key_and_a_quoted_one_the_string() {
+        let lines = parse("expect get s milk nil\nexpect get s milk \"nil\"\n").unwrap();
+        assert_eq!(
+            lines[0].command,
+            Command::Expect(Expectation::Get("s".into(), "milk".into(), None))
+        );
+        assert_eq!(
+            lines[1].command,
+            Command::Expect(Expectation::Get(
+                "s".into(),
+                "milk".into(),
+                Some("nil".into())
+            ))
+        );
+    }
+
+    #[test]
+    fn parses_the_supervisor_calls_and_the_exit_expectations() {
+        let script = "\
+terminate_child Shutdown.Supervisor slow
+terminate_child KV.BucketSupervisor bucket:shopping
+restart_child Shutdown.Supervisor slow
+delete_child Shutdown.Supervisor slow
+stop Shutdown.Supervisor
+stop Shutdown.Supervisor shutdown
+restart_app
+expect specs Shutdown.Supervisor 4
+expect exited Shutdown.Slow shutdown
+expect exit_order Shutdown.Stubborn <0.3.0>
+";
+        let commands: Vec<Command> = parse(script)
+            .unwrap()
+            .into_iter()
+            .map(|line| line.command)
+            .collect();
+        let supervisor = || Target::Name("Shutdown.Supervisor".into());
+        assert_eq!(
+            commands,
+            [
+                Command::TerminateChild(supervisor(), "slow".into()),
+                Command::TerminateChild(
+                    Target::Name("KV.BucketSupervisor".into()),
+                    "bucket:shopping".into()
+                ),
+                Command::RestartChild(supervisor(), "slow".into()),
+                Command::DeleteChild(supervisor(), "slow".into()),
+                Command::Stop(supervisor(), "normal".into()),
+                Command::Stop(supervisor(), "shutdown".into()),
+                Command::RestartApp,
+                Command::Expect(Expectation::Specs(supervisor(), 4)),
+                Command::Expect(Expectation::Exited(
+                    Target::Name("Shutdown.Slow".into()),
+                    "shutdown".into()
+                )),
+                Command::Expect(Expectation::ExitOrder(vec![
+                    Target::Name("Shutdown.Stubborn".into()),
+                    Target::Pid(3)
+                ])),
+            ]
+        );
+    }
+
+    #[test]
     fn malformed_lines_are_errors_with_their_line_number() {
         let cases = [
             ("create\n", 1, "expected `create NAME`"),
@@ -385,6 +529,18 @@ dump
                 "expect count X many\n",
                 1,
                 "expected a number, found `many`",
+            ),
+            ("stop\n", 1, "expected `stop SUPERVISOR [REASON]`"),
+            ("restart_app now\n", 1, "expected `restart_app`"),
+            (
+                "terminate_child Sup\n",
+                1,
+                "expected `terminate_child SUPERVISOR CHILD`",
+            ),
+            (
+                "expect exit_order A\n",
+                1,
+                "expected `expect exit_order TARGET TARGET...`",
             ),
         ];
         for (script, line, message) in cases {

@@ -5,7 +5,12 @@
 //! restarted with which new pid). After a command it waits until the node's event feed has
 //! been quiet for [`QUIET`], so the events a command caused are printed with it. KV commands
 //! go through the app's control ([`KvControl`]); `create` waits until the registry knows the
-//! bucket, since the chapter's create is a cast.
+//! bucket, since the chapter's create is a cast. The supervisor calls (`terminate_child`,
+//! `restart_child`, `delete_child`, `stop`) and `restart_app` go through the same
+//! [`Control`] as the Observer's menus, so a script and a click do the same thing.
+//!
+//! The runner remembers every exit it saw (`expect exited`, `expect exit_order`): a target
+//! names the latest process that had that registered name (or label), or that pid.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -13,10 +18,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::demo::AppHandle;
 use crate::demo::kv::control::KvControl;
 use crate::runtime::{ExitReason, Node};
-use crate::snapshot::model::{Event, EventKind, Pid, Snapshot, Update};
-use crate::snapshot::{Subscription, full_snapshot, observe};
+use crate::snapshot::model::{
+    self, ChildRef, Command as ControlCommand, Event, EventKind, Pid, Reply, Snapshot, Update,
+};
+use crate::snapshot::{Control, Subscription, full_snapshot, observe};
 
 use super::parse::{Command, Expectation, Line, Target};
 use super::tree_text;
@@ -52,6 +60,12 @@ pub struct Summary {
 pub struct Runner<'a, W: Write> {
     node: Node,
     kv: Option<KvControl>,
+    /// The app, when the runner may start it again (`restart_app`).
+    app: Option<AppHandle>,
+    /// Carries out the supervisor calls and `restart_app`, as for the Observer.
+    control: Control,
+    /// Every exit seen: (event seq, pid, reason), in order.
+    exits: Vec<(u64, Pid, model::ExitReason)>,
     format: Format,
     out: &'a mut W,
     subscription: Subscription,
@@ -74,6 +88,9 @@ impl<'a, W: Write> Runner<'a, W> {
         Self {
             node: node.clone(),
             kv,
+            app: None,
+            control: Control::new(node),
+            exits: Vec::new(),
             format,
             out,
             subscription: observe(node, Duration::from_millis(5)),
@@ -82,6 +99,15 @@ impl<'a, W: Write> Runner<'a, W> {
             pending: Vec::new(),
             next_seq,
         }
+    }
+
+    /// A runner on the node `app` runs on: the KV commands when it is the KV app, and
+    /// `restart_app`.
+    pub fn for_app(app: &AppHandle, format: Format, out: &'a mut W) -> Self {
+        let mut runner = Self::new(app.node(), app.kv().cloned(), format, out);
+        runner.control = Control::new(app.node()).with_app(std::sync::Arc::new(app.clone()));
+        runner.app = Some(app.clone());
+        runner
     }
 
     /// Runs every line, then prints the final tree.
@@ -125,16 +151,12 @@ impl<'a, W: Write> Runner<'a, W> {
             Command::Get(name, key) => {
                 let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
                 let value = bucket.get(key).await.map_err(|e| e.to_string())?;
-                Ok(Some(
-                    value.map_or_else(|| "nil".to_owned(), |v| format!("{v:?}")),
-                ))
+                Ok(Some(value_text(value.as_deref())))
             }
             Command::Delete(name, key) => {
                 let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
                 let value = bucket.delete(key).await.map_err(|e| e.to_string())?;
-                Ok(Some(
-                    value.map_or_else(|| "nil".to_owned(), |v| format!("{v:?}")),
-                ))
+                Ok(Some(value_text(value.as_deref())))
             }
             Command::Kill(target, reason) => {
                 let pid = self
@@ -147,6 +169,63 @@ impl<'a, W: Write> Runner<'a, W> {
                     .map_err(|e| e.to_string())?;
                 Ok(Some(format!("sent {} to {pid}", ExitReason::parse(reason))))
             }
+            Command::TerminateChild(supervisor, child) => {
+                let (supervisor, is_dynamic) = self.supervisor(supervisor).await?;
+                let child = if let Ok(pid) = child.parse::<Pid>() {
+                    ChildRef::Pid(pid)
+                } else if is_dynamic {
+                    let target = Target::parse(child);
+                    let pid = self
+                        .resolve(&target)
+                        .await
+                        .ok_or_else(|| format!("no process {target}"))?;
+                    ChildRef::Pid(pid)
+                } else {
+                    ChildRef::Id(child.clone())
+                };
+                self.command(ControlCommand::TerminateChild { supervisor, child })
+                    .await?;
+                Ok(None)
+            }
+            Command::RestartChild(supervisor, id) => {
+                let (supervisor, _) = self.supervisor(supervisor).await?;
+                let id = id.clone();
+                match self
+                    .command(ControlCommand::RestartChild { supervisor, id })
+                    .await?
+                {
+                    Reply::Started { pid: Some(pid) } => Ok(Some(format!("started as {pid}"))),
+                    _ => Ok(Some("ignored: no process started".to_owned())),
+                }
+            }
+            Command::DeleteChild(supervisor, id) => {
+                let (supervisor, _) = self.supervisor(supervisor).await?;
+                let id = id.clone();
+                self.command(ControlCommand::DeleteChild { supervisor, id })
+                    .await?;
+                Ok(None)
+            }
+            Command::Stop(supervisor, reason) => {
+                let (supervisor, _) = self.supervisor(supervisor).await?;
+                let reason = model::ExitReason::parse(reason);
+                self.command(ControlCommand::StopSupervisor {
+                    supervisor,
+                    reason: reason.clone(),
+                })
+                .await?;
+                Ok(Some(format!("stopped {supervisor} with {reason}")))
+            }
+            Command::RestartApp => {
+                if self.app.is_none() {
+                    return Err("this run cannot start the app again".to_owned());
+                }
+                match self.command(ControlCommand::RestartApp).await? {
+                    Reply::Started { pid: Some(pid) } => {
+                        Ok(Some(format!("started the app again: root {pid}")))
+                    }
+                    _ => Ok(None),
+                }
+            }
             Command::Sleep(ms) => {
                 tokio::time::sleep(Duration::from_millis(*ms)).await;
                 Ok(None)
@@ -158,6 +237,62 @@ impl<'a, W: Write> Runner<'a, W> {
             ))),
             Command::Expect(expectation) => self.check(expectation).await.map(Some),
         }
+    }
+
+    /// Carries out a command through the control, its error as text.
+    async fn command(&self, command: ControlCommand) -> Result<Reply, String> {
+        self.control
+            .execute(command)
+            .await
+            .map_err(|error| error.to_string())
+    }
+
+    /// The pid of the supervisor `target` names, and whether it is a dynamic supervisor.
+    async fn supervisor(&self, target: &Target) -> Result<(Pid, bool), String> {
+        let pid = self
+            .resolve(target)
+            .await
+            .ok_or_else(|| format!("no process {target}"))?;
+        let is_dynamic = self
+            .node
+            .process_info(self.node.pid(pid.serial()))
+            .is_some_and(|info| {
+                matches!(
+                    info.kind,
+                    crate::runtime::ProcessKind::DynamicSupervisor { .. }
+                )
+            });
+        Ok((pid, is_dynamic))
+    }
+
+    /// The children `target` supervises, running or not.
+    async fn children(&self, target: &Target) -> Result<Vec<model::ChildRow>, String> {
+        let (supervisor, _) = self.supervisor(target).await?;
+        match self
+            .command(ControlCommand::WhichChildren { supervisor })
+            .await?
+        {
+            Reply::Children { children, .. } => Ok(children),
+            other => Err(format!("unexpected reply {other:?}")),
+        }
+    }
+
+    /// The latest exit of the process `target` names: (seq, pid, reason).
+    async fn last_exit(&self, target: &Target) -> Option<(u64, Pid, model::ExitReason)> {
+        let pid = match target {
+            Target::Pid(serial) => Some(Pid(*serial)),
+            Target::Name(_) => None,
+            Target::Path(_) | Target::Bucket(_) => self.resolve(target).await,
+        };
+        let had_name = |exited: &Pid| match target {
+            Target::Name(name) => self.names.get(exited).is_some_and(|known| known == name),
+            _ => false,
+        };
+        self.exits
+            .iter()
+            .rev()
+            .find(|(_, exited, _)| Some(*exited) == pid || had_name(exited))
+            .cloned()
     }
 
     fn kv(&self) -> Result<&KvControl, String> {
@@ -220,6 +355,48 @@ impl<'a, W: Write> Runner<'a, W> {
                     format!("{count}"),
                 )
             }
+            Expectation::Specs(target, n) => {
+                let children = self.children(target).await?;
+                let ids: Vec<&str> = children.iter().map(|child| child.id.as_str()).collect();
+                found(
+                    children.len() == *n,
+                    format!("{n} child specs under {target}"),
+                    format!("{} ({})", children.len(), ids.join(", ")),
+                )
+            }
+            Expectation::Exited(target, reason) => {
+                let expected = model::ExitReason::parse(reason);
+                let exit = self.last_exit(target).await;
+                let text = exit.as_ref().map_or_else(
+                    || "no exit".to_owned(),
+                    |(_, pid, reason)| format!("{pid} exited: {reason}"),
+                );
+                found(
+                    exit.as_ref()
+                        .is_some_and(|(_, _, reason)| *reason == expected),
+                    format!("{target} exited: {expected}"),
+                    text,
+                )
+            }
+            Expectation::ExitOrder(targets) => {
+                let mut exits = Vec::new();
+                for target in targets {
+                    let exit = self.last_exit(target).await;
+                    let Some((seq, pid, reason)) = exit else {
+                        return Err(format!("expected {target} to have exited, found no exit"));
+                    };
+                    exits.push((seq, format!("{target} ({pid}: {reason})")));
+                }
+                let in_order = exits.windows(2).all(|pair| pair[0].0 < pair[1].0);
+                let expected: Vec<String> = targets.iter().map(ToString::to_string).collect();
+                exits.sort_by_key(|(seq, _)| *seq);
+                let actual: Vec<&str> = exits.iter().map(|(_, text)| text.as_str()).collect();
+                found(
+                    in_order,
+                    format!("exits in the order {}", expected.join(", ")),
+                    actual.join(", "),
+                )
+            }
             Expectation::Lookup(name, some) => {
                 let kv = self.kv()?;
                 let bucket = kv.bucket(name).await.ok();
@@ -233,19 +410,17 @@ impl<'a, W: Write> Runner<'a, W> {
                 )
             }
             Expectation::Get(name, key, value) => {
+                let expected = value_text(value.as_deref());
                 let bucket = self
                     .kv()?
                     .bucket(name)
                     .await
-                    .map_err(|e| format!("expected {name}[{key}] = {value:?}, found {e}"))?;
+                    .map_err(|e| format!("expected {name}[{key}] = {expected}, found {e}"))?;
                 let got = bucket.get(key).await.map_err(|e| e.to_string())?;
-                let text = got
-                    .as_ref()
-                    .map_or_else(|| "nil".to_owned(), |v| format!("{v:?}"));
                 found(
-                    got.as_deref() == Some(value.as_str()),
-                    format!("{name}[{key}] = {value:?}"),
-                    text,
+                    got == *value,
+                    format!("{name}[{key}] = {expected}"),
+                    value_text(got.as_deref()),
                 )
             }
         }
@@ -347,6 +522,9 @@ impl<'a, W: Write> Runner<'a, W> {
             }
             Update::Events { events, .. } => {
                 for event in events {
+                    if let EventKind::Exited { pid, reason } = &event.kind {
+                        self.exits.push((event.seq, *pid, reason.clone()));
+                    }
                     if let EventKind::Spawned { pid, label, .. } = &event.kind {
                         self.names.entry(*pid).or_insert_with(|| label.to_string());
                     }
@@ -459,4 +637,9 @@ impl<'a, W: Write> Runner<'a, W> {
             }
         }
     }
+}
+
+/// A value as Elixir prints it: `"3"`, or `nil` for a missing key.
+fn value_text(value: Option<&str>) -> String {
+    value.map_or_else(|| "nil".to_owned(), |value| format!("{value:?}"))
 }

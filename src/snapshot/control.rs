@@ -2,12 +2,17 @@
 //!
 //! [`Control`] carries out a [`Command`] on a [`Node`]: `Exit` sends an exit signal from the
 //! node itself, `GetState` asks the process to describe its state (a bucket lists its keys
-//! and values, the registry its names, a supervisor its child specs and restarts). Commands
-//! that belong to an application (the KV demo's) go to the [`AppControl`] installed with
+//! and values, the registry its names, a supervisor its child specs and restarts). The
+//! supervisor calls are OTP's own admin calls, made from outside the tree as an operator
+//! would at a shell: `WhichChildren`, `TerminateChild`, `RestartChild`, `DeleteChild` and
+//! `StopSupervisor` (`Supervisor.stop/2`, which waits until the supervisor has stopped its
+//! children right to left and exited). Commands that belong to an application (the KV
+//! demo's, restarting the app) go to the [`AppControl`] installed with
 //! [`Control::with_app`]; without one they fail with `not supported`.
 //!
 //! Errors name the problem: a pid that never lived or is long gone is `no process`, one that
-//! died recently is `dead` with its exit reason.
+//! died recently is `dead` with its exit reason, a live process that is no supervisor is `not
+//! a supervisor`, and a supervisor's refusal is its own text (`no child slow`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,10 +20,13 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::runtime::{CallError, Node};
+use crate::runtime::{
+    CallError, ChildInfo, ChildPid, ChildType, DynamicSupervisor, Supervisor, SupervisorError,
+};
+use crate::runtime::{Node, StartError, Started};
 
 use super::convert;
-use super::model::{Command, CommandError, Pid, Reply, StateRow};
+use super::model::{ChildRef, ChildRow, Command, CommandError, Pid, Reply, StateRow};
 
 /// The future an [`AppControl`] returns.
 pub type AppFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, CommandError>> + Send + 'a>>;
@@ -69,6 +77,65 @@ impl Control {
                 }
             }
             Command::GetState { pid } => self.state(pid).await,
+            Command::WhichChildren { supervisor } => {
+                let children = match self.supervisor(supervisor)? {
+                    Either::Static(handle) => handle.which_children().await,
+                    Either::Dynamic(handle) => handle.which_children().await,
+                };
+                let children = children.map_err(|error| self.refused(supervisor, error))?;
+                Ok(Reply::Children {
+                    supervisor,
+                    children: children.iter().map(child_row).collect(),
+                })
+            }
+            Command::TerminateChild { supervisor, child } => {
+                match (self.supervisor(supervisor)?, child) {
+                    (Either::Static(handle), ChildRef::Id(id)) => handle.terminate_child(&id).await,
+                    (Either::Static(handle), ChildRef::Pid(pid)) => {
+                        let id = self.child_id(supervisor, &handle, pid).await?;
+                        handle.terminate_child(&id).await
+                    }
+                    (Either::Dynamic(handle), ChildRef::Pid(pid)) => {
+                        handle.terminate_child(self.node.pid(pid.serial())).await
+                    }
+                    (Either::Dynamic(_), ChildRef::Id(id)) => {
+                        return Err(CommandError::Supervisor(format!(
+                            "a dynamic supervisor terminates a child by pid, not by id ({id})"
+                        )));
+                    }
+                }
+                .map_err(|error| self.refused(supervisor, error))?;
+                Ok(Reply::Done)
+            }
+            Command::RestartChild { supervisor, id } => {
+                let handle = self.static_supervisor(supervisor, "restart_child")?;
+                let started = handle
+                    .restart_child(&id)
+                    .await
+                    .map_err(|error| self.refused(supervisor, error))?;
+                let pid = match started {
+                    Started::Pid(pid) => Some(pid.into()),
+                    Started::Ignore => None,
+                };
+                Ok(Reply::Started { pid })
+            }
+            Command::DeleteChild { supervisor, id } => {
+                let handle = self.static_supervisor(supervisor, "delete_child")?;
+                handle
+                    .delete_child(&id)
+                    .await
+                    .map_err(|error| self.refused(supervisor, error))?;
+                Ok(Reply::Done)
+            }
+            Command::StopSupervisor { supervisor, reason } => {
+                let reason = convert::runtime_exit_reason(&reason);
+                match self.supervisor(supervisor)? {
+                    Either::Static(handle) => handle.stop(reason).await,
+                    Either::Dynamic(handle) => handle.stop(reason).await,
+                }
+                .map_err(|error| self.refused(supervisor, error))?;
+                Ok(Reply::Done)
+            }
             command => match &self.app {
                 Some(app) => app.execute(command).await,
                 None => Err(CommandError::NotSupported(format!(
@@ -115,6 +182,65 @@ impl Control {
         }
     }
 
+    /// The live supervisor or dynamic supervisor `pid`.
+    fn supervisor(&self, pid: Pid) -> Result<Either, CommandError> {
+        let target = self.node.pid(pid.serial());
+        if let Some(handle) = Supervisor::from_pid(&self.node, target) {
+            return Ok(Either::Static(handle));
+        }
+        if let Some(handle) = DynamicSupervisor::from_pid(&self.node, target) {
+            return Ok(Either::Dynamic(handle));
+        }
+        if self.node.is_alive(target) {
+            Err(CommandError::NotASupervisor(pid))
+        } else {
+            Err(self.not_alive(pid))
+        }
+    }
+
+    /// The live supervisor `pid`, for a call a dynamic supervisor does not have.
+    fn static_supervisor(&self, pid: Pid, call: &str) -> Result<Supervisor, CommandError> {
+        match self.supervisor(pid)? {
+            Either::Static(handle) => Ok(handle),
+            Either::Dynamic(_) => Err(CommandError::NotSupported(format!(
+                "{call} on the dynamic supervisor {pid} (a dynamic supervisor keeps no spec of a \
+                 stopped child, as in Elixir)"
+            ))),
+        }
+    }
+
+    /// The child id under which `supervisor` runs `child`.
+    async fn child_id(
+        &self,
+        supervisor: Pid,
+        handle: &Supervisor,
+        child: Pid,
+    ) -> Result<String, CommandError> {
+        let children = handle
+            .which_children()
+            .await
+            .map_err(|error| self.refused(supervisor, error))?;
+        children
+            .iter()
+            .find(|info| info.pid.pid().map(Into::into) == Some(child))
+            .map(|info| info.id.to_string())
+            .ok_or_else(|| {
+                CommandError::Supervisor(format!("{child} is not a child of {supervisor}"))
+            })
+    }
+
+    /// The error for a supervisor call that failed: the supervisor gone is `dead` or `no
+    /// process`, anything else is the supervisor's own text.
+    fn refused(&self, supervisor: Pid, error: SupervisorError) -> CommandError {
+        match error {
+            SupervisorError::Call(CallError::NoProc(_) | CallError::Exited { .. })
+            | SupervisorError::Start(StartError::Supervisor(CallError::NoProc(_))) => {
+                self.not_alive(supervisor)
+            }
+            error => CommandError::Supervisor(error.to_string()),
+        }
+    }
+
     /// The error for a pid that is not alive: `dead` with its reason if it died recently.
     fn not_alive(&self, pid: Pid) -> CommandError {
         let target = self.node.pid(pid.serial());
@@ -127,6 +253,22 @@ impl Control {
                 pid,
                 reason: convert::exit_reason(&dead.reason),
             })
+    }
+}
+
+/// A supervisor of either kind.
+enum Either {
+    Static(Supervisor),
+    Dynamic(DynamicSupervisor),
+}
+
+fn child_row(info: &ChildInfo) -> ChildRow {
+    ChildRow {
+        id: info.id.to_string(),
+        pid: info.pid.pid().map(Into::into),
+        is_restarting: info.pid == ChildPid::Restarting,
+        is_supervisor: info.child_type == ChildType::Supervisor,
+        restart: convert::restart(info.restart),
     }
 }
 

@@ -131,7 +131,7 @@ pub(crate) fn status(status: runtime::Status) -> model::Status {
     }
 }
 
-fn restart(restart: runtime::Restart) -> model::Restart {
+pub(crate) fn restart(restart: runtime::Restart) -> model::Restart {
     match restart {
         runtime::Restart::Permanent => model::Restart::Permanent,
         runtime::Restart::Transient => model::Restart::Transient,

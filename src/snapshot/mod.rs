@@ -7,8 +7,8 @@
 //! - [`stream`]: [`observe`] a node: a full snapshot, then deltas at the subscriber's own
 //!   interval, and the event feed, fanned out to any number of subscribers from one shared
 //!   collector per node.
-//! - [`control`]: carries out [`Command`]s (exit signals, state on demand, application
-//!   commands) on a node.
+//! - [`control`]: carries out [`Command`]s (exit signals, state on demand, the supervisor
+//!   calls, application commands) on a node.
 //!
 //! A view's loop, without waiting on the runtime:
 //!
@@ -42,7 +42,8 @@ pub mod stream;
 pub use collector::{Collected, Collector, full_snapshot};
 pub use control::{AppControl, AppFuture, Control, PendingReply};
 pub use model::{
-    ApplyError, Command, CommandError, Delta, Event, EventKind, ExitReason, FORMAT_VERSION, Pid,
-    PidList, ProcessInfo, ProcessKind, Removed, Reply, Snapshot, StateRow, Status, Update,
+    ApplyError, ChildRef, ChildRow, Command, CommandError, Delta, Event, EventKind, ExitReason,
+    FORMAT_VERSION, Pid, PidList, ProcessInfo, ProcessKind, Removed, Reply, Snapshot, StateRow,
+    Status, Update,
 };
 pub use stream::{ObserveOptions, Subscription, observe, observe_with};

@@ -17,7 +17,8 @@
 //! description = "a worker that crashes every second, beside a steady one"
 //! type = "supervisor"          # required at the top: supervisor | dynamic_supervisor
 //! name = "Demo.Supervisor"     # registered name (optional, unique in the file)
-//! label = "Demo.Supervisor"    # behaviour label observers show (optional)
+//! label = "Demo.Supervisor"    # behaviour label observers show (optional; a worker's
+//!                              # defaults to its id, a supervisor's to Supervisor)
 //! strategy = "one_for_one"     # required: one_for_one | one_for_all | rest_for_one
 //! max_restarts = 3             # intensity: 3 restarts ...
 //! max_seconds = 5              # ... in 5 seconds (the defaults)
@@ -98,13 +99,11 @@ pub use spec::{
     SupervisorSpec, TreeSpec, WorkerSpec,
 };
 pub use start::{RootHandle, RunningTree};
-pub use worker::{
-    DEFAULT_WORKER_LABEL, Ping, ScriptTimer, Worker, WorkerCall, WorkerReply, WorkerStats,
-};
+pub use worker::{Ping, ScriptTimer, Worker, WorkerCall, WorkerReply, WorkerStats};
 
 /// The trees shipped in `assets/trees/`, compiled in so that a binary can offer them with no
 /// files beside it: (file stem, TOML text), the KV stages first.
-pub const BUILT_IN: [(&str, &str); 9] = [
+pub const BUILT_IN: [(&str, &str); 10] = [
     (
         "kv_linked",
         include_str!("../../../assets/trees/kv_linked.toml"),
@@ -122,6 +121,10 @@ pub const BUILT_IN: [(&str, &str); 9] = [
         include_str!("../../../assets/trees/kv_final.toml"),
     ),
     ("deep", include_str!("../../../assets/trees/deep.toml")),
+    (
+        "name_race",
+        include_str!("../../../assets/trees/name_race.toml"),
+    ),
     ("wide", include_str!("../../../assets/trees/wide.toml")),
     (
         "crash_loop",

@@ -89,7 +89,7 @@ pub enum ProcessSpec {
 pub struct WorkerSpec {
     /// Registered name.
     pub name: Option<String>,
-    /// Behaviour label (default `Worker`).
+    /// Behaviour label (default: the child id).
     pub label: Option<String>,
     /// Traps exits (also implied by `shutdown_ms` and `ignore_shutdown`).
     pub trap_exit: bool,

@@ -172,14 +172,15 @@ fn dynamic_child(id: Arc<str>, spec: Arc<DynamicSupervisorSpec>) -> ChildSpec {
 
 fn worker_child(id: Arc<str>, spec: Arc<WorkerSpec>) -> ChildSpec {
     let exited_once = Arc::new(AtomicBool::new(false));
+    let child_id = id.clone();
     ChildSpec::worker(id, move |ctx: Context| {
-        let (spec, exited_once) = (spec.clone(), exited_once.clone());
+        let (spec, id, exited_once) = (spec.clone(), child_id.clone(), exited_once.clone());
         async move {
             if spec.ignore {
                 return Ok(Started::Ignore);
             }
             let options = options(&spec.name, &spec.label).trap_exit(spec.is_trapping_exits());
-            let worker = Worker::new(spec, exited_once);
+            let worker = Worker::new(spec, &id, exited_once);
             let server = ServerRef::start_link(&ctx, worker, options).await?;
             Ok(Started::Pid(server.pid()))
         }

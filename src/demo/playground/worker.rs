@@ -15,9 +15,6 @@ use crate::runtime::{ExitReason, Message, Pid, Server, ServerContext, ServerRef,
 
 use super::spec::WorkerSpec;
 
-/// The label a worker shows when the file gives none.
-pub const DEFAULT_WORKER_LABEL: &str = "Worker";
-
 /// Send ticks never come closer than this; each tick sends what the rate owes so far.
 const MIN_SEND_PERIOD: Duration = Duration::from_millis(10);
 
@@ -76,6 +73,9 @@ enum Timer {
 pub struct Worker {
     /// What to do, from the file.
     spec: Arc<WorkerSpec>,
+    /// Its behaviour label: the file's `label`, else its child id, so that workers without
+    /// one still tell apart in a view.
+    label: Arc<str>,
     /// Set once an `exit_after_ms` exit has happened, shared by every incarnation started
     /// from the same child spec, so that only the first one exits.
     exited_once: Arc<AtomicBool>,
@@ -95,9 +95,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// A worker that plays `spec`; `exited_once` is shared by the incarnations of one child.
-    pub(super) fn new(spec: Arc<WorkerSpec>, exited_once: Arc<AtomicBool>) -> Self {
+    /// A worker that plays `spec` as child `id`; `exited_once` is shared by the
+    /// incarnations of one child.
+    pub(super) fn new(spec: Arc<WorkerSpec>, id: &Arc<str>, exited_once: Arc<AtomicBool>) -> Self {
         Self {
+            label: spec.label.as_deref().map_or_else(|| id.clone(), Arc::from),
             state: spec.state.clone(),
             spec,
             exited_once,
@@ -143,11 +145,7 @@ impl Server for Worker {
     type Continue = ();
 
     fn label(&self) -> Arc<str> {
-        self.spec
-            .label
-            .as_deref()
-            .unwrap_or(DEFAULT_WORKER_LABEL)
-            .into()
+        self.label.clone()
     }
 
     async fn init(&mut self, ctx: &mut ServerContext<Self>) -> Result<(), ExitReason> {

@@ -201,6 +201,9 @@ impl ApplicationsPanel {
         }
         let mut actions = Vec::new();
         self.toolbar_ui(ui, view, &mut actions);
+        if snapshot.is_empty() {
+            stopped_ui(ui, view);
+        }
         self.ensure_cache(ui.ctx(), view, &snapshot, now);
         let Some(mut cache) = self.cache.take() else {
             return;
@@ -496,3 +499,29 @@ fn mark_freshness(state: &ObserverState, pid: Pid, now: Instant) -> Option<(Mark
         )
     })
 }
+
+/// The banner over an empty tree: the app has stopped (a crash loop that reached the top, a
+/// killed root), and, if the source can, a way to start it again.
+fn stopped_ui(ui: &mut egui::Ui, view: &mut View<'_>) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new("Nothing runs on the node: the app has stopped.")
+                    .strong()
+                    .color(ui.visuals().warn_fg_color),
+            );
+            if view.state.can_restart_app
+                && ui
+                    .button("Restart the app")
+                    .on_hover_text(RESTART_APP_HINT)
+                    .clicked()
+            {
+                view.push(UiCommand::Send(crate::snapshot::model::Command::RestartApp));
+            }
+        });
+    });
+}
+
+/// What "Restart the app" does, for its hover text.
+pub(crate) const RESTART_APP_HINT: &str = "Start the app again (the KV stage or the tree file), as when the Observer opened. Once \
+     nothing runs on the node: nothing restarts a root that has exited.";

@@ -1,5 +1,6 @@
 //! The top bar, beside the tabs: pause and resume, the refresh interval, the theme, how many
-//! processes there are, events missed, and (on the right) what is being observed.
+//! processes there are, Restart the app (when the source can, enabled once nothing runs),
+//! events missed, and (on the right) what is being observed.
 //!
 //! It changes only preferences (interval, theme) and reports a pause toggle to the app; the
 //! paused flag itself is live data and lives in the app, never in [`Preferences`](
@@ -95,6 +96,25 @@ impl TopBar {
             Some(count) => ui.label(format!("{} processes", thousands(count as u64))),
             None => ui.weak("connecting…"),
         };
+        if view.state.can_restart_app {
+            let stopped = view.state.is_node_empty();
+            let hint = if stopped {
+                super::applications::RESTART_APP_HINT
+            } else {
+                "The app is running. Restart the app starts it again once it has stopped \
+                 (a crash loop that reached the top; Kill or Stop supervisor on its root)."
+            };
+            if ui
+                .add_enabled(stopped, egui::Button::new("Restart the app"))
+                .on_hover_text(hint)
+                .on_disabled_hover_text(hint)
+                .clicked()
+            {
+                view.push(crate::gui::UiCommand::Send(
+                    crate::snapshot::model::Command::RestartApp,
+                ));
+            }
+        }
         let missed = view.state.missed_events;
         if missed > 0 {
             ui.label(

@@ -686,6 +686,83 @@ pub enum Command {
         /// How many.
         count: u64,
     },
+    /// A supervisor's children, running or not (`Supervisor.which_children/1`).
+    WhichChildren {
+        /// The supervisor or dynamic supervisor.
+        supervisor: Pid,
+    },
+    /// Stops one child as its shutdown says (`Supervisor.terminate_child/2`, by child id,
+    /// or `DynamicSupervisor.terminate_child/2`, by pid); a supervisor keeps the spec of a
+    /// permanent or transient child, with no process.
+    TerminateChild {
+        /// The supervisor or dynamic supervisor.
+        supervisor: Pid,
+        /// Which child.
+        child: ChildRef,
+    },
+    /// Starts again a child whose spec is kept with no process
+    /// (`Supervisor.restart_child/2`).
+    RestartChild {
+        /// The supervisor.
+        supervisor: Pid,
+        /// The child id.
+        id: String,
+    },
+    /// Removes the spec of a child that is not running (`Supervisor.delete_child/2`).
+    DeleteChild {
+        /// The supervisor.
+        supervisor: Pid,
+        /// The child id.
+        id: String,
+    },
+    /// Stops a supervisor with `reason` and waits (`Supervisor.stop/2`): its children stop
+    /// right to left, each as its shutdown says.
+    StopSupervisor {
+        /// The supervisor or dynamic supervisor.
+        supervisor: Pid,
+        /// Its exit reason.
+        reason: ExitReason,
+    },
+    /// Starts the app again (the KV stage or the tree file) once its root has exited.
+    RestartApp,
+}
+
+/// A child of a supervisor, as [`Command::TerminateChild`] names it: by child id under a
+/// supervisor, by pid under a dynamic supervisor (a supervisor also takes a pid, and looks its
+/// child id up).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildRef {
+    /// The child id.
+    Id(String),
+    /// The child's pid.
+    Pid(Pid),
+}
+
+impl fmt::Display for ChildRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => f.write_str(id),
+            Self::Pid(pid) => write!(f, "{pid}"),
+        }
+    }
+}
+
+/// One of a supervisor's children, as [`Reply::Children`] lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildRow {
+    /// The child id.
+    pub id: String,
+    /// Its process, if it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<Pid>,
+    /// True while its supervisor retries a restart that failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_restarting: bool,
+    /// True for a supervisor, false for a worker.
+    pub is_supervisor: bool,
+    /// Its restart type.
+    pub restart: Restart,
 }
 
 impl Command {
@@ -699,13 +776,28 @@ impl Command {
             Self::Get { .. } => "get",
             Self::Delete { .. } => "delete",
             Self::CreateBuckets { .. } => "create_buckets",
+            Self::WhichChildren { .. } => "which_children",
+            Self::TerminateChild { .. } => "terminate_child",
+            Self::RestartChild { .. } => "restart_child",
+            Self::DeleteChild { .. } => "delete_child",
+            Self::StopSupervisor { .. } => "stop_supervisor",
+            Self::RestartApp => "restart_app",
         }
     }
 
-    /// True for the commands an application handles (the KV demo's), false for those every
-    /// node handles (exit, get_state).
+    /// True for the commands an application handles (the KV demo's, and restarting the app),
+    /// false for those every node handles (exit, get_state, the supervisor calls).
     pub fn is_app(&self) -> bool {
-        !matches!(self, Self::Exit { .. } | Self::GetState { .. })
+        !matches!(
+            self,
+            Self::Exit { .. }
+                | Self::GetState { .. }
+                | Self::WhichChildren { .. }
+                | Self::TerminateChild { .. }
+                | Self::RestartChild { .. }
+                | Self::DeleteChild { .. }
+                | Self::StopSupervisor { .. }
+        )
     }
 }
 
@@ -736,6 +828,19 @@ pub enum Reply {
         /// The value.
         value: Option<String>,
     },
+    /// A supervisor's children in start order.
+    Children {
+        /// The supervisor.
+        supervisor: Pid,
+        /// Its children, running or not.
+        children: Vec<ChildRow>,
+    },
+    /// A process was started (a restarted child, a restarted app's root), or none was (a
+    /// child whose start returned `ignore`).
+    Started {
+        /// The new process.
+        pid: Option<Pid>,
+    },
 }
 
 /// Why a [`Command`] failed.
@@ -762,6 +867,13 @@ pub enum CommandError {
         /// How long it waited.
         timeout_ms: u64,
     },
+    /// The process is alive but is not a supervisor.
+    #[error("{0} is not a supervisor")]
+    NotASupervisor(Pid),
+    /// The supervisor refused or failed the request; its own text (`no child slow`, `child
+    /// slow is running`).
+    #[error("{0}")]
+    Supervisor(String),
     /// This source cannot carry out this command.
     #[error("not supported: {0}")]
     NotSupported(String),
