@@ -218,9 +218,35 @@ async fn a_server_describes_itself_to_observers() {
 
 // === calls ===
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On paused time: the runtime's clock only moves when every task waits, so the call's timer is
+/// the only thing that can end a call to a server that never replies.
+#[tokio::test(start_paused = true)]
 async fn call_waits_five_seconds_by_default() {
     assert_eq!(DEFAULT_CALL_TIMEOUT, Duration::from_secs(5));
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let started = tokio::time::Instant::now();
+    let error = server.call(Req::Forever).await.unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(
+        error,
+        CallError::Timeout {
+            pid: server.pid(),
+            timeout_ms: 5_000
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("call to {} timed out after 5000 ms", server.pid())
+    );
+    // tokio's timer rounds a deadline up to the next millisecond.
+    assert!(
+        waited >= Duration::from_secs(5) && waited <= Duration::from_millis(5_001),
+        "the call gave up after {waited:?}"
+    );
+    assert_eq!(log.entries(), vec!["init", "call forever"]);
+    assert!(server.is_alive(), "a timed-out call leaves the server alive");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
