@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use otpscope::runtime::{
     Agent, CallError, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, ExitReason,
-    Inbox, Message, Node, Pid, SpawnOptions, StartError, Started, Strategy as Restarts,
-    Supervisor, SupervisorFlags,
+    Inbox, Message, Node, Pid, SpawnOptions, StartError, Started, Strategy as Restarts, Supervisor,
+    SupervisorFlags,
 };
 use otpscope::snapshot::{ObserveOptions, observe_with};
 use proptest::prelude::*;
