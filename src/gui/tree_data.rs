@@ -13,7 +13,8 @@
 //!   Opening a fold shows one more page of it; a revealed process (a search hit, a process
 //!   picked in another tab) is pinned and shown in place between two folds. Building costs
 //!   the visible rows plus one pass over each folded sibling list, so 100,000 buckets fold
-//!   in a few milliseconds.
+//!   in about 10 ms, and in a tenth of a millisecond when the folds are remembered
+//!   (`tree_build` in benches/gui_frame.rs; BENCHMARKS.md).
 //! - Processes that just died are passed in as [`Ghost`]s and drawn where they were, marked
 //!   dead, for a moment (the caller decides how long), so a restart reads as "the old one
 //!   died, a new one took its place".
