@@ -267,61 +267,6 @@ async fn a_run_starts_at_once_instead_of_waiting_out_its_timeout() {
     );
 }
 
-#[test]
-fn run_json_writes_one_object_a_line() {
-    let output = otpscope(&[
-        "run",
-        "--json",
-        "assets/scenarios/linked.txt",
-        "--stage",
-        "linked",
-    ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let lines: Vec<serde_json::Value> = stdout(&output)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    let kill = lines
-        .iter()
-        .find(|line| line["command"] == "kill bucket:shopping")
-        .unwrap();
-    assert_eq!(kill["ok"], true);
-    let exited: Vec<&str> = kill["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|event| event["type"] == "exited")
-        .filter_map(|event| event["reason"].as_str())
-        .collect();
-    assert!(exited.contains(&"killed"), "{kill}");
-    assert!(lines.last().unwrap()["final"]["processes"].is_array());
-}
-
-#[test]
-fn a_malformed_script_is_an_error_before_anything_runs() {
-    let dir = ScratchDir::new("bad-script");
-    let path = dir.write("bad.txt", "create shopping\nexpect lookup shopping maybe\n");
-    let output = otpscope(&["run", path.to_str().unwrap()]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stdout(&output).is_empty(),
-        "nothing ran: {}",
-        stdout(&output)
-    );
-    assert!(
-        stderr(&output).contains("line 2: expected `none` or `some`, found `maybe`"),
-        "{}",
-        stderr(&output)
-    );
-}
-
-#[test]
-fn an_unknown_stage_is_refused() {
-    let output = otpscope(&["dump", "--stage", "eventually"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("linked"), "{}", stderr(&output));
-}
-
 // === errors before anything runs ===
 
 #[test]
@@ -421,7 +366,7 @@ fn kv_commands_against_a_tree_fail_and_the_run_exits_1() {
          delete shopping milk\n\
          expect lookup shopping none\n\
          expect get shopping milk 3\n\
-         expect alive Deep.Bottom\n",
+         expect alive Deep.Level1/leaf1\n",
     );
     let output = otpscope(&[
         "run",
@@ -618,4 +563,59 @@ async fn script_commands_print_what_they_did_and_the_events_they_caused() {
          ├─ KV.BucketSupervisor <0.6.0> dynamic_supervisor one_for_one permanent restarts 1\n\
          └─ KV.Registry <0.7.0> server permanent restarts 1\n"
     );
+}
+
+#[test]
+fn run_json_writes_one_object_a_line() {
+    let output = otpscope(&[
+        "run",
+        "--json",
+        "assets/scenarios/linked.txt",
+        "--stage",
+        "linked",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let kill = lines
+        .iter()
+        .find(|line| line["command"] == "kill bucket:shopping")
+        .unwrap();
+    assert_eq!(kill["ok"], true);
+    let exited: Vec<&str> = kill["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["type"] == "exited")
+        .filter_map(|event| event["reason"].as_str())
+        .collect();
+    assert!(exited.contains(&"killed"), "{kill}");
+    assert!(lines.last().unwrap()["final"]["processes"].is_array());
+}
+
+#[test]
+fn a_malformed_script_is_an_error_before_anything_runs() {
+    let dir = ScratchDir::new("bad-script");
+    let path = dir.write("bad.txt", "create shopping\nexpect lookup shopping maybe\n");
+    let output = otpscope(&["run", path.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stdout(&output).is_empty(),
+        "nothing ran: {}",
+        stdout(&output)
+    );
+    assert!(
+        stderr(&output).contains("line 2: expected `none` or `some`, found `maybe`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn an_unknown_stage_is_refused() {
+    let output = otpscope(&["dump", "--stage", "eventually"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("linked"), "{}", stderr(&output));
 }

@@ -307,13 +307,11 @@ impl ObserverApp {
                     .show(ctx, |ui| {
                         ui.label("Reason (normal, shutdown, kill, or any word):");
                         let edit = ui.text_edit_singleline(reason);
-                        // Read before taking the focus back: a field that has the focus has
-                        // not lost it, so Enter would never send.
+                        // Enter makes the field give up focus: read that before asking for
+                        // focus again, which would hide it.
                         let enter =
                             edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                        if !enter {
-                            edit.request_focus();
-                        }
+                        edit.request_focus();
                         ui.horizontal(|ui| {
                             if (ui.button("Send exit signal").clicked() || enter)
                                 && !reason.trim().is_empty()

@@ -5,14 +5,14 @@
 //! restarted with which new pid). After a command it waits until the node's event feed has
 //! been quiet for [`QUIET`], so the events a command caused are printed with it. KV commands
 //! go through the app's control ([`KvControl`]); `create` waits until the registry knows the
-//! bucket, since the chapter's create is a cast. Every wait reads tokio's clock, so a run on
-//! paused time (a test's) waits on that clock only.
+//! bucket, since the chapter's create is a cast.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::time::Duration;
 
 use serde_json::json;
+// Every wait reads tokio's clock, so a run on paused time (a test's) waits on that clock only.
 use tokio::time::Instant;
 
 use crate::demo::kv::control::KvControl;
