@@ -12,6 +12,13 @@
 //! reverses the sort every frame, a full rebuild of the table's rows each time. No GPU:
 //! tessellation is the last CPU step before painting.
 //!
+//! `tree_build`: what the Applications tab's tree costs to build alone
+//! ([`otpscope::gui::tree_data::build`], a pure function of the snapshot and the view), on the
+//! 100,000-process tree with one bucket revealed out of its fold: `first` with nothing
+//! remembered (a new snapshot whose bucket list changed), `rebuild` with the fold summaries
+//! remembered from the last build (the view or the search changed, the list did not), and
+//! `search` for the last bucket by pid.
+//!
 //! `cargo bench --bench gui_frame -- --warm-up-time 1 --measurement-time 3`
 //!
 //! Target: at most 8 ms a frame at 100,000 processes on the Applications and Processes tabs.
@@ -25,9 +32,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use otpscope::gui::panels::processes::SortColumn;
 use otpscope::gui::state::{LOAD_CAPACITY, LoadSample};
+use otpscope::gui::tree_data::{self, FoldMemo, TreeInput, TreeView};
 use otpscope::gui::{ObserverApp, Preferences, RequestId, Source, Tab};
 use otpscope::snapshot::model::{
     Command, CommandError, Delta, Event, EventKind, Pid, PidList, ProcessInfo, ProcessKind, Reply,
@@ -317,5 +325,45 @@ fn gui_frame_changing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gui_frame, gui_frame_changing);
+fn tree_build(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tree_build");
+    let total = 100_000;
+    let snapshot = kv_snapshot(total);
+    let mut view = TreeView::default();
+    assert!(view.reveal(&snapshot, Pid(70_000)));
+    let input = |search| TreeInput {
+        snapshot: &snapshot,
+        view: &view,
+        fold_at: 50,
+        search,
+        ghosts: &[],
+    };
+    let rows = tree_data::build(input(""), &mut FoldMemo::default())
+        .rows
+        .len();
+    // The app's three, 50 buckets, a fold, the revealed bucket, a fold.
+    assert_eq!(rows, 2 + 50 + 1 + 1 + 1 + 1);
+    group.bench_function(BenchmarkId::new("first", total), |b| {
+        b.iter_batched_ref(
+            FoldMemo::default,
+            |memo| black_box(tree_data::build(input(""), memo)),
+            BatchSize::SmallInput,
+        );
+    });
+    let mut memo = FoldMemo::default();
+    tree_data::build(input(""), &mut memo);
+    group.bench_function(BenchmarkId::new("rebuild", total), |b| {
+        b.iter(|| black_box(tree_data::build(input(""), &mut memo)));
+    });
+    group.bench_function(BenchmarkId::new("search", total), |b| {
+        b.iter(|| {
+            let data = tree_data::build(input("<0.99999.0>"), &mut memo);
+            assert_eq!(data.matches, [Pid(99_999)]);
+            black_box(data)
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gui_frame, gui_frame_changing, tree_build);
 criterion_main!(benches);

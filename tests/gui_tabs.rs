@@ -10,6 +10,9 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod gui_support;
+
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -21,14 +24,18 @@ use otpscope::runtime::Node;
 use otpscope::snapshot::model::Pid;
 use tokio::runtime::Runtime;
 
+use gui_support::{Record, Recorder};
+
 /// How long a test waits for something to show.
 const DEADLINE: Duration = Duration::from_secs(15);
 
 /// A node running the KV app (final stage), observed by an Observer in a headless harness.
 struct Observed {
     harness: Harness<'static, ObserverApp>,
-    /// Keeps the node alive.
-    _node: Node,
+    /// The node observed.
+    node: Node,
+    /// What the Observer sent to the node and took from it.
+    record: Arc<Mutex<Record>>,
     /// Runs the node; dropped last.
     _runtime: Runtime,
 }
@@ -45,6 +52,7 @@ fn observe(tab: Tab) -> Observed {
         node
     });
     let source = LocalSource::new(&node, "test", true, Duration::from_millis(20));
+    let (source, record) = Recorder::new(source);
     let prefs = Preferences {
         tab,
         ..Preferences::default()
@@ -57,7 +65,8 @@ fn observe(tab: Tab) -> Observed {
         .build_ui_state(|ui, app: &mut ObserverApp| app.frame_ui(ui), app);
     Observed {
         harness,
-        _node: node,
+        node,
+        record,
         _runtime: runtime,
     }
 }
@@ -322,13 +331,38 @@ fn events_tab_shows_a_kill_and_clicking_the_row_selects_the_process() {
 fn delete_does_not_kill_while_typing_in_a_filter() {
     let mut observed = observe(Tab::Processes);
     observed.wait_for_label("KV.Registry");
+    let registry = observed.pid_of("KV.Registry");
     observed.click("KV.Registry");
+    assert_eq!(
+        observed.harness.state().state.selected,
+        Some(registry),
+        "Delete acts on the selection: there is one"
+    );
     observed.type_into("Filter: pid, name, kind, status (Ctrl+F)", "kv");
+    assert_eq!(observed.harness.state().processes.filter, "kv");
+    // With the cursor before the `v`, Delete removes it: the key went to the text.
+    observed.harness.key_press(egui::Key::ArrowLeft);
     observed.harness.key_press(egui::Key::Delete);
     observed.harness.run_steps(3);
+    assert_eq!(
+        observed.harness.state().processes.filter,
+        "k",
+        "Delete in a text field edits the text"
+    );
     assert!(
         observed.harness.query_by_label("Kill process?").is_none(),
-        "Delete in a text field edits the text"
+        "no confirmation was asked"
+    );
+    assert_eq!(observed.harness.state().state.selected, Some(registry));
+    assert!(
+        observed.record.lock().unwrap().sent.is_empty(),
+        "nothing was sent to the node"
+    );
+    let runtime_registry = observed.node.whereis("KV.Registry").unwrap();
+    assert_eq!(runtime_registry.serial(), registry.serial());
+    assert!(
+        observed.node.is_alive(runtime_registry),
+        "the registry lives"
     );
 }
 

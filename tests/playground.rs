@@ -334,16 +334,25 @@ crash_reason = "boom"
     tree.stop(ExitReason::Shutdown).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On paused time: the crasher's 100 ms and the supervisors' restart windows run on a clock
+/// that moves only when every task waits, so a slow machine cannot age a window and change
+/// who gives up.
+#[tokio::test(start_paused = true)]
 async fn crash_loop_escalates_level_by_level_to_the_top() {
     let node = Node::new("crash_loop");
+    let started = tokio::time::Instant::now();
     let (_, tree) = start_file(&node, "crash_loop.toml").await;
     let first_middle = pid_of(&node, "CrashLoop.Middle");
     let steady = pid_of(&node, "CrashLoop.Steady");
-    let reason = tokio::time::timeout(Duration::from_secs(15), node.watch(tree.pid()))
-        .await
-        .expect("the top gives up within 15 s");
+    let reason = within("the top gives up", node.watch(tree.pid())).await;
+    let took = started.elapsed();
     assert_eq!(reason, ExitReason::Shutdown);
+    // 32 crashes 100 ms apart (each timer rounded up to the next millisecond), as the file's
+    // description says: "about 3.2 s".
+    assert!(
+        took >= Duration::from_millis(3_200) && took < Duration::from_millis(3_240),
+        "the top gave up after {took:?}"
+    );
     assert_eq!(exit_of(&node, steady).await, ExitReason::Shutdown);
     assert_eq!(node.process_count(), 0);
     let (gave_up, restarted) = gave_up_and_restarted(&node);
@@ -637,7 +646,9 @@ state = { milk = 3, eggs = 12, owner = "ann", tags = ["a", "b"] }
     tree.stop(ExitReason::Shutdown).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On paused time, so that the clock's 50 ms and the scripted 20 ms keep their order however
+/// loaded the machine is.
+#[tokio::test(start_paused = true)]
 async fn exit_after_exits_once_and_restart_types_decide_what_comes_back() {
     let node = Node::new("exit_after");
     let tree = start_text(

@@ -223,9 +223,38 @@ async fn a_server_describes_itself_to_observers() {
 
 // === calls ===
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On paused time: the runtime's clock only moves when every task waits, so the call's timer is
+/// the only thing that can end a call to a server that never replies.
+#[tokio::test(start_paused = true)]
 async fn call_waits_five_seconds_by_default() {
     assert_eq!(DEFAULT_CALL_TIMEOUT, Duration::from_secs(5));
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let started = tokio::time::Instant::now();
+    let error = server.call(Req::Forever).await.unwrap_err();
+    let waited = started.elapsed();
+    assert_eq!(
+        error,
+        CallError::Timeout {
+            pid: server.pid(),
+            timeout_ms: 5_000
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("call to {} timed out after 5000 ms", server.pid())
+    );
+    // tokio's timer rounds a deadline up to the next millisecond.
+    assert!(
+        waited >= Duration::from_secs(5) && waited <= Duration::from_millis(5_001),
+        "the call gave up after {waited:?}"
+    );
+    assert_eq!(log.entries(), vec!["init", "call forever"]);
+    assert!(
+        server.is_alive(),
+        "a timed-out call leaves the server alive"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -263,8 +292,11 @@ async fn call_and_cast_to_a_dead_server_fail_with_noproc() {
     server.stop(ExitReason::Shutdown).await.unwrap();
     let pid = server.pid();
     assert_eq!(server.call(Req::Get).await, Err(CallError::NoProc(pid)));
-    assert!(server.cast(Req::Add(1)).is_err());
-    assert!(server.send("late").is_err());
+    assert!(matches!(
+        server.cast(Req::Add(1)),
+        Err(SendError(Req::Add(1)))
+    ));
+    assert_eq!(server.send("late"), Err(SendError("late")));
     assert_eq!(
         server.stop(ExitReason::Normal).await,
         Err(CallError::NoProc(pid))
@@ -493,12 +525,9 @@ async fn a_start_abandoned_during_init_stops_the_new_process_with_killed() {
         Echo::with_init(&log, Init::Hang),
         SpawnOptions::new().name("slow"),
     );
-    assert!(
-        tokio::time::timeout(Duration::from_millis(50), start)
-            .await
-            .is_err(),
-        "init never returns"
-    );
+    let abandoned: Result<_, tokio::time::error::Elapsed> =
+        tokio::time::timeout(Duration::from_millis(50), start).await;
+    assert!(abandoned.is_err(), "init never returns");
     let spawned = spawns_since(&node, seq);
     assert_eq!(spawned.len(), 1);
     assert_eq!(exit_of(&node, spawned[0]).await, ExitReason::Killed);

@@ -745,7 +745,11 @@ async fn signals_overtake_queued_messages() {
     assert_eq!(dead.reason, ExitReason::custom("stop"));
     assert_eq!(dead.info.messages_handled, 0);
     assert_eq!(dead.info.mailbox_len, 10);
-    assert!(busy.send(99).is_err(), "a dead process's mailbox is closed");
+    assert_eq!(
+        busy.send(99),
+        Err(SendError(99)),
+        "a dead process's mailbox is closed and hands the message back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

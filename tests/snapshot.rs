@@ -288,10 +288,13 @@ async fn deltas_follow_spawns_restarts_and_deaths_and_the_feed_names_them() {
     assert!(view.deltas >= 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On paused time: the clock cannot reach the first tick while the process lives, since it
+/// moves only when every task waits.
+#[tokio::test(start_paused = true)]
 async fn a_process_born_and_gone_between_two_ticks_is_still_seen_exiting() {
     let node = Node::new("blink");
     let keeper = idle(&node);
+    let subscribed = tokio::time::Instant::now();
     let mut view = View::new(observe(&node, ms(200)));
     view.drain();
     let blink = node
@@ -300,6 +303,10 @@ async fn a_process_born_and_gone_between_two_ticks_is_still_seen_exiting() {
         })
         .pid();
     exit_of(&node, blink).await;
+    assert!(
+        subscribed.elapsed() < ms(200),
+        "born and gone before the first tick"
+    );
     assert_eq!(
         view.wait_for_exit(blink.into()).await,
         ExitReason::custom("blink")
@@ -307,30 +314,50 @@ async fn a_process_born_and_gone_between_two_ticks_is_still_seen_exiting() {
     view.converge(&node).await;
     assert!(!view.snapshot().contains(blink.into()));
     assert!(view.snapshot().contains(keeper.into()));
+    assert!(
+        !view.held.contains(&blink.into()),
+        "no delta ever showed it: only its exit says it lived"
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On paused time: the burst yields to the other tasks (the processes, the subscriber's task)
+/// but never waits on a timer, so the clock stands still and no tick comes during it. The
+/// spawner is a task, as a process is: on a current-thread runtime the test's own future is
+/// polled again before the tasks it woke have all run, which would starve the subscriber.
+#[tokio::test(start_paused = true)]
 async fn a_burst_larger_than_the_feed_between_two_ticks_loses_no_event() {
     let node = Node::new("burst");
+    let subscribed = tokio::time::Instant::now();
     let mut view = View::new(observe(&node, ms(3_000)));
     view.drain();
-    // Twice the feed's capacity in events (a spawn and an exit each), faster than one tick;
-    // the spawner yields now and then, as any process does between messages.
+    // Twice the feed's capacity in events (a spawn and an exit each), within one tick; the
+    // spawner yields now and then, as any process does between messages.
     let count = node.event_capacity();
-    let mut pids = Vec::with_capacity(count);
-    for i in 0..count {
-        let pid = node
-            .spawn(|_ctx: Context, _inbox: Inbox<()>| async move {
-                otpscope::runtime::ExitReason::custom("burst")
-            })
-            .pid();
-        pids.push(pid);
-        if i % 1_000 == 0 {
-            tokio::task::yield_now().await;
+    let spawner = node.clone();
+    let burst = tokio::spawn(async move {
+        let mut pids = Vec::with_capacity(count);
+        for i in 0..count {
+            let pid = spawner
+                .spawn(|_ctx: Context, _inbox: Inbox<()>| async move {
+                    otpscope::runtime::ExitReason::custom("burst")
+                })
+                .pid();
+            pids.push(pid);
+            if i % 1_000 == 0 {
+                tokio::task::yield_now().await;
+            }
         }
-    }
+        pids
+    });
+    let pids = burst.await.unwrap();
     let last = *pids.last().unwrap();
     exit_of(&node, last).await;
+    assert_eq!(
+        subscribed.elapsed(),
+        Duration::ZERO,
+        "the whole burst came before the first tick"
+    );
+    assert_eq!(view.subscription.queued(), 0);
     view.wait_for_exit(last.into()).await;
     assert_eq!(view.missed, 0, "no event was dropped");
     assert_eq!(view.fulls, 1, "no resync was needed");
@@ -412,7 +439,198 @@ async fn a_slow_subscriber_is_resynced_with_a_full_snapshot_and_sees_the_deaths(
     assert_eq!(slow.missed, 0);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// What a [`flooder`] is asked to do, all in one go: nothing else runs on its thread meanwhile.
+struct Flood {
+    /// Killed first. Idle agents have no task yet, so each dies on the spot, its exit in the
+    /// feed before the flood.
+    victims: Vec<otpscope::runtime::Pid>,
+    /// Then this many links and unlinks with `partner`: two events each.
+    pairs: usize,
+    partner: otpscope::runtime::Pid,
+    done: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A process that floods the node's event feed on demand (see [`Flood`]).
+fn flooder(node: &Node) -> otpscope::runtime::Addr<Flood> {
+    node.spawn(|ctx: Context, mut inbox: Inbox<Flood>| async move {
+        while let otpscope::runtime::Message::User(flood) = inbox.recv().await {
+            for victim in flood.victims {
+                ctx.exit(victim, otpscope::runtime::ExitReason::Kill)
+                    .unwrap();
+            }
+            for _ in 0..flood.pairs {
+                ctx.link(flood.partner);
+                ctx.unlink(flood.partner);
+            }
+            flood.done.send(()).ok();
+        }
+    })
+}
+
+/// Has `flooder` kill `victims`, then make `pairs` link and unlink pairs with `partner`, and
+/// waits until it has.
+async fn flood(
+    flooder: &otpscope::runtime::Addr<Flood>,
+    victims: &[otpscope::runtime::Pid],
+    pairs: usize,
+    partner: otpscope::runtime::Pid,
+) {
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let request = Flood {
+        victims: victims.to_vec(),
+        pairs,
+        partner,
+        done,
+    };
+    assert!(flooder.send(request).is_ok(), "the flooder lives");
+    support::within("the flood", finished).await.unwrap();
+}
+
+/// `count` idle agents: they get no task until their first message.
+async fn idle_agents(node: &Node, count: usize) -> Vec<otpscope::runtime::Pid> {
+    let mut pids = Vec::new();
+    for _ in 0..count {
+        let agent = Agent::start(node, || 0_u32, SpawnOptions::new().label("Victim"))
+            .await
+            .unwrap();
+        pids.push(agent.pid());
+    }
+    pids
+}
+
+/// On one thread (a current-thread runtime), the flood runs from start to end before any
+/// other task, so nobody reads the node's feed before it overflows.
+#[tokio::test]
+async fn the_collector_rereads_everything_when_the_feed_overflowed_before_it_read_it() {
+    let node = Node::new("overflow");
+    let partner = idle(&node);
+    let flooder = flooder(&node);
+    let victims = idle_agents(&node, 3).await;
+    let mut collector = otpscope::snapshot::Collector::new(&node);
+    for victim in &victims {
+        assert!(collector.snapshot().contains((*victim).into()));
+    }
+    let capacity = node.event_capacity();
+    let seq = node.next_event_seq();
+    flood(&flooder, &victims, capacity, partner).await;
+    let dropped = (victims.len() + capacity) as u64;
+    assert_eq!(node.next_event_seq() - seq, dropped + capacity as u64);
+
+    let collected = collector.collect();
+    assert!(collected.resynced, "the collector read everything again");
+    assert_eq!(collected.missed_events, dropped);
+    assert_eq!(collected.events.len(), capacity, "what the feed still held");
+    assert!(
+        collected.delta.is_empty(),
+        "a resync is read from the snapshot"
+    );
+    let fresh = full_snapshot(&node);
+    assert!(collector.snapshot().same_processes(&fresh));
+    for victim in &victims {
+        assert!(!collector.snapshot().contains((*victim).into()), "no ghost");
+    }
+    // Back to deltas once it has caught up.
+    let newcomer = idle(&node);
+    let collected = collector.collect();
+    assert!(!collected.resynced);
+    assert_eq!(collected.missed_events, 0);
+    let added: Vec<Pid> = collected.delta.added.iter().map(|info| info.pid).collect();
+    assert_eq!(added, [Pid::from(newcomer)]);
+}
+
+/// As above, through a subscription: the subscriber gets a full snapshot, told how many
+/// events it missed; the deaths among them are gone from that snapshot.
+#[tokio::test]
+async fn a_feed_that_overflowed_before_it_was_read_resyncs_the_view_with_no_ghost() {
+    let node = Node::new("overflow");
+    let partner = idle(&node);
+    let flooder = flooder(&node);
+    let victims = idle_agents(&node, 3).await;
+    let mut view = View::new(observe(&node, ms(5)));
+    view.converge(&node).await;
+    for victim in &victims {
+        assert!(view.snapshot().contains((*victim).into()));
+    }
+    let capacity = node.event_capacity();
+    flood(&flooder, &victims, capacity, partner).await;
+
+    view.converge(&node).await;
+    assert_eq!(view.fulls, 2, "resynced with a full snapshot");
+    assert_eq!(view.missed, (victims.len() + capacity) as u64);
+    for victim in &victims {
+        assert!(!view.snapshot().contains((*victim).into()), "no ghost");
+        assert_eq!(
+            view.exit_seen((*victim).into()),
+            None,
+            "its exit was among the events dropped, and counted in `missed`"
+        );
+    }
+}
+
+/// On paused time: the subscriber's one tick comes when the test moves the clock, after the
+/// whole flood. The flood comes in chunks of a quarter of the node's feed, which the hub
+/// empties as it fills (no resync for the node's feed); the subscriber's pending events pass
+/// [`MAX_PENDING_EVENTS`](otpscope::snapshot::stream::MAX_PENDING_EVENTS).
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_with_more_events_pending_than_it_may_keep_is_resynced_and_told_how_many_it_missed()
+ {
+    use otpscope::snapshot::stream::MAX_PENDING_EVENTS;
+    let node = Node::new("pending");
+    let partner = idle(&node);
+    let flooder = flooder(&node);
+    let early = idle_agents(&node, 3).await;
+    let late = idle_agents(&node, 3).await;
+    let interval = Duration::from_secs(60);
+    let mut view = View::new(observe(&node, interval));
+    view.drain();
+    assert_eq!(view.fulls, 1);
+
+    let seq = node.next_event_seq();
+    flood(&flooder, &early, 0, partner).await;
+    let chunk = node.event_capacity() / 8;
+    let mut pairs = MAX_PENDING_EVENTS / 2 + 1_000;
+    while pairs > 0 {
+        let now = pairs.min(chunk);
+        flood(&flooder, &[], now, partner).await;
+        pairs -= now;
+        // Every task runs before the clock moves: the hub empties the feed.
+        tokio::time::sleep(ms(1)).await;
+    }
+    flood(&flooder, &late, 0, partner).await;
+    let total = node.next_event_seq() - seq;
+    assert_eq!(view.subscription.queued(), 0, "no tick yet");
+
+    tokio::time::sleep(interval).await;
+    view.converge(&node).await;
+    assert_eq!(view.fulls, 2, "resynced with a full snapshot");
+    assert_eq!(view.missed, total - MAX_PENDING_EVENTS as u64);
+    assert_eq!(
+        view.events.len(),
+        MAX_PENDING_EVENTS,
+        "the newest were kept"
+    );
+    assert_eq!(view.events.last().unwrap().seq, node.next_event_seq() - 1);
+    for victim in &early {
+        assert!(!view.snapshot().contains((*victim).into()), "no ghost");
+        assert_eq!(
+            view.exit_seen((*victim).into()),
+            None,
+            "counted in `missed`"
+        );
+    }
+    for victim in &late {
+        assert!(!view.snapshot().contains((*victim).into()), "no ghost");
+        assert_eq!(
+            view.exit_seen((*victim).into()),
+            Some(ExitReason::Killed),
+            "a death among the events kept is seen"
+        );
+    }
+}
+
+/// On paused time, so that each subscriber ticks exactly at its interval: over 300 ms with a
+/// change every millisecond, the 5 ms one sends 60 deltas and the 100 ms one 3.
+#[tokio::test(start_paused = true)]
 async fn two_subscribers_with_different_intervals_share_the_node_and_both_keep_up() {
     let node = Node::new("two");
     let workers: Vec<_> = (0..5).map(|_| idle(&node)).collect();
@@ -422,21 +640,15 @@ async fn two_subscribers_with_different_intervals_share_the_node_and_both_keep_u
     slow.drain();
     assert_eq!((fast.fulls, slow.fulls), (1, 1));
 
-    let mut round = 0_usize;
-    wait_until("the slow subscriber gets three deltas", || {
-        round += 1;
-        node.send(workers[round % workers.len()], ()).ok();
-        fast.drain();
-        slow.drain();
-        slow.deltas >= 3
-    })
-    .await;
-    assert!(
-        fast.deltas > 2 * slow.deltas,
-        "fast {} deltas, slow {}",
-        fast.deltas,
-        slow.deltas
-    );
+    for round in 0..300 {
+        node.send(workers[round % workers.len()], ()).unwrap();
+        tokio::time::sleep(ms(1)).await;
+    }
+    // Past the ticks at 300 ms, with nothing more changing.
+    tokio::time::sleep(ms(2)).await;
+    fast.drain();
+    slow.drain();
+    assert_eq!((fast.deltas, slow.deltas), (60, 3));
 
     // Both see every change, though they share one change list.
     let newcomer = idle(&node);

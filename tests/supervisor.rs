@@ -10,7 +10,7 @@ mod support;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use otpscope::runtime::*;
 use support::probe::Probe;
@@ -491,7 +491,9 @@ async fn exceeding_max_restarts_stops_the_children_right_to_left_and_exits_with_
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On paused time: the one-second window is aged by moving the runtime's clock, not by
+/// waiting.
+#[tokio::test(start_paused = true)]
 async fn restarts_older_than_max_seconds_do_not_count() {
     let node = Node::new("supervisor");
     let flags = one_for_one().max_restarts(1).max_seconds(1);
@@ -499,7 +501,7 @@ async fn restarts_older_than_max_seconds_do_not_count() {
     for round in 0..2 {
         if round > 0 {
             // Let the first restart age out of the one-second window.
-            tokio::time::sleep(Duration::from_millis(1100)).await;
+            tokio::time::advance(Duration::from_millis(1_001)).await;
         }
         let pid = pid_of(&sup, "a").await;
         tell(&node, pid, ExitReason::custom("boom"));
@@ -632,13 +634,15 @@ async fn children_added_to_a_nested_supervisor_are_lost_when_it_is_restarted() {
 // === shutdown ===
 
 /// Starts a one-child supervisor, terminates the child, and returns its exit reason and how
-/// long the termination took.
+/// long the termination took on tokio's clock. The tests that read that time run on paused
+/// time, where the clock moves only to the next timer when every task waits: the time taken
+/// is exactly the timers' (the child's, the shutdown timeout's), whatever the machine's load.
 async fn terminate_timed(mode: Mode, shutdown: Shutdown) -> (ExitReason, Duration) {
     let node = Node::new("supervisor");
     let spec = worker_with("c", mode).shutdown(shutdown);
     let sup = start_sup(&node, one_for_one(), vec![spec]).await;
     let child = pid_of(&sup, "c").await;
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     sup.terminate_child("c").await.unwrap();
     let took = started.elapsed();
     assert!(
@@ -654,7 +658,12 @@ async fn brutal_kill_kills_the_child_even_when_it_traps_exits() {
     assert_eq!(reason, ExitReason::Killed);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// A timer of `ms` on paused time: tokio rounds its deadline up to the next millisecond.
+fn about_ms(took: Duration, ms: u64) -> bool {
+    took >= Duration::from_millis(ms) && took <= Duration::from_millis(ms + 1)
+}
+
+#[tokio::test(start_paused = true)]
 async fn shutdown_timeout_lets_a_trapping_child_finish_its_terminate() {
     let (reason, took) = terminate_timed(
         Mode::Graceful(Duration::from_millis(50)),
@@ -663,37 +672,29 @@ async fn shutdown_timeout_lets_a_trapping_child_finish_its_terminate() {
     .await;
     assert_eq!(reason, ExitReason::Shutdown);
     assert!(
-        took >= Duration::from_millis(50),
-        "it waited for the child: {took:?}"
-    );
-    assert!(
-        took < Duration::from_millis(2_000),
-        "no kill was needed: {took:?}"
+        about_ms(took, 50),
+        "it waited for the child's 50 ms and no kill was needed: {took:?}"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_timeout_kills_a_child_that_ignores_shutdown_after_the_timeout() {
     let (reason, took) = terminate_timed(Mode::Stubborn, Shutdown::timeout_ms(150)).await;
     assert_eq!(reason, ExitReason::Killed);
     assert!(
-        took >= Duration::from_millis(150),
-        "killed too early: {took:?}"
-    );
-    assert!(
-        took < Duration::from_millis(1_500),
-        "killed too late: {took:?}"
+        about_ms(took, 150),
+        "killed when its 150 ms ran out: {took:?}"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_timeout_of_a_plain_child_ends_it_with_shutdown() {
     let (reason, took) = terminate_timed(Mode::Plain, Shutdown::timeout_ms(2_000)).await;
     assert_eq!(reason, ExitReason::Shutdown);
-    assert!(took < Duration::from_millis(2_000));
+    assert_eq!(took, Duration::ZERO, "no timer ran: it ended at once");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn shutdown_infinity_waits_as_long_as_the_child_takes() {
     let (reason, took) = terminate_timed(
         Mode::Graceful(Duration::from_millis(300)),
@@ -701,10 +702,10 @@ async fn shutdown_infinity_waits_as_long_as_the_child_takes() {
     )
     .await;
     assert_eq!(reason, ExitReason::Shutdown);
-    assert!(took >= Duration::from_millis(300), "{took:?}");
+    assert!(about_ms(took, 300), "{took:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_child_that_unlinked_itself_is_still_shut_down_properly() {
     let node = Node::new("supervisor");
     let spec = worker("c").shutdown(Shutdown::timeout_ms(1_000));
@@ -715,9 +716,13 @@ async fn a_child_that_unlinked_itself_is_still_shut_down_properly() {
         !node.process_info(sup.pid()).unwrap().links.contains(&child)
     })
     .await;
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     sup.terminate_child("c").await.unwrap();
-    assert!(started.elapsed() < Duration::from_millis(1_000));
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "stopped by its shutdown signal, not killed after the 1,000 ms timeout"
+    );
     assert_eq!(exit_of(&node, child).await, ExitReason::Shutdown);
     assert_eq!(pids(&sup).await[0], None);
     sup.restart_child("c").await.unwrap();

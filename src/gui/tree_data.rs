@@ -13,7 +13,8 @@
 //!   Opening a fold shows one more page of it; a revealed process (a search hit, a process
 //!   picked in another tab) is pinned and shown in place between two folds. Building costs
 //!   the visible rows plus one pass over each folded sibling list, so 100,000 buckets fold
-//!   in a few milliseconds.
+//!   in about 10 ms, and in a tenth of a millisecond when the folds are remembered
+//!   (`tree_build` in benches/gui_frame.rs; BENCHMARKS.md).
 //! - Processes that just died are passed in as [`Ghost`]s and drawn where they were, marked
 //!   dead, for a moment (the caller decides how long), so a restart reads as "the old one
 //!   died, a new one took its place".
@@ -876,8 +877,6 @@ fn merge_sorted(a: impl IntoIterator<Item = Pid>, b: Vec<Pid>) -> Vec<Pid> {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::time::Instant;
-
     use super::*;
     use crate::snapshot::model::{Restart, Strategy};
 
@@ -1205,54 +1204,81 @@ mod tests {
         assert_eq!(thousands(1_000_000), "1,000,000");
     }
 
+    /// Marks every summary `memo` remembers, so that a build that reuses one shows the mark.
+    fn mark_remembered(memo: &mut FoldMemo) {
+        for summary in memo.entries.values_mut() {
+            summary.name = "Remembered".to_owned();
+        }
+    }
+
+    fn fold_label(data: &TreeData) -> &str {
+        let fold = data.rows.iter().find(|r| r.kind == RowKind::Fold).unwrap();
+        &fold.label
+    }
+
     #[test]
     fn a_remembered_fold_summary_is_reused_only_while_its_parent_is_unchanged() {
         let snapshot = kv(1_000);
         let view = TreeView::default();
         let mut memo = FoldMemo::default();
         let first = build(input(&snapshot, &view, 10, ""), &mut memo);
+        assert_eq!(fold_label(&first), "+ 990 KV.Bucket");
         assert_eq!(memo.len(), 1);
+        mark_remembered(&mut memo);
         let again = build(input(&snapshot, &view, 10, ""), &mut memo);
-        assert_eq!(first.rows, again.rows);
-        // The parent lost a child: a new list, a new summary.
+        assert_eq!(fold_label(&again), "+ 990 Remembered", "reused");
+        assert_eq!(memo.len(), 1);
+
+        // The parent changed but its list kept its length and ends: bucket <0.500.0> died and
+        // is still listed (the parent's change removing it is still to come). A new list, so
+        // a new summary.
         let mut infos: Vec<Arc<ProcessInfo>> = snapshot
             .processes()
             .filter(|i| i.pid != Pid(500))
             .map(|i| Arc::new(i.clone()))
             .collect();
+        infos[1] = Arc::new((*infos[1]).clone());
+        let relisted = Snapshot::new("t", 0, 0, 1, infos.clone());
+        let data = build(input(&relisted, &view, 10, ""), &mut memo);
+        assert_eq!(fold_label(&data), "+ 989 KV.Bucket", "recomputed");
+        assert_eq!(memo.len(), 1, "the old summary is forgotten");
+
+        // The parent lost a child: a new list, a new summary.
+        mark_remembered(&mut memo);
         let mut parent = (*infos[1]).clone();
         parent.children.retain(|pid| *pid != Pid(500));
         infos[1] = Arc::new(parent);
-        let changed = Snapshot::new("t", 0, 0, 1, infos);
+        let changed = Snapshot::new("t", 0, 0, 2, infos);
         let data = build(input(&changed, &view, 10, ""), &mut memo);
-        let fold = data.rows.iter().find(|r| r.kind == RowKind::Fold).unwrap();
-        assert_eq!(fold.label, "+ 989 KV.Bucket");
+        assert_eq!(fold_label(&data), "+ 989 KV.Bucket", "recomputed");
         assert_eq!(memo.len(), 1, "the old summary is forgotten");
+        // Kept alive to here, so that no list above can reuse an earlier one's address.
+        drop((snapshot, relisted));
     }
 
+    /// What it costs is measured in `benches/gui_frame.rs` (`tree_build`).
     #[test]
-    fn a_hundred_thousand_buckets_fold_in_a_few_milliseconds() {
+    fn a_hundred_thousand_buckets_fold_around_a_revealed_one_and_a_search_finds_the_last() {
         let snapshot = kv(100_000);
         let mut view = TreeView::default();
         view.reveal(&snapshot, Pid(70_000));
         let mut memo = FoldMemo::default();
-        let started = Instant::now();
         let data = build(input(&snapshot, &view, 50, ""), &mut memo);
-        let first = started.elapsed();
+        // The app's three, 50 buckets, a fold, the revealed bucket, a fold.
         assert_eq!(data.rows.len(), 2 + 50 + 1 + 1 + 1 + 1);
-        let started = Instant::now();
+        let folds: Vec<&str> = data
+            .rows
+            .iter()
+            .filter(|r| r.kind == RowKind::Fold)
+            .map(|r| r.label.as_str())
+            .collect();
+        assert_eq!(folds, ["+ 69,940 KV.Bucket", "+ 30,009 KV.Bucket"]);
+        assert!(data.row_of(Pid(70_000)).is_some());
         let again = build(input(&snapshot, &view, 50, ""), &mut memo);
-        let rebuild = started.elapsed();
         assert_eq!(again.rows, data.rows);
-        let started = Instant::now();
         let searched = build(input(&snapshot, &view, 50, "<0.99999.0>"), &mut memo);
-        let search = started.elapsed();
         assert_eq!(searched.matches, vec![Pid(99_999)]);
-        // Generous bounds for slow machines; debug builds are ~10x slower than release.
-        let scale = if cfg!(debug_assertions) { 10 } else { 1 };
-        assert!(rebuild.as_millis() < 5 * scale, "rebuild took {rebuild:?}");
-        assert!(first.as_millis() < 40 * scale, "first build took {first:?}");
-        assert!(search.as_millis() < 40 * scale, "search took {search:?}");
-        eprintln!("100k: first build {first:?}, rebuild {rebuild:?}, with search {search:?}");
+        let hidden: usize = searched.rows.iter().map(|r| r.hidden_matches).sum();
+        assert_eq!(hidden, 1, "the match is counted in its fold");
     }
 }

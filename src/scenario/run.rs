@@ -14,9 +14,11 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
+// Every wait reads tokio's clock, so a run on paused time (a test's) waits on that clock only.
+use tokio::time::Instant;
 
 use crate::demo::AppHandle;
 use crate::demo::kv::control::KvControl;

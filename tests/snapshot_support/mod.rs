@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use otpscope::runtime::Node;
@@ -26,6 +27,8 @@ pub struct View {
     pub deltas: usize,
     /// Events reported dropped.
     pub missed: u64,
+    /// Every pid the view ever held, from any full snapshot or delta.
+    pub held: BTreeSet<Pid>,
 }
 
 impl View {
@@ -37,6 +40,7 @@ impl View {
             fulls: 0,
             deltas: 0,
             missed: 0,
+            held: BTreeSet::new(),
         }
     }
 
@@ -55,6 +59,7 @@ impl View {
         match update {
             Update::Full(snapshot) => {
                 self.fulls += 1;
+                self.held.extend(snapshot.processes().map(|info| info.pid));
                 self.snapshot = Some(snapshot);
             }
             Update::Delta(delta) => {
@@ -66,6 +71,7 @@ impl View {
                 snapshot
                     .apply(&delta)
                     .expect("a delta that follows the view");
+                self.held.extend(delta.added.iter().map(|info| info.pid));
             }
             Update::Events { events, missed } => {
                 self.missed += missed;
@@ -107,6 +113,31 @@ impl View {
             }
             assert!(started.elapsed() < DEADLINE, "no Exited event for {pid}");
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Drains until every pid the view ever held and no longer holds has its `Exited` event;
+    /// panics with those still without one after the deadline. A death that happened while
+    /// the view was behind (and was replaced by a full snapshot) counts too.
+    pub async fn wait_for_every_death(&mut self) {
+        let started = Instant::now();
+        loop {
+            self.drain();
+            let snapshot = self.snapshot();
+            let unseen: Vec<Pid> = self
+                .held
+                .iter()
+                .copied()
+                .filter(|pid| !snapshot.contains(*pid) && self.exit_seen(*pid).is_none())
+                .collect();
+            if unseen.is_empty() {
+                return;
+            }
+            assert!(
+                started.elapsed() < DEADLINE,
+                "gone from the view without an Exited event: {unseen:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 

@@ -1,0 +1,112 @@
+//! Helpers shared by the Observer's tests: a [`Source`] that records what passes through it,
+//! so a test can tell which commands a click sent and which updates the Observer took in.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use otpscope::gui::{RequestId, Source};
+use otpscope::snapshot::model::{Command, CommandError, Reply, Update};
+
+/// What went through a [`Recorder`], in order.
+#[derive(Debug, Default)]
+pub struct Record {
+    /// Every command sent, with its request id.
+    pub sent: Vec<(RequestId, Command)>,
+    /// Every reply taken, by request id.
+    pub replies: Vec<(RequestId, Result<Reply, CommandError>)>,
+    /// Every interval asked for.
+    pub intervals: Vec<Duration>,
+    /// How many full snapshots were taken.
+    pub fulls: usize,
+    /// How many deltas were taken.
+    pub deltas: usize,
+}
+
+impl Record {
+    /// The reply to request `id`, once taken.
+    pub fn reply(&self, id: RequestId) -> Option<&Result<Reply, CommandError>> {
+        self.replies
+            .iter()
+            .find(|(reply_id, _)| *reply_id == id)
+            .map(|(_, reply)| reply)
+    }
+
+    /// The id of the last command sent that `matches`.
+    pub fn last_sent(&self, matches: impl Fn(&Command) -> bool) -> Option<RequestId> {
+        self.sent
+            .iter()
+            .rev()
+            .find(|(_, command)| matches(command))
+            .map(|(id, _)| *id)
+    }
+}
+
+/// A source that passes everything through to `inner` and records it in a shared [`Record`].
+pub struct Recorder<S> {
+    inner: S,
+    record: Arc<Mutex<Record>>,
+}
+
+impl<S: Source> Recorder<S> {
+    /// Wraps `inner`; the record is shared with the test.
+    pub fn new(inner: S) -> (Self, Arc<Mutex<Record>>) {
+        let record = Arc::new(Mutex::new(Record::default()));
+        let recorder = Self {
+            inner,
+            record: record.clone(),
+        };
+        (recorder, record)
+    }
+}
+
+impl<S: Source> Source for Recorder<S> {
+    fn title(&self) -> String {
+        self.inner.title()
+    }
+
+    fn try_recv(&mut self) -> Option<Update> {
+        let update = self.inner.try_recv()?;
+        let mut record = self.record.lock().unwrap();
+        match &update {
+            Update::Full(_) => record.fulls += 1,
+            Update::Delta(_) => record.deltas += 1,
+            Update::Events { .. } => {}
+        }
+        Some(update)
+    }
+
+    fn send(&mut self, command: Command) -> RequestId {
+        let id = self.inner.send(command.clone());
+        self.record.lock().unwrap().sent.push((id, command));
+        id
+    }
+
+    fn try_reply(&mut self) -> Option<(RequestId, Result<Reply, CommandError>)> {
+        let (id, reply) = self.inner.try_reply()?;
+        self.record
+            .lock()
+            .unwrap()
+            .replies
+            .push((id, reply.clone()));
+        Some((id, reply))
+    }
+
+    fn set_interval(&mut self, interval: Duration) {
+        self.record.lock().unwrap().intervals.push(interval);
+        self.inner.set_interval(interval);
+    }
+
+    fn set_waker(&mut self, waker: Box<dyn Fn() + Send + Sync>) {
+        self.inner.set_waker(waker);
+    }
+
+    fn has_kv_app(&self) -> bool {
+        self.inner.has_kv_app()
+    }
+
+    fn memory_bytes(&self) -> Option<u64> {
+        self.inner.memory_bytes()
+    }
+}
