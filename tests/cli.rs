@@ -135,7 +135,7 @@ fn dump_starts_a_tree_file() {
          │  │  │  ├─ Deep.Level5 <0.5.0> dynamic_supervisor one_for_one permanent\n\
          │  │  │  │  └─ Deep.Level6 <0.6.0> supervisor one_for_one (3 in 5s) permanent\n\
          │  │  │  │     ├─ Deep.Level7 <0.7.0> supervisor one_for_one (3 in 5s) permanent\n\
-         │  │  │  │     │  └─ Deep.Bottom <0.8.0> server [Deep.Leaf] permanent\n\
+         │  │  │  │     │  └─ Deep.Bottom <0.8.0> server permanent\n\
          │  │  │  │     └─ Deep.Leaf <0.9.0> server permanent\n\
          │  │  │  └─ Deep.Leaf <0.10.0> server permanent\n\
          │  │  └─ Deep.Leaf <0.11.0> server permanent\n\
