@@ -52,6 +52,8 @@ const SCREEN: egui::Vec2 = egui::vec2(1280.0, 800.0);
 struct BenchSource {
     updates: Rc<RefCell<VecDeque<Update>>>,
     next_id: RequestId,
+    /// What the in-process KV app offers, so the console is drawn as in the real app.
+    capabilities: otpscope::contract::Capabilities,
 }
 
 impl Source for BenchSource {
@@ -76,8 +78,8 @@ impl Source for BenchSource {
 
     fn set_waker(&mut self, _waker: Box<dyn Fn() + Send + Sync>) {}
 
-    fn has_kv_app(&self) -> bool {
-        true
+    fn capabilities(&self) -> &otpscope::contract::Capabilities {
+        &self.capabilities
     }
 
     fn memory_bytes(&self) -> Option<u64> {
@@ -215,9 +217,11 @@ fn observer(total: usize, tab: Tab) -> (egui::Context, ObserverApp, Rc<RefCell<V
         Update::Full(kv_snapshot(total)),
         kv_events(total),
     ])));
+    let node = otpscope::runtime::Node::new("bench");
     let source = BenchSource {
         updates: updates.clone(),
         next_id: 0,
+        capabilities: otpscope::demo::kv::control::for_node(&node).capabilities(),
     };
     let prefs = Preferences {
         tab,

@@ -98,7 +98,7 @@ fn snapshot(c: &mut Criterion) {
 
     // What a subscriber's first snapshot (or a resync) costs once the node's hub is running:
     // a copy of the model the collector keeps, sharing every process's data.
-    let collector = Collector::new(&node);
+    let collector = Collector::new(&node).unwrap();
     group.bench_function("full_100k_from_model", |b| {
         b.iter(|| {
             let snapshot = collector.snapshot().clone();
@@ -109,7 +109,7 @@ fn snapshot(c: &mut Criterion) {
     drop(collector);
 
     group.bench_function("delta_1pct_of_100k", |b| {
-        let mut collector = Collector::new(&node);
+        let mut collector = Collector::new(&node).unwrap();
         let mut round = 0_usize;
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;
@@ -201,7 +201,7 @@ fn observing_cost(c: &mut Criterion) {
         b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
     });
     // One subscriber at 10 Hz, drained by a task as a GUI drains it every frame.
-    let mut subscription = observe(&node, Duration::from_millis(100));
+    let mut subscription = observe(&node, Duration::from_millis(100)).unwrap();
     let drainer = runtime.spawn(async move {
         let mut applied = 0_u64;
         while let Some(update) = subscription.recv().await {
@@ -211,7 +211,7 @@ fn observing_cost(c: &mut Criterion) {
         }
         applied
     });
-    assert!(node.is_tracking_changes());
+    assert!(node.introspect().is_tracking_changes());
     group.bench_function("observed_10hz", |b| {
         b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
     });
@@ -233,13 +233,13 @@ fn paired_observing_cost(runtime: &Runtime, node: &Node, counter: &ServerRef<Cou
     for round in 0..ROUNDS {
         for observe_now in [round % 2 == 0, round % 2 != 0] {
             if observe_now {
-                let mut subscription = observe(node, Duration::from_millis(100));
+                let mut subscription = observe(node, Duration::from_millis(100)).unwrap();
                 let drainer =
                     runtime.spawn(async move { while subscription.recv().await.is_some() {} });
                 observed.push(cast_batch(runtime, counter));
                 drainer.abort();
                 runtime.block_on(async {
-                    while node.is_tracking_changes() {
+                    while node.introspect().is_tracking_changes() {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                 });

@@ -155,7 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The event feed: everything that happened, in order (here, only the restart).
-    let feed = node.events_since(0, 1_000);
+    let feed = node.introspect().events_since(0, 1_000);
     for event in &feed.events {
         if let EventKind::Restarted {
             child_id, old, new, ..

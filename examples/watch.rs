@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
 
     // A full snapshot first, then deltas every 50 ms, and the event feed beside them.
-    let mut subscription = observe(&node, Duration::from_millis(50));
+    let mut subscription = observe(&node, Duration::from_millis(50))?;
     let mut view: Option<Snapshot> = None;
     let control = Control::new(&node);
 

@@ -1,23 +1,36 @@
 //! otpscope: Erlang/OTP-style supervision for Rust on tokio, and a live Observer to watch it.
 //!
-//! - [`runtime`]: processes, links, monitors, exit signals, servers, agents, supervisors and
-//!   dynamic supervisors, with OTP's semantics.
-//! - [`demo`]: the key-value app of the Elixir guide chapter "Dynamic supervisors", with each
-//!   of the chapter's designs.
-//! - [`snapshot`]: the contract between the runtime and every observer: the serde model,
-//!   full snapshots and deltas, the subscription stream and control commands.
-//! - [`scenario`]: fault scripts and the text tree, for the headless CLI.
-//! - `gui` (feature `gui`, on by default): the Observer, an egui desktop app; `observe`
-//!   connects an in-process node to it.
+//! This package is the `otpscope` binary (the Observer and the headless CLI), the demos and
+//! the sources that connect a node to the Observer. The workspace's other crates, re-exported
+//! here so that `otpscope::runtime::*` keeps working:
+//! - [`runtime`] (`otpscope-runtime`): processes, links, monitors, exit signals, servers,
+//!   agents, supervisors and dynamic supervisors, with OTP's semantics, and the snapshot
+//!   stream that observes them. What a service depends on to run supervised processes and be
+//!   observed; no egui.
+//! - [`contract`] (`otpscope-contract`): the serde data every source produces and every view
+//!   consumes: snapshots, deltas, events, commands, capabilities.
+//! - `gui` (`otpscope-observer`, feature `gui`, on by default): the Observer, an egui app
+//!   that knows the contract only.
+//!
+//! Here: [`demo`] (the key-value app of the Elixir guide chapter "Dynamic supervisors", and
+//! the tree files' playground), [`scenario`] (fault scripts and the text tree, for the
+//! headless CLI) and [`sources`] (the in-process node as a source for the Observer).
 
 pub mod demo;
-#[cfg(feature = "gui")]
-pub mod gui;
-#[cfg(feature = "gui")]
-pub mod observe;
-pub mod runtime;
 pub mod scenario;
-pub mod snapshot;
+#[cfg(feature = "gui")]
+pub mod sources;
+
+pub use otpscope_contract as contract;
+#[cfg(feature = "gui")]
+pub use otpscope_observer as gui;
+pub use otpscope_runtime as runtime;
+
+/// The snapshot stream, as it was reached before the workspace: the runtime's
+/// [`observe`](otpscope_runtime::observe) module, with the contract as `model`.
+pub mod snapshot {
+    pub use otpscope_runtime::observe::*;
+}
 
 pub use runtime::{
     Agent, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, ExitReason, Inbox,

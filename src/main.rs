@@ -161,7 +161,7 @@ async fn run(command: Commands, what: &What) -> Result<ExitCode> {
             let node = Node::new("otpscope");
             let app = start(&node, what).await?;
             let format = if json { Format::Json } else { Format::Text };
-            let summary = Runner::for_app(&app, format, &mut stdout)
+            let summary = Runner::for_app(&app, format, &mut stdout)?
                 .run(&lines)
                 .await?;
             if !json {
@@ -190,7 +190,7 @@ fn observer(runtime: &tokio::runtime::Runtime, what: &What) -> Result<()> {
     {
         let title = format!("{} on node {}", app.app().title(), node.name());
         let interval = std::time::Duration::from_millis(200);
-        let source = otpscope::observe::LocalSource::for_app(&app, title, interval);
+        let source = otpscope::sources::local::LocalSource::new(app.control(), title, interval)?;
         otpscope::gui::run(Box::new(source)).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the Observer's window: {error}\n\

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../crates/runtime/tests/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;
@@ -58,7 +59,7 @@ fn ids(children: &[ChildRow]) -> Vec<(&str, bool)> {
 async fn terminate_keeps_the_spec_restart_starts_it_again_and_delete_removes_it() {
     let node = Node::new("admin");
     let app = start_tree(&node, "restart_types.toml").await;
-    let control = Control::new(&node).with_app(Arc::new(app));
+    let control = app.control();
     let supervisor = pid(&node, "Restarts.Supervisor");
     let rows = children(&control, supervisor).await;
     assert_eq!(rows.len(), 4);
@@ -227,7 +228,7 @@ async fn a_dynamic_supervisor_terminates_a_child_by_pid() {
 async fn restart_app_starts_the_app_again_only_once_it_has_stopped() {
     let node = Node::new("admin-restart");
     let app = App::Kv(Stage::Final).start(&node).await.unwrap();
-    let control = Control::new(&node).with_app(Arc::new(app.clone()));
+    let control = app.control();
     let root = app.root();
     assert_eq!(root, node.whereis("KV.Supervisor").unwrap());
 
@@ -258,16 +259,11 @@ async fn restart_app_starts_the_app_again_only_once_it_has_stopped() {
     );
     // The KV commands go on working on the new app.
     control
-        .execute(Command::CreateBucket {
-            name: "shopping".into(),
-        })
+        .execute(kv::control::create_bucket("shopping"))
         .await
         .unwrap();
     let value = control
-        .execute(Command::Get {
-            bucket: "shopping".into(),
-            key: "milk".into(),
-        })
+        .execute(kv::control::get("shopping", "milk"))
         .await
         .unwrap();
     assert_eq!(value, Reply::Value { value: None });

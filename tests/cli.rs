@@ -278,6 +278,7 @@ async fn a_run_starts_at_once_instead_of_waiting_out_its_timeout() {
     let mut out = Vec::new();
     let started = tokio::time::Instant::now();
     let summary = Runner::new(&node, Some(KvControl::new(&node)), Format::Text, &mut out)
+        .unwrap()
         .run(&lines)
         .await
         .unwrap();
@@ -457,6 +458,7 @@ async fn run_in_process(script: &str) -> (Summary, String) {
     let lines = scenario::parse(script).unwrap();
     let mut out = Vec::new();
     let summary = Runner::new(&node, Some(KvControl::new(&node)), Format::Text, &mut out)
+        .unwrap()
         .run(&lines)
         .await
         .unwrap();

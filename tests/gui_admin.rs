@@ -20,8 +20,8 @@ use egui_kittest::kittest::{By, NodeT, Queryable};
 use otpscope::demo::playground::TreeSpec;
 use otpscope::demo::{App, AppHandle};
 use otpscope::gui::{ObserverApp, Preferences, Tab};
-use otpscope::observe::LocalSource;
 use otpscope::runtime::{EventKind, ExitReason, Node, Pid, Supervisor};
+use otpscope::sources::local::LocalSource;
 use tokio::runtime::Runtime;
 
 /// How long a test waits for something to happen.
@@ -57,7 +57,7 @@ fn observe(file: &str) -> Observed {
         .unwrap();
         (node, app)
     });
-    let source = LocalSource::for_app(&app, file, Duration::from_millis(20));
+    let source = LocalSource::new(app.control(), file, Duration::from_millis(20)).unwrap();
     let prefs = Preferences {
         tab: Tab::Applications,
         ..Preferences::default()
@@ -140,7 +140,7 @@ impl Observed {
 
     /// Every exit on the node so far, in order: (pid, reason).
     fn exits(&self) -> Vec<(Pid, ExitReason)> {
-        let read = self.node.events_since(0, usize::MAX);
+        let read = self.node.introspect().events_since(0, usize::MAX);
         read.events
             .into_iter()
             .filter_map(|event| match event.kind {

@@ -20,9 +20,9 @@ use egui_kittest::kittest::{By, NodeT, Queryable};
 use otpscope::demo::kv::control::KvControl;
 use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::{ObserverApp, Preferences, Tab};
-use otpscope::observe::LocalSource;
 use otpscope::runtime::{ExitReason, Node};
 use otpscope::snapshot::model::Pid;
+use otpscope::sources::local::LocalSource;
 use tokio::runtime::Runtime;
 
 /// How long a test waits for something to show.
@@ -47,7 +47,12 @@ fn observe(stage: Stage, prefs: Preferences) -> Observed {
         kv::start(&node, stage).await.unwrap();
         node
     });
-    let source = LocalSource::new(&node, "test", true, Duration::from_millis(20));
+    let source = LocalSource::new(
+        otpscope::demo::kv::control::for_node(&node),
+        "test",
+        Duration::from_millis(20),
+    )
+    .unwrap();
     let prefs = Preferences {
         tab: Tab::Applications,
         ..prefs

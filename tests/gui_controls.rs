@@ -18,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod gui_support;
+#[path = "../crates/runtime/tests/support/mod.rs"]
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -31,10 +32,10 @@ use otpscope::demo::kv::control::KvControl;
 use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::state::HistoryEntry;
 use otpscope::gui::{ObserverApp, Preferences, Tab};
-use otpscope::observe::LocalSource;
 use otpscope::runtime::{self, Node};
 use otpscope::snapshot::full_snapshot;
 use otpscope::snapshot::model::{Command, ExitReason, Pid, Reply};
+use otpscope::sources::local::LocalSource;
 use tokio::runtime::Runtime;
 
 /// How long a test waits for something to show.
@@ -68,7 +69,12 @@ fn observe_on(runtime: Runtime, prefs: Preferences) -> Observed {
         kv::start(&node, Stage::Final).await.unwrap();
         node
     });
-    let source = LocalSource::new(&node, "test", true, Duration::from_millis(20));
+    let source = LocalSource::new(
+        otpscope::demo::kv::control::for_node(&node),
+        "test",
+        Duration::from_millis(20),
+    )
+    .unwrap();
     let (source, record) = Recorder::new(source);
     let app = ObserverApp::new(Box::new(source), prefs);
     // 60 steps a second, so two clicks in a row make a double click.
@@ -730,19 +736,19 @@ fn the_kv_console_deletes_a_key_and_creates_a_thousand_buckets() {
     observed.wait_for("the first snapshot", |o| o.pid_of("KV.Registry").is_some());
     observed.type_into_field("Bucket", "shopping");
     observed.click("Create bucket");
-    observed.wait_for_label("create shopping: ok");
+    observed.wait_for_label("Create bucket shopping: ok");
     observed.type_into_field("Key", "milk");
     observed.type_into_field("Value", "3");
     observed.click("Put");
-    observed.wait_for_label("put shopping milk \"3\": ok");
+    observed.wait_for_label("Put shopping milk 3: ok");
     assert_eq!(observed.get("shopping", "milk").as_deref(), Some("3"));
 
     observed.click("Delete");
-    observed.wait_for_label("delete shopping milk: \"3\"");
+    observed.wait_for_label("Delete shopping milk: \"3\"");
     assert_eq!(observed.get("shopping", "milk"), None, "the key is gone");
 
     observed.click("Create 1,000 buckets");
-    observed.wait_for_label("create 1,000 buckets: ok");
+    observed.wait_for_label("Create 1,000 buckets: ok");
     let bucket_supervisor = observed.pid_of("KV.BucketSupervisor").unwrap();
     observed.wait_for("a thousand and one buckets", |o| {
         o.node
@@ -818,7 +824,7 @@ fn the_observer_warns_of_missed_events_and_shows_no_ghost() {
     assert!(!observed.shows_starting_with("⚠"));
 
     let (done, finished) = tokio::sync::oneshot::channel();
-    let capacity = node.event_capacity();
+    let capacity = node.introspect().event_capacity();
     let flood = Flood {
         victims: victims.clone(),
         pairs: capacity,

@@ -19,9 +19,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::{ObserverApp, Preferences, Tab};
-use otpscope::observe::LocalSource;
 use otpscope::runtime::Node;
 use otpscope::snapshot::model::Pid;
+use otpscope::sources::local::LocalSource;
 use tokio::runtime::Runtime;
 
 use gui_support::{Record, Recorder};
@@ -51,7 +51,12 @@ fn observe(tab: Tab) -> Observed {
         kv::start(&node, Stage::Final).await.unwrap();
         node
     });
-    let source = LocalSource::new(&node, "test", true, Duration::from_millis(20));
+    let source = LocalSource::new(
+        otpscope::demo::kv::control::for_node(&node),
+        "test",
+        Duration::from_millis(20),
+    )
+    .unwrap();
     let (source, record) = Recorder::new(source);
     let prefs = Preferences {
         tab,
@@ -259,7 +264,7 @@ fn kv_console_creates_a_bucket_that_appears_in_the_processes_table() {
         0,
         "the final stage starts with no bucket"
     );
-    observed.create_bucket("shopping", "create shopping: ok");
+    observed.create_bucket("shopping", "Create bucket shopping: ok");
     observed.wait_for("the bucket's row", |h| {
         h.query_all_by_label("KV.Bucket").count() == 1
     });
@@ -277,17 +282,17 @@ fn kv_console_creates_a_bucket_that_appears_in_the_processes_table() {
 fn kv_console_get_shows_the_value_put() {
     let mut observed = observe(Tab::Processes);
     observed.wait_for_label("KV.Registry");
-    observed.create_bucket("shopping", "create shopping: ok");
+    observed.create_bucket("shopping", "Create bucket shopping: ok");
     observed.type_into_field("Key", "milk");
     observed.type_into_field("Value", "3");
     observed.click("Put");
-    observed.wait_for_label("put shopping milk \"3\": ok");
+    observed.wait_for_label("Put shopping milk 3: ok");
     observed.click("Get");
     // Shown inline in the console (and as a notice).
-    observed.wait_for_label("get shopping milk: \"3\"");
+    observed.wait_for_label("Get shopping milk: \"3\"");
     observed.type_into_field("Key", "-missing");
     observed.click("Get");
-    observed.wait_for_label("get shopping milk-missing: nil");
+    observed.wait_for_label("Get shopping milk-missing: nil");
 }
 
 #[test]
@@ -389,7 +394,7 @@ fn pause_freezes_the_view_until_resume() {
     observed.wait_for_label("PAUSED");
 
     // Replies still arrive while paused, but the table does not change.
-    observed.create_bucket("paused", "create paused: ok");
+    observed.create_bucket("paused", "Create bucket paused: ok");
     observed.hold_for(
         Duration::from_millis(400),
         "a bucket appeared while paused",

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod kv_support;
+#[path = "../crates/runtime/tests/support/mod.rs"]
 mod support;
 
 use otpscope::demo::kv::bucket::Bucket;
@@ -30,7 +31,7 @@ async fn bucket_stores_values_by_key() {
         ("eggs".to_owned(), "12".to_owned()),
         ("milk".to_owned(), "3".to_owned()),
     ];
-    assert_eq!(node.describe(pid).await.unwrap(), Some(rows));
+    assert_eq!(node.introspect().describe(pid).await.unwrap(), Some(rows));
     assert_eq!(bucket.delete("milk").await.unwrap(), Some("3".to_owned()));
     assert_eq!(bucket.delete("milk").await.unwrap(), None);
     assert_eq!(bucket.get("milk").await.unwrap(), None);
@@ -162,7 +163,10 @@ async fn registry_describes_its_names_and_pids() {
         ("work".to_owned(), work.pid().to_string()),
     ];
     assert_eq!(registry.describe().await.unwrap(), rows);
-    assert_eq!(node.describe(registry.pid()).await.unwrap(), Some(rows));
+    assert_eq!(
+        node.introspect().describe(registry.pid()).await.unwrap(),
+        Some(rows)
+    );
     let info = node.process_info(registry.pid()).unwrap();
     assert_eq!(&*info.label, REGISTRY);
     assert_eq!(info.name, None);

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod kv_support;
+#[path = "../crates/runtime/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeSet;

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../crates/runtime/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
@@ -78,7 +79,7 @@ fn pid_of(node: &Node, name: &str) -> Pid {
 }
 
 fn events(node: &Node) -> Vec<EventKind> {
-    let read = node.events_since(0, usize::MAX);
+    let read = node.introspect().events_since(0, usize::MAX);
     assert_eq!(read.missed, 0);
     read.events.into_iter().map(|event| event.kind).collect()
 }
@@ -247,7 +248,7 @@ async fn deep_tree_nests_eight_levels_in_file_order() {
         .unwrap()
         .pid;
     assert_eq!(
-        node.describe(bottom).await.unwrap().unwrap(),
+        node.introspect().describe(bottom).await.unwrap().unwrap(),
         vec![("depth".to_owned(), "8".to_owned())]
     );
     tree.stop(ExitReason::Shutdown).await.unwrap();
@@ -405,6 +406,7 @@ async fn shutdown_tree_kills_the_stubborn_and_waits_for_the_slow() {
         .rev()
         .map(|(name, pid)| {
             let exit = node
+                .introspect()
                 .events_since(0, usize::MAX)
                 .events
                 .into_iter()
@@ -593,7 +595,7 @@ send_to = "Sink"
     };
     assert!(sent.sent >= stats.received, "{sent:?} {stats:?}");
     assert_eq!(sent.undelivered, 0);
-    let report = node.describe(sink).await.unwrap().unwrap();
+    let report = node.introspect().describe(sink).await.unwrap().unwrap();
     assert!(
         report.iter().any(|(key, _)| key == "received"),
         "{report:?}"
@@ -625,7 +627,7 @@ state = { milk = 3, eggs = 12, owner = "ann", tags = ["a", "b"] }
             .collect()
     };
     assert_eq!(
-        node.describe(pid).await.unwrap().unwrap(),
+        node.introspect().describe(pid).await.unwrap().unwrap(),
         rows(&[
             ("milk", "3"),
             ("eggs", "12"),
@@ -740,7 +742,7 @@ name = "Plain"
     node.exit(plain, ExitReason::custom("poke")).unwrap();
     assert_eq!(exit_of(&node, plain).await, ExitReason::custom("poke"));
     wait_until_async("the trapper reports the signal", || async {
-        let report = node.describe(trapper).await.unwrap().unwrap();
+        let report = node.introspect().describe(trapper).await.unwrap().unwrap();
         report
             .iter()
             .any(|(key, value)| key == "last trapped exit" && value.ends_with("poke"))

@@ -4,9 +4,9 @@
 //! [`App::start`] starts it and gives an [`AppHandle`]. The handle remembers the root's pid;
 //! [`AppHandle::restart`] starts the same stage or tree again, but only once that root has
 //! exited (the crash-loop tree gives up and leaves an empty node; a killed `KV.Supervisor`
-//! has no supervisor to restart it). As an [`AppControl`] the handle carries out the app's
-//! commands for observers: [`Command::RestartApp`] always, and the KV console's commands when
-//! it runs the KV app.
+//! has no supervisor to restart it). [`AppHandle::control`] is what observers may do with
+//! it: the built-in commands, restarting the app (the handle is an [`AppRestart`]), and the
+//! app's own commands.
 //!
 //! Restarts are serialised: two requests at once start the app once, and the second is told
 //! the app is running.
@@ -15,11 +15,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::contract::{CommandError, Reply};
 use crate::runtime::{Node, Pid, StartError};
-use crate::snapshot::{AppControl, AppFuture, Command, CommandError, Reply};
+use crate::snapshot::{AppFuture, AppRestart, Control};
 
 use super::kv::{self, Stage, control::KvControl};
 use super::playground::TreeSpec;
+use super::playground::control::PlaygroundControl;
 
 /// What to run: the KV app at a stage, or a tree file.
 #[derive(Clone, Debug)]
@@ -145,27 +147,28 @@ impl AppHandle {
         Ok(root)
     }
 
-    async fn execute_command(&self, command: Command) -> Result<Reply, CommandError> {
-        match command {
-            Command::RestartApp => match self.restart().await {
-                Ok(root) => Ok(Reply::Started {
-                    pid: Some(root.into()),
-                }),
-                Err(error) => Err(CommandError::App(error.to_string())),
-            },
-            command => match self.kv() {
-                Some(kv) => kv.execute(command).await,
-                None => Err(CommandError::NotSupported(format!(
-                    "{} (this tree runs no KV app)",
-                    command.name()
-                ))),
-            },
+    /// What observers may do with this app: the built-in commands, "Restart the app", and
+    /// the app's own commands (the KV console's, or the tree's crash and busy).
+    pub fn control(&self) -> Control {
+        let control = Control::new(&self.inner.node).with_restart(Arc::new(self.clone()));
+        match &self.inner.app {
+            App::Kv(_) => control.with_app(Arc::new(KvControl::new(&self.inner.node))),
+            App::Tree { .. } => {
+                control.with_app(Arc::new(PlaygroundControl::new(&self.inner.node)))
+            }
         }
     }
 }
 
-impl AppControl for AppHandle {
-    fn execute(&self, command: Command) -> AppFuture<'_> {
-        Box::pin(self.execute_command(command))
+impl AppRestart for AppHandle {
+    fn restart(&self) -> AppFuture<'_> {
+        Box::pin(async move {
+            match AppHandle::restart(self).await {
+                Ok(root) => Ok(Reply::Started {
+                    pid: Some(root.into()),
+                }),
+                Err(error) => Err(CommandError::App(error.to_string())),
+            }
+        })
     }
 }

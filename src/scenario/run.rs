@@ -26,7 +26,7 @@ use crate::runtime::{ExitReason, Node};
 use crate::snapshot::model::{
     self, ChildRef, Command as ControlCommand, Event, EventKind, Pid, Reply, Snapshot, Update,
 };
-use crate::snapshot::{Control, Subscription, full_snapshot, observe};
+use crate::snapshot::{AlreadyObserved, Control, Subscription, full_snapshot, observe};
 
 use super::parse::{Command, Expectation, Line, Target};
 use super::tree_text;
@@ -83,11 +83,17 @@ pub struct Runner<'a, W: Write> {
 
 impl<'a, W: Write> Runner<'a, W> {
     /// A runner on `node`, writing to `out`. Subscribes to the node at once.
-    pub fn new(node: &Node, kv: Option<KvControl>, format: Format, out: &'a mut W) -> Self {
+    /// Fails only if a collector built directly already holds the node's change marks.
+    pub fn new(
+        node: &Node,
+        kv: Option<KvControl>,
+        format: Format,
+        out: &'a mut W,
+    ) -> Result<Self, AlreadyObserved> {
         // What happened before the subscription is in its first full snapshot, not in the
         // events it sends: count those as received.
-        let next_seq = node.next_event_seq();
-        Self {
+        let next_seq = node.introspect().next_event_seq();
+        Ok(Self {
             node: node.clone(),
             kv,
             app: None,
@@ -95,27 +101,31 @@ impl<'a, W: Write> Runner<'a, W> {
             exits: Vec::new(),
             format,
             out,
-            subscription: observe(node, Duration::from_millis(5)),
+            subscription: observe(node, Duration::from_millis(5))?,
             view: None,
             names: HashMap::new(),
             pending: Vec::new(),
             next_seq,
-        }
+        })
     }
 
     /// A runner on the node `app` runs on: the KV commands when it is the KV app, and
     /// `restart_app`.
-    pub fn for_app(app: &AppHandle, format: Format, out: &'a mut W) -> Self {
-        let mut runner = Self::new(app.node(), app.kv().cloned(), format, out);
-        runner.control = Control::new(app.node()).with_app(std::sync::Arc::new(app.clone()));
+    pub fn for_app(
+        app: &AppHandle,
+        format: Format,
+        out: &'a mut W,
+    ) -> Result<Self, AlreadyObserved> {
+        let mut runner = Self::new(app.node(), app.kv().cloned(), format, out)?;
+        runner.control = app.control();
         runner.app = Some(app.clone());
-        runner
+        Ok(runner)
     }
 
     /// Runs every line, then prints the final tree.
     pub async fn run(&mut self, lines: &[Line]) -> io::Result<Summary> {
         let mut summary = Summary::default();
-        self.catch_up(self.node.next_event_seq()).await;
+        self.catch_up(self.node.introspect().next_event_seq()).await;
         self.pending.clear();
         for line in lines {
             summary.commands += 1;
@@ -475,11 +485,11 @@ impl<'a, W: Write> Runner<'a, W> {
     async fn events_caused(&mut self, settle: bool) -> Vec<Event> {
         let quiet = if settle { SETTLE_QUIET } else { QUIET };
         let started = Instant::now();
-        let mut seq = self.node.next_event_seq();
+        let mut seq = self.node.introspect().next_event_seq();
         let mut quiet_since = Instant::now();
         while started.elapsed() < MAX_WAIT {
             tokio::time::sleep(Duration::from_millis(2)).await;
-            let now = self.node.next_event_seq();
+            let now = self.node.introspect().next_event_seq();
             if now != seq {
                 seq = now;
                 quiet_since = Instant::now();

@@ -102,8 +102,8 @@ impl<S: Source> Source for Recorder<S> {
         self.inner.set_waker(waker);
     }
 
-    fn has_kv_app(&self) -> bool {
-        self.inner.has_kv_app()
+    fn capabilities(&self) -> &otpscope::contract::Capabilities {
+        self.inner.capabilities()
     }
 
     fn memory_bytes(&self) -> Option<u64> {

@@ -63,7 +63,8 @@ pub async fn wait_reregistered(node: &Node, name: &str, old: Pid) -> Pid {
 
 /// Whether the feed says a supervisor restarted a child as `pid`.
 fn restarted_as(node: &Node, pid: Pid) -> bool {
-    node.events_since(0, usize::MAX)
+    node.introspect()
+        .events_since(0, usize::MAX)
         .events
         .iter()
         .any(|event| matches!(event.kind, EventKind::Restarted { new, .. } if new == pid))

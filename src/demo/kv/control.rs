@@ -7,8 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use crate::contract::{
+    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, Reply,
+};
 use crate::runtime::Node;
-use crate::snapshot::{AppControl, AppFuture, Command, CommandError, Reply};
+use crate::scenario::tree_text::thousands;
+use crate::snapshot::{AppControl, AppFuture, Control};
 
 use super::bucket::Bucket;
 use super::registry::Registry;
@@ -67,57 +71,155 @@ impl KvControl {
         }
     }
 
-    async fn execute_command(&self, command: Command) -> Result<Reply, CommandError> {
+    async fn execute_command(&self, command: AppCommand) -> Result<Reply, CommandError> {
         let app_error = |error: crate::runtime::CallError| CommandError::App(error.to_string());
-        match command {
-            Command::CreateBucket { name } => {
-                self.create(&name).await?;
+        match command.name.as_str() {
+            "create_bucket" => {
+                self.create(command.text("bucket")?).await?;
                 Ok(Reply::Done)
             }
-            Command::Put { bucket, key, value } => {
-                self.bucket(&bucket)
-                    .await?
-                    .put(key, value)
-                    .await
-                    .map_err(app_error)?;
+            "put" => {
+                let (key, value) = (command.text("key")?, command.text("value")?);
+                let bucket = self.bucket(command.text("bucket")?).await?;
+                bucket.put(key, value).await.map_err(app_error)?;
                 Ok(Reply::Done)
             }
-            Command::Get { bucket, key } => {
-                let value = self
-                    .bucket(&bucket)
-                    .await?
-                    .get(&key)
+            "get" => {
+                let bucket = self.bucket(command.text("bucket")?).await?;
+                let value = bucket.get(command.text("key")?).await.map_err(app_error)?;
+                Ok(Reply::Value { value })
+            }
+            "delete" => {
+                let bucket = self.bucket(command.text("bucket")?).await?;
+                let value = bucket
+                    .delete(command.text("key")?)
                     .await
                     .map_err(app_error)?;
                 Ok(Reply::Value { value })
             }
-            Command::Delete { bucket, key } => {
-                let value = self
-                    .bucket(&bucket)
-                    .await?
-                    .delete(&key)
-                    .await
-                    .map_err(app_error)?;
-                Ok(Reply::Value { value })
-            }
-            Command::CreateBuckets { count } => {
+            "create_buckets" => {
+                let count = command.integer("count")?;
                 let registry = self.registry()?;
                 let first = registry.names().await.map_err(app_error)?.len();
-                for index in 0..count {
-                    let name = format!("bucket-{}", first as u64 + index);
+                for index in 0..count.max(0) as usize {
+                    let name = format!("bucket-{}", first + index);
                     registry
                         .create(name)
                         .map_err(|error| CommandError::App(error.to_string()))?;
                 }
                 Ok(Reply::Done)
             }
-            other => Err(CommandError::NotSupported(other.name().to_owned())),
+            _ => Err(CommandError::NotSupported(command.to_string())),
         }
     }
 }
 
+/// The KV app's commands as a view shows them: a console with a bucket, a key and a value,
+/// and the chapter's iex line for each.
+pub fn spec() -> AppSpec {
+    let bucket = ArgSpec::new("bucket", "Bucket", ArgKind::Text).hint("shopping");
+    let key = ArgSpec::new("key", "Key", ArgKind::Text).hint("milk");
+    let value = ArgSpec::new("value", "Value", ArgKind::Text).hint("3");
+    let lookup = "{:ok, bucket} = KV.Registry.lookup(KV.Registry, \"{bucket}\"); ";
+    let create_many = |count: i64| {
+        CommandSpec::new(
+            "create_buckets",
+            format!("Create {} buckets", thousands(count as usize)),
+        )
+        .help(format!(
+            "Starts {} buckets under KV.BucketSupervisor, to watch the Observer at scale",
+            thousands(count as usize)
+        ))
+        .fixed("count", count)
+        .equivalent("for i <- 1..{count}, do: KV.Registry.create(KV.Registry, \"bucket-#{i}\")")
+    };
+    AppSpec {
+        name: APP.to_owned(),
+        title: "KV".to_owned(),
+        prompt: Some("iex>".to_owned()),
+        commands: vec![
+            CommandSpec::new("create_bucket", "Create bucket")
+                .help("Asks KV.Registry to create a bucket under this name")
+                .arg(bucket.clone())
+                .equivalent("KV.Registry.create(KV.Registry, \"{bucket}\")")
+                .submit_from(["bucket"]),
+            CommandSpec::new("put", "Put")
+                .help("Puts the value under the key in the bucket")
+                .arg(bucket.clone())
+                .arg(key.clone())
+                .arg(value)
+                .equivalent(format!(
+                    "{lookup}KV.Bucket.put(bucket, \"{{key}}\", \"{{value}}\")"
+                ))
+                .submit_from(["key", "value"]),
+            CommandSpec::new("get", "Get")
+                .help("Reads the key from the bucket")
+                .arg(bucket.clone())
+                .arg(key.clone())
+                .equivalent(format!("{lookup}KV.Bucket.get(bucket, \"{{key}}\")"))
+                .submit_from(["key"]),
+            CommandSpec::new("delete", "Delete")
+                .help("Deletes the key from the bucket and gives its value")
+                .arg(bucket)
+                .arg(key)
+                .equivalent(format!("{lookup}KV.Bucket.delete(bucket, \"{{key}}\")")),
+            create_many(1_000),
+            create_many(100_000),
+        ],
+    }
+}
+
+/// What observers may do with the KV app running on `node`: the built-in commands and the
+/// KV console's.
+pub fn for_node(node: &Node) -> Control {
+    Control::new(node).with_app(std::sync::Arc::new(KvControl::new(node)))
+}
+
+/// The name the KV app's commands carry ([`AppCommand::app`]).
+pub const APP: &str = "kv";
+
+/// `KV.Registry.create(KV.Registry, name)` as a command for a view.
+pub fn create_bucket(name: &str) -> Command {
+    Command::App(AppCommand::new(APP, "create_bucket").arg("bucket", name))
+}
+
+/// `KV.Bucket.put(bucket, key, value)` as a command for a view.
+pub fn put(bucket: &str, key: &str, value: &str) -> Command {
+    let command = AppCommand::new(APP, "put")
+        .arg("bucket", bucket)
+        .arg("key", key);
+    Command::App(command.arg("value", value))
+}
+
+/// `KV.Bucket.get(bucket, key)` as a command for a view.
+pub fn get(bucket: &str, key: &str) -> Command {
+    Command::App(
+        AppCommand::new(APP, "get")
+            .arg("bucket", bucket)
+            .arg("key", key),
+    )
+}
+
+/// `KV.Bucket.delete(bucket, key)` as a command for a view.
+pub fn delete(bucket: &str, key: &str) -> Command {
+    Command::App(
+        AppCommand::new(APP, "delete")
+            .arg("bucket", bucket)
+            .arg("key", key),
+    )
+}
+
+/// Creates `count` buckets, as a command for a view.
+pub fn create_buckets(count: i64) -> Command {
+    Command::App(AppCommand::new(APP, "create_buckets").arg("count", count))
+}
+
 impl AppControl for KvControl {
-    fn execute(&self, command: Command) -> AppFuture<'_> {
+    fn spec(&self) -> AppSpec {
+        spec()
+    }
+
+    fn execute(&self, command: AppCommand) -> AppFuture<'_> {
         Box::pin(self.execute_command(command))
     }
 }

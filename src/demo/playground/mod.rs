@@ -81,8 +81,10 @@
 //!
 //! Every worker is a [`Worker`] server; reach one with
 //! `ServerRef::<Worker>::whereis(&node, name)` to read its state or counters with a
-//! [`WorkerCall`]. A restarted dynamic supervisor starts its initial children again.
+//! [`WorkerCall`], or to make it crash now or stay busy (what the Observer's right-click
+//! menu does, through [`control::PlaygroundControl`]). A restarted dynamic supervisor starts its initial children again.
 
+pub mod control;
 mod error;
 mod parse;
 mod spec;

@@ -34,6 +34,13 @@ pub enum WorkerCall {
     Put(String, String),
     /// Its counters ([`WorkerReply::Stats`]).
     Stats,
+    /// Crashes now with this reason, as if its own code failed: it replies
+    /// ([`WorkerReply::Done`]), runs `terminate` and exits with the reason (no exit signal is
+    /// involved, so trapping exits does not save it).
+    Crash(ExitReason),
+    /// Stays busy this long before it takes its next message: its mailbox fills meanwhile.
+    /// It replies ([`WorkerReply::Done`]) first.
+    Busy(Duration),
 }
 
 /// A worker's answers.
@@ -142,7 +149,8 @@ impl Server for Worker {
     type Reply = WorkerReply;
     type Cast = Ping;
     type Info = ScriptTimer;
-    type Continue = ();
+    /// How long to stay busy ([`WorkerCall::Busy`]): the reply goes first, then the wait.
+    type Continue = Duration;
 
     fn label(&self) -> Arc<str> {
         self.label.clone()
@@ -175,7 +183,7 @@ impl Server for Worker {
     async fn handle_call(
         &mut self,
         call: WorkerCall,
-        _ctx: &mut ServerContext<Self>,
+        ctx: &mut ServerContext<Self>,
     ) -> WorkerReply {
         match call {
             WorkerCall::Get(key) => WorkerReply::Value(
@@ -192,7 +200,20 @@ impl Server for Worker {
                 WorkerReply::Done
             }
             WorkerCall::Stats => WorkerReply::Stats(self.stats),
+            WorkerCall::Crash(reason) => {
+                self.is_script_stop = true;
+                ctx.stop(reason);
+                WorkerReply::Done
+            }
+            WorkerCall::Busy(duration) => {
+                ctx.continue_with(duration);
+                WorkerReply::Done
+            }
         }
+    }
+
+    async fn handle_continue(&mut self, busy: Duration, _ctx: &mut ServerContext<Self>) {
+        tokio::time::sleep(busy).await;
     }
 
     async fn handle_cast(&mut self, _ping: Ping, _ctx: &mut ServerContext<Self>) {

@@ -1,0 +1,647 @@
+//! The Observer app: each frame, logic (drain the source, apply updates, take replies), then
+//! ui (draw from the state, widgets push commands), then the commands run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use otpscope_contract::{Capabilities, Command, CommandError, ExitReason, Pid, Reply};
+
+use super::command::UiCommand;
+use super::panels::View;
+use super::panels::applications::ApplicationsPanel;
+use super::panels::console::{self, AppConsole};
+use super::panels::details::DetailsPanel;
+use super::panels::events::EventsPanel;
+use super::panels::process_window::ProcessWindows;
+use super::panels::processes::ProcessesPanel;
+use super::panels::system::SystemPanel;
+use super::panels::top_bar::TopBar;
+use super::source::{RequestId, Source};
+use super::state::{ChildList, ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
+
+/// At most this many updates are applied in one frame, so a flood cannot freeze the UI.
+const MAX_UPDATES_PER_FRAME: usize = 256;
+
+/// What a request sent to the source was for, to route its reply.
+#[derive(Clone, Debug)]
+enum Pending {
+    /// A process window asked for a process's state.
+    State(Pid),
+    /// Any other command: report failures as notices.
+    Other(String),
+    /// An application's command from its console: its reply shows in that console (and
+    /// values and failures as notices too).
+    Console {
+        /// The app.
+        app: String,
+        /// What the command was, as the console says it.
+        what: String,
+    },
+    /// A supervisor's context menu asked for its children.
+    Children(Pid),
+}
+
+/// A dialog the app shows over everything.
+#[derive(Clone, Debug, PartialEq)]
+enum Dialog {
+    /// Asks for a custom exit reason.
+    ExitReason { pid: Pid, reason: String },
+    /// Asks for the reason to stop a supervisor with.
+    StopReason { pid: Pid, reason: String },
+    /// Asks to confirm a kill.
+    ConfirmKill(Pid),
+}
+
+/// The Observer; see the module docs.
+pub struct ObserverApp {
+    /// Where snapshots come from and commands go.
+    source: Box<dyn Source>,
+    /// What the Observer knows.
+    pub state: ObserverState,
+    /// The user's preferences, saved between runs.
+    pub prefs: Preferences,
+    /// The tab shown.
+    pub tab: Tab,
+    /// While paused, nothing is drained from the source; the view stays as it is.
+    pub paused: bool,
+    /// The panels.
+    pub top_bar: TopBar,
+    /// The Applications tab.
+    pub applications: ApplicationsPanel,
+    /// The details side panel.
+    pub details: DetailsPanel,
+    /// The Processes tab.
+    pub processes: ProcessesPanel,
+    /// The System tab.
+    pub system: SystemPanel,
+    /// The Events tab.
+    pub events: EventsPanel,
+    /// Each application's console, by app name (the KV console).
+    pub consoles: BTreeMap<String, AppConsole>,
+    /// Open process windows.
+    pub windows: ProcessWindows,
+    /// Commands pushed during the frame.
+    commands: Vec<UiCommand>,
+    /// Requests awaiting replies.
+    pending: HashMap<RequestId, Pending>,
+    /// The dialog shown, if any.
+    dialog: Option<Dialog>,
+    /// The preferences last applied (to notice changes of interval or theme).
+    applied: Option<Preferences>,
+    /// What the title says is observed.
+    title: String,
+}
+
+impl ObserverApp {
+    /// An Observer on `source` with saved `prefs`.
+    pub fn new(source: Box<dyn Source>, prefs: Preferences) -> Self {
+        let title = source.title();
+        let state = ObserverState::new();
+        Self {
+            source,
+            state,
+            tab: prefs.tab,
+            prefs,
+            paused: false,
+            top_bar: TopBar::default(),
+            applications: ApplicationsPanel::default(),
+            details: DetailsPanel::default(),
+            processes: ProcessesPanel::default(),
+            system: SystemPanel::default(),
+            events: EventsPanel::default(),
+            consoles: BTreeMap::new(),
+            windows: ProcessWindows::default(),
+            commands: Vec::new(),
+            pending: HashMap::new(),
+            dialog: None,
+            applied: None,
+            title,
+        }
+    }
+
+    /// Lets the source wake the UI when something arrives.
+    pub fn install_waker(&mut self, ctx: &egui::Context) {
+        let ctx = ctx.clone();
+        self.source
+            .set_waker(Box::new(move || ctx.request_repaint()));
+    }
+
+    /// One whole frame: logic, ui, then the commands. What both eframe and tests call.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        self.logic(ui.ctx());
+        self.ui(ui);
+        self.run_commands();
+    }
+
+    /// Drains the source (unless paused), applies updates and takes replies.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        self.apply_preferences(ctx);
+        if !self.paused {
+            for _ in 0..MAX_UPDATES_PER_FRAME {
+                let Some(update) = self.source.try_recv() else {
+                    break;
+                };
+                self.state.apply(update);
+            }
+        }
+        while let Some((id, reply)) = self.source.try_reply() {
+            self.take_reply(id, reply);
+        }
+        let now = Instant::now();
+        if !self.paused {
+            self.state.sample_load(now, self.source.memory_bytes());
+        }
+        self.state.forget_old_marks(now);
+        // Marks fade: keep repainting while any is fresh.
+        if self
+            .state
+            .marks
+            .values()
+            .any(|mark| now.duration_since(mark.at) < super::state::MARK_DURATION)
+        {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+        ctx.request_repaint_after(Duration::from_millis(self.prefs.interval_ms.max(50)));
+    }
+
+    fn apply_preferences(&mut self, ctx: &egui::Context) {
+        if self.applied.as_ref() == Some(&self.prefs) {
+            return;
+        }
+        let previous = self.applied.replace(self.prefs.clone());
+        if previous.is_none() {
+            install_fonts(ctx);
+        }
+        if previous.as_ref().map(|p| p.theme) != Some(self.prefs.theme) {
+            ctx.set_theme(match self.prefs.theme {
+                Theme::Dark => egui::Theme::Dark,
+                Theme::Light => egui::Theme::Light,
+            });
+        }
+        if previous.as_ref().map(|p| p.interval_ms) != Some(self.prefs.interval_ms) {
+            self.source
+                .set_interval(Duration::from_millis(self.prefs.interval_ms.max(10)));
+        }
+    }
+
+    fn take_reply(&mut self, id: RequestId, reply: Result<Reply, CommandError>) {
+        match (self.pending.remove(&id), reply) {
+            (Some(Pending::State(pid)), Ok(Reply::State { rows, .. })) => {
+                if let Some(window) = self.windows.open.get_mut(&pid) {
+                    window.state = Some(Ok(rows));
+                }
+            }
+            (Some(Pending::State(pid)), Err(error)) => {
+                if let Some(window) = self.windows.open.get_mut(&pid) {
+                    window.state = Some(Err(error.to_string()));
+                }
+            }
+            (Some(Pending::Console { app, what }), reply) => {
+                let text = match &reply {
+                    Ok(Reply::Value { value }) => format!("{what}: {}", value_text(value)),
+                    Ok(_) => format!("{what}: ok"),
+                    Err(error) => format!("{what} failed: {error}"),
+                };
+                let console = self.consoles.entry(app).or_default();
+                console.record(reply.is_ok(), text.clone());
+                if !matches!(reply, Ok(Reply::Done)) {
+                    self.state.notice(text);
+                }
+            }
+            (Some(Pending::Children(pid)), reply) => {
+                if let Some(list) = self.state.child_lists.get_mut(&pid) {
+                    list.children = Some(match reply {
+                        Ok(Reply::Children { children, .. }) => Ok(children),
+                        Ok(other) => Err(format!("unexpected reply {other:?}")),
+                        Err(error) => Err(error.to_string()),
+                    });
+                }
+            }
+            (Some(Pending::Other(what)), Ok(Reply::Value { value })) => {
+                self.state.notice(format!("{what}: {}", value_text(&value)));
+            }
+            (Some(Pending::Other(what)), Ok(Reply::Started { pid })) => {
+                let started = pid.map_or_else(
+                    || "nothing started (ignore)".to_owned(),
+                    |pid| format!("started {pid}"),
+                );
+                self.state.notice(format!("{what}: {started}"));
+            }
+            (Some(Pending::Other(_)) | Some(Pending::State(_)), Ok(_)) => {}
+            (Some(Pending::Other(what)), Err(error)) => {
+                self.state.notice(format!("{what} failed: {error}"));
+            }
+            (None, _) => {}
+        }
+    }
+
+    /// Draws everything.
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        self.keyboard(ui.ctx());
+        let capabilities = self.source.capabilities();
+        let mut view = View {
+            state: &self.state,
+            capabilities,
+            prefs: &mut self.prefs,
+            commands: &mut self.commands,
+        };
+        let outcome = egui::Panel::top("top_bar")
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    for tab in Tab::ALL {
+                        if ui.selectable_label(self.tab == tab, tab.title()).clicked() {
+                            view.commands.push(UiCommand::SetTab(tab));
+                        }
+                    }
+                    ui.separator();
+                    self.top_bar.ui(ui, &self.title, self.paused, &mut view)
+                })
+                .inner
+            })
+            .inner;
+        if outcome.toggle_pause {
+            self.paused = !self.paused;
+        }
+        let mut console_height = 0.0;
+        let apps: Vec<_> = capabilities
+            .apps
+            .iter()
+            .filter(|app| {
+                app.commands
+                    .iter()
+                    .any(|command| command.on_process.is_none())
+            })
+            .collect();
+        if capabilities.control && !apps.is_empty() && view.prefs.show_console {
+            console_height = egui::Panel::bottom("console")
+                .resizable(true)
+                .show(ui, |ui| {
+                    for app in apps {
+                        let console = self.consoles.entry(app.name.clone()).or_default();
+                        console.ui(ui, app, &mut view);
+                    }
+                })
+                .response
+                .rect
+                .height();
+        }
+        egui::Panel::right("details")
+            .resizable(true)
+            .default_size(340.0)
+            .min_size(260.0)
+            .show(ui, |ui| {
+                self.details.ui(ui, &mut view);
+            });
+        egui::CentralPanel::default().show(ui, |ui| match self.tab {
+            Tab::Applications => self.applications.ui(ui, &mut view),
+            Tab::Processes => self.processes.ui(ui, &mut view),
+            Tab::System => self.system.ui(ui, &mut view),
+            Tab::Events => self.events.ui(ui, &mut view),
+        });
+        self.windows.ui(ui.ctx(), &mut view);
+        notices_ui(ui.ctx(), &self.state, console_height);
+        self.dialog_ui(ui.ctx());
+    }
+
+    fn keyboard(&mut self, ctx: &egui::Context) {
+        // `consume_key` reads each key event's own modifiers: Ctrl may be released within
+        // the same frame as F (fast typists, scripted input).
+        let find = ctx.input_mut(|input| input.consume_key(egui::Modifiers::COMMAND, egui::Key::F));
+        let delete = ctx.input(|input| input.key_pressed(egui::Key::Delete));
+        if find {
+            // Each tab with a filter takes Ctrl+F itself; elsewhere it searches the tree.
+            match self.tab {
+                Tab::Processes => self.processes.focus_filter = true,
+                Tab::Events => self.events.focus_filter = true,
+                Tab::Applications | Tab::System => {
+                    self.commands.push(UiCommand::SetTab(Tab::Applications));
+                    self.applications.focus_search = true;
+                }
+            }
+        }
+        let typing = ctx.egui_wants_keyboard_input();
+        if delete
+            && !typing
+            && self.source.capabilities().control
+            && self.dialog.is_none()
+            && let Some(pid) = self.state.selected
+        {
+            self.commands.push(UiCommand::ConfirmKill(pid));
+        }
+    }
+
+    fn dialog_ui(&mut self, ctx: &egui::Context) {
+        let Some(dialog) = self.dialog.as_mut() else {
+            return;
+        };
+        let mut close = false;
+        match dialog {
+            Dialog::ExitReason { pid, reason } => {
+                let pid = *pid;
+                egui::Window::new(format!("Exit {pid} with a reason"))
+                    .collapsible(false)
+                    .resizable(false)
+                    .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                    .show(ctx, |ui| {
+                        ui.label("Reason (normal, shutdown, kill, or any word):");
+                        let edit = ui.text_edit_singleline(reason);
+                        // Enter makes the field give up focus: read that before asking for
+                        // focus again, which would hide it.
+                        let enter =
+                            edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                        edit.request_focus();
+                        ui.horizontal(|ui| {
+                            if (ui.button("Send exit signal").clicked() || enter)
+                                && !reason.trim().is_empty()
+                            {
+                                let reason = ExitReason::parse(reason.trim());
+                                self.commands
+                                    .push(UiCommand::Send(Command::Exit { pid, reason }));
+                                close = true;
+                            }
+                            if ui.button("Cancel").clicked()
+                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                            {
+                                close = true;
+                            }
+                        });
+                    });
+            }
+            Dialog::StopReason { pid, reason } => {
+                let pid = *pid;
+                egui::Window::new(format!("Stop supervisor {pid}"))
+                    .collapsible(false)
+                    .resizable(false)
+                    .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                    .show(ctx, |ui| {
+                        ui.label(
+                            "Supervisor.stop/2: its children stop right to left, then it \
+                             exits with this reason (normal, shutdown, or any word):",
+                        );
+                        let edit = ui.text_edit_singleline(reason);
+                        // Enter makes the field give up focus: read that before asking for
+                        // focus again, which would hide it.
+                        let enter =
+                            edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                        edit.request_focus();
+                        ui.horizontal(|ui| {
+                            if (ui.button("Stop supervisor").clicked() || enter)
+                                && !reason.trim().is_empty()
+                            {
+                                let reason = ExitReason::parse(reason.trim());
+                                self.commands.push(UiCommand::Send(Command::StopSupervisor {
+                                    supervisor: pid,
+                                    reason,
+                                }));
+                                close = true;
+                            }
+                            if ui.button("Cancel").clicked()
+                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                            {
+                                close = true;
+                            }
+                        });
+                    });
+            }
+            Dialog::ConfirmKill(pid) => {
+                let pid = *pid;
+                let name = self.state.process(pid).map_or_else(
+                    || pid.to_string(),
+                    |info| format!("{} {pid}", info.display_name()),
+                );
+                egui::Window::new("Kill process?")
+                    .collapsible(false)
+                    .resizable(false)
+                    .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
+                    .show(ctx, |ui| {
+                        ui.label(format!("Send kill to {name}? It cannot be trapped."));
+                        ui.horizontal(|ui| {
+                            if ui.button("Kill").clicked()
+                                || ui.input(|i| i.key_pressed(egui::Key::Enter))
+                            {
+                                self.commands.push(UiCommand::Send(Command::Exit {
+                                    pid,
+                                    reason: ExitReason::Kill,
+                                }));
+                                close = true;
+                            }
+                            if ui.button("Cancel").clicked()
+                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
+                            {
+                                close = true;
+                            }
+                        });
+                    });
+            }
+        }
+        if close {
+            self.dialog = None;
+        }
+    }
+
+    /// Runs the commands the frame's widgets pushed.
+    pub fn run_commands(&mut self) {
+        for command in std::mem::take(&mut self.commands) {
+            match command {
+                UiCommand::Select(pid) => self.state.selected = pid,
+                UiCommand::Reveal(pid) => {
+                    self.state.selected = Some(pid);
+                    self.tab = Tab::Applications;
+                    self.applications.reveal(pid);
+                }
+                UiCommand::OpenWindow(pid) => {
+                    self.windows.open.entry(pid).or_default();
+                    self.commands.push(UiCommand::RefreshState(pid));
+                    self.run_commands();
+                }
+                UiCommand::CloseWindow(pid) => {
+                    self.windows.open.remove(&pid);
+                }
+                UiCommand::RefreshState(pid) => {
+                    let command = Command::GetState { pid };
+                    if !self.source.capabilities().accepts(&command) {
+                        if let Some(window) = self.windows.open.get_mut(&pid) {
+                            let why = "this source does not give a process's state";
+                            window.state = Some(Err(why.to_owned()));
+                        }
+                        continue;
+                    }
+                    let id = self.source.send(command);
+                    self.pending.insert(id, Pending::State(pid));
+                }
+                UiCommand::Send(command) if !self.source.capabilities().accepts(&command) => {
+                    let what = describe_command(&command, &self.state, self.source.capabilities());
+                    let why = if self.source.capabilities().control {
+                        "this source does not offer it"
+                    } else {
+                        "this source is read-only"
+                    };
+                    self.state.notice(format!("{what} refused: {why}"));
+                }
+                UiCommand::Send(command) => {
+                    let what = describe_command(&command, &self.state, self.source.capabilities());
+                    let console_app = match &command {
+                        Command::App(app) => Some(app.app.clone()),
+                        _ => None,
+                    };
+                    if let Command::TerminateChild { supervisor, .. }
+                    | Command::RestartChild { supervisor, .. }
+                    | Command::DeleteChild { supervisor, .. } = &command
+                    {
+                        // Its list of children changes: ask again when its menu opens.
+                        self.state.child_lists.remove(supervisor);
+                    }
+                    let id = self.source.send(command);
+                    let pending = match console_app {
+                        Some(app) => Pending::Console { app, what },
+                        None => Pending::Other(what),
+                    };
+                    self.pending.insert(id, pending);
+                }
+                UiCommand::ListChildren(pid) => {
+                    let previous = self.state.child_lists.remove(&pid);
+                    self.state.child_lists.insert(
+                        pid,
+                        ChildList {
+                            asked_at: Instant::now(),
+                            children: previous.and_then(|list| list.children),
+                        },
+                    );
+                    let id = self.source.send(Command::WhichChildren { supervisor: pid });
+                    self.pending.insert(id, Pending::Children(pid));
+                }
+                UiCommand::AskStopReason(pid) => {
+                    self.dialog = Some(Dialog::StopReason {
+                        pid,
+                        reason: "shutdown".to_owned(),
+                    });
+                }
+                UiCommand::AskExitReason(pid) => {
+                    self.dialog = Some(Dialog::ExitReason {
+                        pid,
+                        reason: String::new(),
+                    });
+                }
+                UiCommand::ConfirmKill(pid) => self.dialog = Some(Dialog::ConfirmKill(pid)),
+                UiCommand::SetTab(tab) => {
+                    self.tab = tab;
+                    self.prefs.tab = tab;
+                }
+                UiCommand::Notice(text) => self.state.notice(text),
+            }
+        }
+    }
+
+    /// Saves the preferences.
+    pub fn save_preferences(&self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, PREFERENCES_KEY, &self.prefs);
+    }
+}
+
+/// How a command reads in a notice.
+fn describe_command(
+    command: &Command,
+    state: &ObserverState,
+    capabilities: &Capabilities,
+) -> String {
+    let name = |pid: Pid| {
+        state.process(pid).map_or_else(
+            || pid.to_string(),
+            |info| format!("{} {pid}", info.display_name()),
+        )
+    };
+    match command {
+        Command::Exit { pid, reason } => format!("exit({}, {reason})", name(*pid)),
+        Command::GetState { pid } => format!("state of {}", name(*pid)),
+        Command::App(command) => {
+            let spec = capabilities
+                .app(&command.app)
+                .and_then(|app| app.command(&command.name));
+            console::command_text(command, spec)
+        }
+        Command::WhichChildren { supervisor } => {
+            format!("which_children({})", name(*supervisor))
+        }
+        Command::TerminateChild { supervisor, child } => {
+            format!("terminate_child({}, {child})", name(*supervisor))
+        }
+        Command::RestartChild { supervisor, id } => {
+            format!("restart_child({}, {id})", name(*supervisor))
+        }
+        Command::DeleteChild { supervisor, id } => {
+            format!("delete_child({}, {id})", name(*supervisor))
+        }
+        Command::StopSupervisor { supervisor, reason } => {
+            format!("stop({}, {reason})", name(*supervisor))
+        }
+        Command::RestartApp => "restart the app".to_owned(),
+    }
+}
+
+/// A value read, as Elixir prints it: `"3"`, or `nil` when absent.
+fn value_text(value: &Option<String>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "nil".to_owned(), |value| format!("{value:?}"))
+}
+
+/// Lets proportional text fall back to the monospace font for the glyphs only it has (arrows
+/// such as `→`), so no label shows a missing-glyph box.
+fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    let monospace = fonts
+        .families
+        .get(&egui::FontFamily::Monospace)
+        .and_then(|family| family.first())
+        .cloned();
+    if let (Some(monospace), Some(proportional)) = (
+        monospace,
+        fonts.families.get_mut(&egui::FontFamily::Proportional),
+    ) && !proportional.contains(&monospace)
+    {
+        proportional.push(monospace);
+    }
+    ctx.set_fonts(fonts);
+}
+
+/// Shows the fresh notices at the bottom right, above the consoles (`bottom_margin` high).
+fn notices_ui(ctx: &egui::Context, state: &ObserverState, bottom_margin: f32) {
+    let now = Instant::now();
+    let fresh: Vec<&String> = state
+        .notices
+        .iter()
+        .filter(|(at, _)| now.duration_since(*at) < Duration::from_secs(6))
+        .map(|(_, text)| text)
+        .collect();
+    if fresh.is_empty() {
+        return;
+    }
+    egui::Area::new(egui::Id::new("notices"))
+        .anchor(
+            egui::Align2::RIGHT_BOTTOM,
+            egui::vec2(-340.0, -12.0 - bottom_margin),
+        )
+        .show(ctx, |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                for text in fresh {
+                    ui.label(text.as_str());
+                }
+            });
+        });
+    ctx.request_repaint_after(Duration::from_millis(500));
+}
+
+impl eframe::App for ObserverApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        ObserverApp::logic(self, ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        ObserverApp::ui(self, ui);
+        self.run_commands();
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.save_preferences(storage);
+    }
+}

@@ -1,0 +1,46 @@
+//! The Observer: an egui desktop app that does what Erlang's Observer does for a supervision
+//! tree.
+//!
+//! It reads only the snapshot model, through a [`Source`], and sends
+//! [`Command`](otpscope_contract::Command)s; it never imports the runtime. Each frame
+//! first drains the source and applies updates ([`ObserverApp::logic`]), then draws
+//! ([`ObserverApp::ui`]); widgets push [`UiCommand`]s that run after the frame.
+
+pub mod app;
+pub mod command;
+pub mod panels;
+pub mod source;
+pub mod state;
+pub mod style;
+pub mod tree_data;
+pub mod tree_graph;
+pub mod tree_layout;
+
+pub use app::ObserverApp;
+pub use command::UiCommand;
+pub use source::{RequestId, Source};
+pub use state::{ObserverState, Preferences, Tab, Theme};
+
+/// Opens the Observer in a window on `source`, and returns when the window closes.
+pub fn run(source: Box<dyn Source>) -> Result<(), eframe::Error> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("otpscope Observer")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([640.0, 400.0]),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "otpscope",
+        options,
+        Box::new(move |cc| {
+            let prefs = cc
+                .storage
+                .and_then(|storage| eframe::get_value(storage, state::PREFERENCES_KEY))
+                .unwrap_or_default();
+            let mut app = ObserverApp::new(source, prefs);
+            app.install_waker(&cc.egui_ctx);
+            Ok(Box::new(app))
+        }),
+    )
+}

@@ -1,0 +1,529 @@
+//! The Applications tab: the supervision tree as a graph, and beside it a collapsible
+//! outline of the same data, with search.
+//!
+//! Both views draw the same [`TreeData`] (built by [`tree_data::build`]) and share one
+//! [`TreeView`] (what is collapsed, which folds are open, what is pinned by a reveal). The
+//! data and the laid-out graph are cached under a key (snapshot revision, view revision,
+//! fold size, search, recently dead processes) and rebuilt only when it changes; each frame
+//! only refreshes selection, hover and marks. Widgets push [`UiCommand`]s for the app and
+//! [`TreeAction`]s for this panel, both carried out after drawing.
+//!
+//! Mouse: click selects, double-click opens a process window, right-click opens the process
+//! menu; in the graph, drag pans, the wheel zooms, a click on a supervisor's badge collapses
+//! or expands it, a click on a fold shows another page of it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::{Color32, FontId, Rect, RichText};
+
+use otpscope_contract::{Pid, Snapshot};
+
+use super::super::command::UiCommand;
+use super::super::state::{MARK_DURATION, MarkKind, ObserverState};
+use super::super::tree_data::{
+    self, FoldId, FoldMemo, Ghost, RowItem, TreeData, TreeInput, TreeView, thousands,
+};
+use super::super::tree_graph::{TreeGraph, ViewTransform, count_text};
+use super::View;
+
+mod graph;
+mod outline;
+mod overlay;
+
+pub(crate) use outline::mini_node;
+use outline::{graph_menu_ui, row_menu_ui, tooltip_ui};
+use overlay::overlay_ui;
+
+/// Height of an outline row.
+const ROW_HEIGHT: f32 = 20.0;
+/// Indent of an outline row per depth.
+const INDENT: f32 = 14.0;
+/// The larger page a fold's menu offers.
+const BIG_PAGE: usize = 1_000;
+/// The most just-dead processes drawn at once.
+const MAX_GHOSTS: usize = 2_000;
+/// The zoom a reveal zooms in to at least, so the revealed node is readable.
+const REVEAL_ZOOM: f32 = 0.75;
+
+/// What a widget of this panel asks the panel to do, after drawing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum TreeAction {
+    /// Hide or show a process's children.
+    SetCollapsed(Pid, bool),
+    /// Show a page more of a fold.
+    ExpandFold(FoldId, usize),
+    /// Fold a parent's children back.
+    FoldBack(Pid),
+    /// Bring a process into the graph's view.
+    CenterOn(Pid),
+    /// Fit the whole tree and keep fitting it.
+    Fit,
+    /// Collapse every process below the roots.
+    CollapseAll,
+    /// Expand every process.
+    ExpandAll,
+    /// Go to the next (or previous) search match.
+    StepMatch(isize),
+}
+
+/// What the cached tree was built from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CacheKey {
+    revision: u64,
+    view: u64,
+    fold_at: usize,
+    search: String,
+    ghosts: u64,
+}
+
+/// The visible tree and its graph, for one [`CacheKey`].
+struct TreeCache {
+    key: CacheKey,
+    data: TreeData,
+    graph: TreeGraph,
+}
+
+/// The Applications tab.
+pub struct ApplicationsPanel {
+    /// Set by Ctrl+F: the search box takes the focus at the next frame.
+    pub focus_search: bool,
+    /// The search text.
+    search: String,
+    /// What the user collapsed, opened and pinned.
+    tree: TreeView,
+    /// The visible tree, rebuilt when its key changes.
+    cache: Option<TreeCache>,
+    /// Summaries of large folds, kept between rebuilds.
+    memo: FoldMemo,
+    /// A process to reveal at the next frame (revealing needs the snapshot).
+    pending_reveal: Option<Pid>,
+    /// The match the search last went to.
+    match_cursor: Option<usize>,
+    /// The search text changed: go to its first match once the tree is rebuilt.
+    search_changed: bool,
+    /// Scroll the outline to this process once its row exists.
+    scroll_to: Option<Pid>,
+    /// Bring this process into the graph's view once its node exists.
+    center_on: Option<Pid>,
+    /// Keep fitting the graph to the view (until the user pans or zooms).
+    auto_fit: bool,
+    /// Fit at the next frame.
+    fit_pending: bool,
+    /// What the graph's context menu was opened on (`None`: empty space).
+    menu_target: Option<RowItem>,
+    /// The graph row under the pointer.
+    hovered: Option<usize>,
+    /// Where the graph was drawn last frame, and with what zoom and pan.
+    last_view: Option<(Rect, ViewTransform)>,
+    /// A view the graph glides to (a fit, a reveal), until the user takes over.
+    view_target: Option<ViewTransform>,
+    /// Scroll the outline, if needed, so this process's row shows (keyboard moves).
+    keep_visible: Option<Pid>,
+    /// The outline rows drawn at the last frame.
+    shown_rows: std::ops::Range<usize>,
+}
+
+impl Default for ApplicationsPanel {
+    fn default() -> Self {
+        Self {
+            focus_search: false,
+            search: String::new(),
+            tree: TreeView::default(),
+            cache: None,
+            memo: FoldMemo::default(),
+            pending_reveal: None,
+            match_cursor: None,
+            search_changed: false,
+            scroll_to: None,
+            center_on: None,
+            auto_fit: true,
+            fit_pending: true,
+            menu_target: None,
+            hovered: None,
+            last_view: None,
+            view_target: None,
+            keep_visible: None,
+            shown_rows: 0..0,
+        }
+    }
+}
+
+impl ApplicationsPanel {
+    /// Makes `pid` visible: expands what hides it and scrolls to it (at the next frame).
+    pub fn reveal(&mut self, pid: Pid) {
+        self.pending_reveal = Some(pid);
+    }
+
+    /// Whether `pid`'s children are hidden.
+    pub fn is_collapsed(&self, pid: Pid) -> bool {
+        self.tree.is_collapsed(pid)
+    }
+
+    /// Hides or shows `pid`'s children.
+    pub fn set_collapsed(&mut self, pid: Pid, collapsed: bool) {
+        self.tree.set_collapsed(pid, collapsed);
+    }
+
+    /// The search text.
+    pub fn search(&self) -> &str {
+        &self.search
+    }
+
+    /// The visible tree as last built, if any (for tests and benchmarks).
+    pub fn tree_data(&self) -> Option<&TreeData> {
+        self.cache.as_ref().map(|cache| &cache.data)
+    }
+
+    /// Where `pid`'s graph node was on screen at the last frame, if drawn and in view
+    /// (graph nodes are painted, not widgets: tests click them by position).
+    pub fn graph_node_rect(&self, pid: Pid) -> Option<Rect> {
+        let cache = self.cache.as_ref()?;
+        let (rect, transform) = self.last_view?;
+        let node = cache.graph.rects.get(cache.data.row_of(pid)?)?;
+        let min = rect.min + node.min.to_vec2() * transform.zoom + transform.pan;
+        let max = rect.min + node.max.to_vec2() * transform.zoom + transform.pan;
+        let on_screen = Rect::from_min_max(min, max);
+        rect.contains_rect(on_screen).then_some(on_screen)
+    }
+
+    /// Draws the tab.
+    pub fn ui(&mut self, ui: &mut egui::Ui, view: &mut View<'_>) {
+        let Some(snapshot) = view.state.snapshot.clone() else {
+            ui.centered_and_justified(|ui| ui.label("Waiting for the first snapshot…"));
+            return;
+        };
+        let now = Instant::now();
+        if let Some(pid) = self.pending_reveal.take() {
+            self.reveal_now(&snapshot, pid);
+        }
+        let mut actions = Vec::new();
+        self.toolbar_ui(ui, view, &mut actions);
+        if snapshot.is_empty() {
+            stopped_ui(ui, view);
+        }
+        self.ensure_cache(ui.ctx(), view, &snapshot, now);
+        let Some(mut cache) = self.cache.take() else {
+            return;
+        };
+        if std::mem::take(&mut self.search_changed) && !cache.data.matches.is_empty() {
+            self.go_to_match(&snapshot, &cache.data, 0, view);
+        }
+        cache
+            .graph
+            .refresh(&cache.data, view.state.selected, self.hovered, |pid| {
+                mark_freshness(view.state, pid, now)
+            });
+
+        self.keyboard(ui, view, &cache.data, &mut actions);
+        if view.prefs.show_outline {
+            let max_width = (ui.available_width() * 0.7).max(200.0);
+            egui::Panel::left("applications_outline")
+                .resizable(true)
+                .default_size(330.0)
+                .size_range(160.0..=max_width)
+                .show(ui, |ui| {
+                    self.outline_ui(ui, view, &cache.data, &mut actions);
+                });
+        }
+        self.graph_ui(ui, view, &mut cache, &mut actions);
+        self.cache = Some(cache);
+        self.apply(actions, &snapshot, view);
+    }
+
+    // === Toolbar and search ===
+
+    fn toolbar_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        view: &mut View<'_>,
+        actions: &mut Vec<TreeAction>,
+    ) {
+        ui.horizontal(|ui| {
+            let edit = egui::TextEdit::singleline(&mut self.search)
+                .id_salt("applications_search")
+                .hint_text("Search pid, name, label  (Ctrl+F)")
+                .desired_width(240.0);
+            let response = ui.add(edit);
+            if std::mem::take(&mut self.focus_search) {
+                response.request_focus();
+            }
+            if response.changed() {
+                self.match_cursor = None;
+                self.search_changed = true;
+            }
+            let (enter, shift) =
+                ui.input(|input| (input.key_pressed(egui::Key::Enter), input.modifiers.shift));
+            if response.lost_focus() && enter {
+                actions.push(TreeAction::StepMatch(if shift { -1 } else { 1 }));
+                response.request_focus();
+            }
+            let searching = !self.search.trim().is_empty();
+            let total = self
+                .cache
+                .as_ref()
+                .map_or(0, |cache| cache.data.matches.len());
+            if searching {
+                let text = match (total, self.match_cursor) {
+                    (0, _) => RichText::new("no match").color(ui.visuals().warn_fg_color),
+                    (n, Some(at)) => RichText::new(format!("{} of {}", at + 1, thousands(n))),
+                    (n, None) => RichText::new(count_text(n, "match", "matches")),
+                };
+                ui.label(text);
+            }
+            ui.add_enabled_ui(total > 0, |ui| {
+                if ui
+                    .small_button("⏶")
+                    .on_hover_text("Previous match (Shift+Enter)")
+                    .clicked()
+                {
+                    actions.push(TreeAction::StepMatch(-1));
+                }
+                if ui
+                    .small_button("⏷")
+                    .on_hover_text("Next match (Enter)")
+                    .clicked()
+                {
+                    actions.push(TreeAction::StepMatch(1));
+                }
+            });
+            if searching
+                && ui
+                    .small_button("✖")
+                    .on_hover_text("Clear the search")
+                    .clicked()
+            {
+                self.search.clear();
+                self.match_cursor = None;
+            }
+            ui.separator();
+            if ui
+                .button("Fit")
+                .on_hover_text("Fit the whole tree in view, and keep it fitted")
+                .clicked()
+            {
+                actions.push(TreeAction::Fit);
+            }
+            if ui.button("Expand all").clicked() {
+                actions.push(TreeAction::ExpandAll);
+            }
+            if ui
+                .button("Collapse all")
+                .on_hover_text("Collapse everything below the roots")
+                .clicked()
+            {
+                actions.push(TreeAction::CollapseAll);
+            }
+            ui.separator();
+            ui.label("Fold at");
+            ui.add(
+                egui::DragValue::new(&mut view.prefs.fold_at)
+                    .range(5..=5_000)
+                    .speed(1.0),
+            )
+            .on_hover_text("Siblings beyond this many fold into one node");
+            ui.checkbox(&mut view.prefs.show_outline, "Outline");
+        });
+        ui.add_space(2.0);
+    }
+
+    fn go_to_match(
+        &mut self,
+        snapshot: &Snapshot,
+        data: &TreeData,
+        index: usize,
+        view: &mut View<'_>,
+    ) {
+        let Some(pid) = data.matches.get(index).copied() else {
+            return;
+        };
+        self.match_cursor = Some(index);
+        self.reveal_now(snapshot, pid);
+        view.push(UiCommand::Select(Some(pid)));
+    }
+
+    fn reveal_now(&mut self, snapshot: &Snapshot, pid: Pid) {
+        if self.tree.reveal(snapshot, pid) {
+            self.scroll_to = Some(pid);
+            self.center_on = Some(pid);
+        }
+    }
+
+    // === The cache ===
+
+    fn ensure_cache(
+        &mut self,
+        ctx: &egui::Context,
+        view: &View<'_>,
+        snapshot: &Arc<Snapshot>,
+        now: Instant,
+    ) {
+        let ghost_pids = ghost_pids(view.state, now);
+        let key = CacheKey {
+            revision: view.state.revision,
+            view: self.tree.revision,
+            fold_at: view.prefs.fold_at.max(1),
+            search: self.search.trim().to_owned(),
+            ghosts: ghost_key(view.state, &ghost_pids),
+        };
+        if self.cache.as_ref().is_some_and(|cache| cache.key == key) {
+            return;
+        }
+        if self
+            .cache
+            .as_ref()
+            .is_none_or(|cache| cache.key.revision != key.revision)
+        {
+            self.tree
+                .forget_gone(snapshot, |pid| ghost_pids.binary_search(&pid).is_ok());
+        }
+        let ghosts: Vec<Ghost> = ghost_pids
+            .iter()
+            .filter_map(|pid| view.state.dead.get(pid))
+            .map(|dead| Ghost {
+                info: dead.info.clone(),
+                reason: dead.reason.clone(),
+            })
+            .collect();
+        let data = tree_data::build(
+            TreeInput {
+                snapshot,
+                view: &self.tree,
+                fold_at: key.fold_at,
+                search: &key.search,
+                ghosts: &ghosts,
+            },
+            &mut self.memo,
+        );
+        let graph = TreeGraph::build(&data, |text, size| {
+            ctx.fonts_mut(|fonts| {
+                fonts
+                    .layout_no_wrap(text.to_owned(), FontId::proportional(size), Color32::WHITE)
+                    .size()
+                    .x
+            })
+        });
+        if self.auto_fit {
+            self.fit_pending = true;
+        }
+        if let Some(cursor) = self.match_cursor
+            && cursor >= data.matches.len()
+        {
+            self.match_cursor = None;
+        }
+        self.cache = Some(TreeCache { key, data, graph });
+    }
+
+    fn apply(&mut self, actions: Vec<TreeAction>, snapshot: &Snapshot, view: &mut View<'_>) {
+        for action in actions {
+            match action {
+                TreeAction::SetCollapsed(pid, collapsed) => self.tree.set_collapsed(pid, collapsed),
+                TreeAction::ExpandFold(fold, page) => self.tree.expand_fold(fold, page),
+                TreeAction::FoldBack(parent) => self.tree.fold_back(parent),
+                TreeAction::CenterOn(pid) => self.center_on = Some(pid),
+                TreeAction::Fit => {
+                    self.auto_fit = true;
+                    self.fit_pending = true;
+                }
+                TreeAction::CollapseAll => self.tree.collapse_all(snapshot),
+                TreeAction::ExpandAll => self.tree.expand_all(),
+                TreeAction::StepMatch(step) => {
+                    let Some(cache) = self.cache.take() else {
+                        continue;
+                    };
+                    let total = cache.data.matches.len();
+                    if total > 0 {
+                        let next = match self.match_cursor {
+                            None if step < 0 => total - 1,
+                            None => 0,
+                            Some(at) => (at as isize + step).rem_euclid(total as isize) as usize,
+                        };
+                        self.go_to_match(snapshot, &cache.data, next, view);
+                    }
+                    self.cache = Some(cache);
+                }
+            }
+        }
+    }
+}
+
+// === Ghosts and marks ===
+
+/// Processes that died less than [`MARK_DURATION`] ago, in pid order.
+fn ghost_pids(state: &ObserverState, now: Instant) -> Vec<Pid> {
+    let mut pids: Vec<Pid> = state
+        .marks
+        .iter()
+        .filter(|(pid, mark)| {
+            mark.kind == MarkKind::Died
+                && now.duration_since(mark.at) < MARK_DURATION
+                && !state.is_alive(**pid)
+                && state.dead.contains_key(*pid)
+        })
+        .map(|(pid, _)| *pid)
+        .collect();
+    // A mass death (100,000 buckets at once) keeps the oldest: the supervisors that went
+    // and the first of their children; the rest would fold away anyway.
+    if pids.len() > MAX_GHOSTS {
+        pids.select_nth_unstable(MAX_GHOSTS);
+        pids.truncate(MAX_GHOSTS);
+    }
+    pids.sort_unstable();
+    pids
+}
+
+/// What the ghosts look like, as one number for the cache key.
+fn ghost_key(state: &ObserverState, pids: &[Pid]) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for pid in pids {
+        pid.hash(&mut hasher);
+        state
+            .dead
+            .get(pid)
+            .and_then(|dead| dead.reason.as_ref())
+            .hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// The fresh mark on `pid` and how fresh it is (1 new, 0 gone).
+fn mark_freshness(state: &ObserverState, pid: Pid, now: Instant) -> Option<(MarkKind, f32)> {
+    let mark = state.marks.get(&pid)?;
+    let age = now.duration_since(mark.at);
+    (age < MARK_DURATION).then(|| {
+        (
+            mark.kind,
+            1.0 - age.as_secs_f32() / MARK_DURATION.as_secs_f32(),
+        )
+    })
+}
+
+/// The banner over an empty tree: the app has stopped (a crash loop that reached the top, a
+/// killed root), and, if the source can, a way to start it again.
+fn stopped_ui(ui: &mut egui::Ui, view: &mut View<'_>) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new("Nothing runs on the node: the app has stopped.")
+                    .strong()
+                    .color(ui.visuals().warn_fg_color),
+            );
+            if view
+                .capabilities
+                .accepts(&otpscope_contract::Command::RestartApp)
+                && ui
+                    .button("Restart the app")
+                    .on_hover_text(RESTART_APP_HINT)
+                    .clicked()
+            {
+                view.push(UiCommand::Send(otpscope_contract::Command::RestartApp));
+            }
+        });
+    });
+}
+
+/// What "Restart the app" does, for its hover text.
+pub(crate) const RESTART_APP_HINT: &str = "Start the app again, as when the Observer opened. Once nothing runs on the node: \
+     nothing restarts a root that has exited.";

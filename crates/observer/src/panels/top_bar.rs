@@ -1,0 +1,170 @@
+//! The top bar, beside the tabs: pause and resume, the refresh interval, the theme, how many
+//! processes there are, Restart the app (when the source can, enabled once nothing runs),
+//! events missed, and (on the right) what is being observed.
+//!
+//! It changes only preferences (interval, theme) and reports a pause toggle to the app; the
+//! paused flag itself is live data and lives in the app, never in [`Preferences`](
+//! crate::Preferences).
+
+use crate::state::Theme;
+
+use super::View;
+use super::processes::thousands;
+
+/// The refresh intervals offered, in milliseconds.
+pub const INTERVALS_MS: [u64; 5] = [50, 100, 200, 500, 1000];
+
+/// What the top bar asks the app to do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TopBarOutcome {
+    /// Pause was toggled.
+    pub toggle_pause: bool,
+    /// The refresh interval changed (already written to the preferences).
+    pub interval_changed: bool,
+}
+
+/// The top bar.
+#[derive(Default)]
+pub struct TopBar {}
+
+impl TopBar {
+    /// Draws the bar: meant to sit in a horizontal layout after the tabs.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        title: &str,
+        paused: bool,
+        view: &mut View<'_>,
+    ) -> TopBarOutcome {
+        let mut outcome = TopBarOutcome::default();
+
+        let pause = if paused {
+            egui::Button::new("▶ Resume").fill(paused_fill(ui.visuals()))
+        } else {
+            egui::Button::new("⏸ Pause")
+        };
+        let hover = if paused {
+            "The view is frozen: nothing new is applied. Resume to catch up."
+        } else {
+            "Freeze the view (the node keeps running)."
+        };
+        if ui.add(pause).on_hover_text(hover).clicked() {
+            outcome.toggle_pause = true;
+        }
+        if paused {
+            ui.label(
+                egui::RichText::new("PAUSED")
+                    .strong()
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
+
+        ui.label("Refresh");
+        let before = view.prefs.interval_ms;
+        egui::ComboBox::from_id_salt("refresh_interval")
+            .width(76.0)
+            .selected_text(interval_text(before))
+            .show_ui(ui, |ui| {
+                for interval_ms in INTERVALS_MS {
+                    ui.selectable_value(
+                        &mut view.prefs.interval_ms,
+                        interval_ms,
+                        interval_text(interval_ms),
+                    );
+                }
+            })
+            .response
+            .on_hover_text("How often the node sends what changed");
+        outcome.interval_changed = view.prefs.interval_ms != before;
+
+        let (icon, next) = match view.prefs.theme {
+            Theme::Dark => ("☀ Light", Theme::Light),
+            Theme::Light => ("🌙 Dark", Theme::Dark),
+        };
+        if ui
+            .button(icon)
+            .on_hover_text("Switch between the dark and the light theme")
+            .clicked()
+        {
+            view.prefs.theme = next;
+        }
+
+        ui.separator();
+        let count = view.state.snapshot.as_ref().map(|snapshot| snapshot.len());
+        match count {
+            Some(1) => ui.label("1 process"),
+            Some(count) => ui.label(format!("{} processes", thousands(count as u64))),
+            None => ui.weak("connecting…"),
+        };
+        if view
+            .capabilities
+            .accepts(&otpscope_contract::Command::RestartApp)
+        {
+            let stopped = view.state.is_node_empty();
+            let hint = if stopped {
+                super::applications::RESTART_APP_HINT
+            } else {
+                "The app is running. Restart the app starts it again once it has stopped \
+                 (a crash loop that reached the top; Kill or Stop supervisor on its root)."
+            };
+            if ui
+                .add_enabled(stopped, egui::Button::new("Restart the app"))
+                .on_hover_text(hint)
+                .on_disabled_hover_text(hint)
+                .clicked()
+            {
+                view.push(crate::UiCommand::Send(
+                    otpscope_contract::Command::RestartApp,
+                ));
+            }
+        }
+        let missed = view.state.missed_events;
+        if missed > 0 {
+            ui.label(
+                egui::RichText::new(format!("⚠ {} missed events", thousands(missed)))
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .on_hover_text(
+                "The Observer fell behind and the node dropped these events; the snapshot was \
+                 resynchronised, so the tree is complete, but the Events tab has gaps.",
+            );
+        }
+
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.add(egui::Label::new(egui::RichText::new(title).strong()).truncate())
+                .on_hover_text(title);
+        });
+        outcome
+    }
+}
+
+/// How an interval reads in the combo box: `200 ms`, `1 s`.
+fn interval_text(interval_ms: u64) -> String {
+    if interval_ms >= 1000 && interval_ms.is_multiple_of(1000) {
+        format!("{} s", interval_ms / 1000)
+    } else {
+        format!("{interval_ms} ms")
+    }
+}
+
+/// The fill of the Resume button: the warning colour, toned to the theme.
+fn paused_fill(visuals: &egui::Visuals) -> egui::Color32 {
+    let warn = visuals.warn_fg_color;
+    if visuals.dark_mode {
+        warn.gamma_multiply(0.35)
+    } else {
+        warn.gamma_multiply(0.25)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_read_in_the_unit_that_fits() {
+        assert_eq!(interval_text(50), "50 ms");
+        assert_eq!(interval_text(1000), "1 s");
+        assert_eq!(interval_text(1500), "1500 ms");
+    }
+}

@@ -1,0 +1,139 @@
+//! Which processes changed since the observer last asked: each process marks itself when
+//! something an observer sees of it changes, while an observer holds the node's one
+//! [`ChangeTracking`]. An unobserved node pays one relaxed load per change.
+//!
+//! The marks are consumed by whoever takes them, so a node has at most one taker: the
+//! [`ChangeTracking`] returned by [`Introspect::track_changes`](super::Introspect::track_changes),
+//! which the snapshot stream's collector holds. A second tracker is refused instead of
+//! silently stealing the first one's marks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::node::NodeShared;
+use crate::pid::Pid;
+use crate::process::ProcessView;
+
+/// Which processes changed since the observer last asked, recorded only while the node's
+/// [`ChangeTracking`] is held.
+pub(crate) struct DirtyTracker {
+    /// Whether a [`ChangeTracking`] is held: marks are only recorded then.
+    held: AtomicBool,
+    /// Pids marked since the last take, each once.
+    dirty: Mutex<Vec<Pid>>,
+}
+
+impl DirtyTracker {
+    pub(crate) fn new() -> Self {
+        Self {
+            held: AtomicBool::new(false),
+            dirty: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Marks `pid` changed, unless nobody observes or it is marked already (`flag` is the
+    /// process's own mark).
+    pub(crate) fn mark(&self, flag: &AtomicBool, pid: Pid) {
+        if !self.held.load(Ordering::Relaxed) {
+            return;
+        }
+        // Pairs with the fence in `ChangeTracking::take_*`: either this load sees the reset
+        // mark and lists the process again, or the reader sees the change just made.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if flag.load(Ordering::Relaxed) || flag.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.dirty.lock().push(pid);
+    }
+
+    fn take(&self) -> Vec<Pid> {
+        std::mem::take(&mut *self.dirty.lock())
+    }
+
+    pub(crate) fn is_tracking(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+}
+
+/// The node's change marks, held by one observer at a time: while it is alive, the node
+/// records which processes change, and only its holder takes them. Dropping it stops the
+/// cost (and unmarks everything, so a later holder hears of every process again).
+pub struct ChangeTracking {
+    node: Arc<NodeShared>,
+}
+
+impl ChangeTracking {
+    /// Takes the node's marks; `None` if another holder has them.
+    pub(crate) fn acquire(node: Arc<NodeShared>) -> Option<Self> {
+        let free = node
+            .tracker
+            .held
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok();
+        // Lazily: a guard made and dropped here would release the holder's marks.
+        free.then(|| Self { node })
+    }
+
+    /// The pids whose observable state changed (or that started or exited) since the last
+    /// take, each once. A pid that is no longer alive has exited: see the event feed for why.
+    pub fn take_changed(&self) -> Vec<Pid> {
+        let pids = self.node.tracker.take();
+        let table = self.node.table.read();
+        for pid in &pids {
+            if let Some(process) = table.get(&pid.serial()) {
+                process.core().dirty.store(false, Ordering::Release);
+            }
+        }
+        std::sync::atomic::fence(Ordering::SeqCst);
+        pids
+    }
+
+    /// [`take_changed`](Self::take_changed) as borrowed views, in pid order: `f` gets each
+    /// changed pid once, with a view of the process if it is still in the table (`None`: it
+    /// has exited). Locks as [`Introspect::visit_processes`](super::Introspect::visit_processes)
+    /// does, for the batch.
+    pub fn take_changed_views(&self, mut f: impl FnMut(Pid, Option<&ProcessView<'_>>)) {
+        let mut pids = self.node.tracker.take();
+        pids.sort_unstable();
+        pids.dedup();
+        let table = self.node.table.read();
+        let processes: Vec<_> = pids
+            .into_iter()
+            .map(|pid| (pid, table.get(&pid.serial())))
+            .collect();
+        // Reset every mark first, then one fence for the batch. Pairs with the fence in
+        // `DirtyTracker::mark`: a change made after a reset is either seen by the reads below
+        // or marks its process again.
+        for process in processes.iter().filter_map(|(_, process)| *process) {
+            process.core().dirty.store(false, Ordering::Release);
+        }
+        std::sync::atomic::fence(Ordering::SeqCst);
+        for (pid, process) in processes {
+            match process {
+                Some(process) => {
+                    let core = process.core();
+                    let state = core.state.lock();
+                    f(pid, Some(&core.view(&state, process.mailbox_len())));
+                }
+                None => f(pid, None),
+            }
+        }
+    }
+}
+
+impl Drop for ChangeTracking {
+    fn drop(&mut self) {
+        // Unlist everything, resetting each process's mark, so that a later holder hears of
+        // those processes again; then let it take the marks.
+        self.take_changed();
+        self.node.tracker.held.store(false, Ordering::Release);
+    }
+}
+
+impl std::fmt::Debug for ChangeTracking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChangeTracking")
+    }
+}

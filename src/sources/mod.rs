@@ -1,0 +1,7 @@
+//! Where the Observer's data comes from: each source turns something observed into the
+//! contract's updates and carries the Observer's commands to it, behind the Observer's
+//! [`Source`](crate::gui::Source) trait.
+//!
+//! - [`local`]: a node in this OS process.
+
+pub mod local;
