@@ -250,18 +250,24 @@ fn run_prints_each_command_with_the_events_it_caused() {
     let text = stdout(&output);
     let kill = text.find("> kill KV.Registry").unwrap();
     let after = &text[kill..];
-    assert!(after.contains("KV.Registry exited: killed"), "{after}");
-    assert!(after.contains("KV.Bucket exited: shutdown"), "{after}");
     assert!(
-        after.contains("KV.BucketSupervisor exited: shutdown"),
+        after.contains("KV.Registry <0.3.0> exited: killed"),
         "{after}"
     );
     assert!(
-        after.contains("KV.Supervisor restarted KV.BucketSupervisor"),
+        after.contains("KV.Bucket <0.6.0> exited: shutdown"),
         "{after}"
     );
     assert!(
-        after.contains("KV.Supervisor restarted KV.Registry"),
+        after.contains("KV.BucketSupervisor <0.2.0> exited: shutdown"),
+        "{after}"
+    );
+    assert!(
+        after.contains("KV.Supervisor <0.1.0> restarted KV.BucketSupervisor: <0.2.0> -> <0.7.0>"),
+        "{after}"
+    );
+    assert!(
+        after.contains("KV.Supervisor <0.1.0> restarted KV.Registry: <0.3.0> -> <0.8.0>"),
         "{after}"
     );
 }
@@ -293,7 +299,7 @@ async fn a_run_starts_at_once_instead_of_waiting_out_its_timeout() {
     );
     let text = String::from_utf8(out).unwrap();
     assert!(
-        text.starts_with("> create shopping\n  * <0.4.0> KV.Bucket started\n== final tree\n"),
+        text.starts_with("> create shopping\n  * KV.Bucket <0.4.0> spawned by KV.BucketSupervisor <0.2.0>\n== final tree\n"),
         "{text}"
     );
     // The create, then QUIET without an event (polled every 2 ms), and nothing more.
@@ -558,7 +564,7 @@ async fn script_commands_print_what_they_did_and_the_events_they_caused() {
     assert_eq!(
         text,
         "> create shopping\n\
-         \x20 * <0.4.0> KV.Bucket started\n\
+         \x20 * KV.Bucket <0.4.0> spawned by KV.BucketSupervisor <0.2.0>\n\
          > put shopping milk 3\n\
          > get shopping milk\n\
          \x20 \"3\"\n\
@@ -578,18 +584,18 @@ async fn script_commands_print_what_they_did_and_the_events_they_caused() {
          \x20 <0.4.0> alive as <0.4.0>\n\
          > kill <0.4.0> shutdown:moved\n\
          \x20 sent {shutdown, moved} to <0.4.0>\n\
-         \x20 * <0.4.0> KV.Bucket exited: {shutdown, moved}\n\
+         \x20 * KV.Bucket <0.4.0> exited: {shutdown, moved}\n\
          > expect dead <0.4.0>\n\
          \x20 <0.4.0> dead (<0.4.0>)\n\
          > create work\n\
-         \x20 * <0.5.0> KV.Bucket started\n\
+         \x20 * KV.Bucket <0.5.0> spawned by KV.BucketSupervisor <0.2.0>\n\
          > kill KV.Supervisor/KV.Registry boom\n\
          \x20 sent boom to <0.3.0>\n\
-         \x20 * <0.3.0> KV.Registry exited: boom\n\
-         \x20 * <0.5.0> KV.Bucket exited: shutdown\n\
-         \x20 * <0.2.0> KV.BucketSupervisor exited: shutdown\n\
-         \x20 * <0.1.0> KV.Supervisor restarted KV.BucketSupervisor: <0.2.0> -> <0.6.0>\n\
-         \x20 * <0.1.0> KV.Supervisor restarted KV.Registry: <0.3.0> -> <0.7.0>\n\
+         \x20 * KV.Registry <0.3.0> exited: boom\n\
+         \x20 * KV.Bucket <0.5.0> exited: shutdown\n\
+         \x20 * KV.BucketSupervisor <0.2.0> exited: shutdown\n\
+         \x20 * KV.Supervisor <0.1.0> restarted KV.BucketSupervisor: <0.2.0> -> <0.6.0>\n\
+         \x20 * KV.Supervisor <0.1.0> restarted KV.Registry: <0.3.0> -> <0.7.0>\n\
          > expect restarted KV.Registry 1\n\
          \x20 1 restarts (<0.7.0>)\n\
          > expect count KV.BucketSupervisor 0\n\

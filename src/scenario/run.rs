@@ -20,6 +20,7 @@ use serde_json::json;
 // Every wait reads tokio's clock, so a run on paused time (a test's) waits on that clock only.
 use tokio::time::Instant;
 
+use crate::contract::format;
 use crate::demo::AppHandle;
 use crate::demo::kv::control::KvControl;
 use crate::runtime::{ExitReason, Node};
@@ -547,43 +548,17 @@ impl<'a, W: Write> Runner<'a, W> {
         }
     }
 
-    fn name(&self, pid: Pid) -> String {
-        match self.names.get(&pid) {
-            Some(name) => format!("{pid} {name}"),
-            None => pid.to_string(),
-        }
-    }
-
-    /// The events worth a line in text output.
+    /// The events worth a line in text output (not links; not the spawn of a restarted
+    /// child, which its restart line names), as the contract's sentences.
     fn describe_event(&self, kind: &EventKind, restarted: &[Pid]) -> Option<String> {
-        Some(match kind {
-            EventKind::Exited { pid, reason } => format!("{} exited: {reason}", self.name(*pid)),
-            EventKind::Restarted {
-                supervisor,
-                child_id,
-                old,
-                new,
-            } => {
-                format!(
-                    "{} restarted {child_id}: {old} -> {new}",
-                    self.name(*supervisor)
-                )
-            }
-            EventKind::SupervisorGaveUp {
-                supervisor,
-                child_id,
-                reason,
-            } => format!(
-                "{} gave up: too many restarts ({child_id} exited: {reason})",
-                self.name(*supervisor)
-            ),
-            EventKind::Spawned { pid, .. } if !restarted.contains(pid) => {
-                format!("{} started", self.name(*pid))
-            }
-            EventKind::Spawned { .. } | EventKind::Linked { .. } | EventKind::Unlinked { .. } => {
-                return None;
-            }
-        })
+        let shown = match kind {
+            EventKind::Spawned { pid, .. } => !restarted.contains(pid),
+            EventKind::Linked { .. } | EventKind::Unlinked { .. } => false,
+            EventKind::Exited { .. }
+            | EventKind::Restarted { .. }
+            | EventKind::SupervisorGaveUp { .. } => true,
+        };
+        shown.then(|| format::event(kind, |pid| self.names.get(&pid).cloned()))
     }
 
     fn report(

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use crate::contract::format;
 use crate::snapshot::model::{ProcessInfo, ProcessKind, Snapshot};
 
 /// How many children of one parent are listed before the rest fold into one line.
@@ -53,7 +54,7 @@ fn render_process(
         writeln!(
             out,
             "{child_prefix}└─ ... {} more {label}",
-            thousands(folded)
+            format::thousands(folded as u64)
         )
         .ok();
     }
@@ -102,31 +103,5 @@ fn fold_label(rest: &[&ProcessInfo]) -> String {
         first.to_owned()
     } else {
         "processes".to_owned()
-    }
-}
-
-/// `99950` as `99,950`.
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (index, c) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(thousands(7), "7");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(99950), "99,950");
-        assert_eq!(thousands(1234567), "1,234,567");
     }
 }

@@ -8,10 +8,9 @@
 use std::time::{Duration, Instant};
 
 use crate::contract::{
-    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, Reply,
+    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, Reply, format,
 };
 use crate::runtime::Node;
-use crate::scenario::tree_text::thousands;
 use crate::snapshot::{AppControl, AppFuture, Control};
 
 use super::bucket::Bucket;
@@ -124,11 +123,11 @@ pub fn spec() -> AppSpec {
     let create_many = |count: i64| {
         CommandSpec::new(
             "create_buckets",
-            format!("Create {} buckets", thousands(count as usize)),
+            format!("Create {} buckets", format::thousands(count.unsigned_abs())),
         )
         .help(format!(
             "Starts {} buckets under KV.BucketSupervisor, to watch the Observer at scale",
-            thousands(count as usize)
+            format::thousands(count.unsigned_abs())
         ))
         .fixed("count", count)
         .equivalent("for i <- 1..{count}, do: KV.Registry.create(KV.Registry, \"bucket-#{i}\")")
