@@ -530,14 +530,19 @@ impl<M: Send + 'static> Cell<M> {
         mailbox.queue.push_back(wrap(value));
         self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
         self.core.touch();
-        if mailbox.waiting {
+        // Woken after the lock is released: a wake may hand the task to another worker at
+        // once, which would then find the mailbox still locked and spin.
+        let waker = if mailbox.waiting {
             mailbox.waiting = false;
-            if let Some(waker) = &mailbox.waker {
-                waker.wake_by_ref();
-            }
-        }
+            mailbox.waker.clone()
+        } else {
+            None
+        };
         let deferred = mailbox.deferred.take();
         drop(mailbox);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
         // The first message of a process whose task was deferred: spawn it now.
         if let Some(task) = deferred {
             task();
@@ -748,7 +753,11 @@ where
 /// Runs a future, turning a panic into `Err(reason)`. Servers use it around their callbacks
 /// so that `terminate` still runs after a callback panics.
 pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, ExitReason> {
-    catch_panic_message(future).await.map_err(ExitReason::Panic)
+    CatchUnwind {
+        future: std::pin::pin!(future),
+    }
+    .await
+    .map_err(ExitReason::Panic)
 }
 
 /// Runs a future, turning a panic into `Err(message)`. Supervisors run start functions in

@@ -645,6 +645,10 @@ fn run_server<S: Server>(
             let handled = if let Some(argument) = ctx.continuation.take() {
                 ctx.idle_timeout = None;
                 catch_panic(server.handle_continue(argument, &mut ctx)).await
+            } else if ctx.idle_timeout.is_none() {
+                // The common case, kept lean: the next message, as it comes.
+                let message = inbox.recv().await;
+                handle(&mut server, &mut ctx, message, parent).await
             } else {
                 match wait(&mut server, &mut ctx, &mut inbox).await {
                     Woken::Timeout => catch_panic(server.handle_timeout(&mut ctx)).await,
@@ -667,21 +671,17 @@ fn run_server<S: Server>(
     }
 }
 
-/// Waits for the next message, or for the idle timeout the last callback asked for. An
+/// Waits for the next message within the idle timeout the last callback asked for. An
 /// observer's request for the state is answered here and does not restart the timeout.
 async fn wait<S: Server>(
     server: &mut S,
     ctx: &mut ServerContext<S>,
     inbox: &mut Inbox<ServerMsg<S>>,
 ) -> Woken<S> {
-    let deadline = ctx.idle_timeout.take().map(|after| Instant::now() + after);
+    let deadline = Instant::now() + ctx.idle_timeout.take().unwrap_or_default();
     loop {
-        let message = match deadline {
-            None => inbox.recv().await,
-            Some(deadline) => match tokio::time::timeout_at(deadline, inbox.recv()).await {
-                Ok(message) => message,
-                Err(_) => return Woken::Timeout,
-            },
+        let Ok(message) = tokio::time::timeout_at(deadline, inbox.recv()).await else {
+            return Woken::Timeout;
         };
         match message {
             Message::User(ServerMsg::Describe(reply)) => answer_describe(server, reply),
