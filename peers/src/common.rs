@@ -252,4 +252,10 @@ mod tests {
         order.sort_unstable();
         assert_eq!(order, (0..1_000).collect::<Vec<_>>());
     }
+
+    #[test]
+    fn shuffle_matches_the_beam_script() {
+        // `Peers.shuffled(10)` in beam/peers.exs gives this order.
+        assert_eq!(shuffled(10), vec![3, 7, 2, 6, 1, 8, 4, 9, 5, 0]);
+    }
 }
