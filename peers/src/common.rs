@@ -48,7 +48,7 @@ impl Sizes {
             casts: 1_000_000,
             senders: 100,
             casts_per_sender: 10_000,
-            calls: 100_000,
+            calls: 400000,
             restarts: 2_000,
             ring_processes: 10_000,
             ring_hops: 1_000_000,

@@ -112,10 +112,17 @@ fn server() -> mpsc::UnboundedSender<Msg> {
     sender
 }
 
-async fn call<T>(server: &mpsc::UnboundedSender<Msg>, ask: impl FnOnce(oneshot::Sender<T>) -> Msg) -> Result<T> {
+async fn call<T>(
+    server: &mpsc::UnboundedSender<Msg>,
+    ask: impl FnOnce(oneshot::Sender<T>) -> Msg,
+    timeout: Option<Duration>,
+) -> Result<T> {
     let (reply, answer) = oneshot::channel();
     server.send(ask(reply)).ok().context("call")?;
-    Ok(answer.await?)
+    match timeout {
+        Some(timeout) => Ok(tokio::time::timeout(timeout, answer).await.context("call timed out")??),
+        None => Ok(answer.await?),
+    }
 }
 
 /// Row 4, one to one.
@@ -125,7 +132,7 @@ pub(crate) async fn casts_one(n: usize) -> Result<Duration> {
         for _ in 0..n {
             server.send(Msg::Cast).ok().context("cast")?;
         }
-        call(&server, Msg::Casts).await
+        call(&server, Msg::Casts, None).await
     })
     .await?;
     ensure!(handled == n as u64, "the server handled {handled} casts of {n}");
@@ -149,7 +156,7 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
         while let Some(sent) = tasks.join_next().await {
             sent??;
         }
-        call(&server, Msg::Casts).await
+        call(&server, Msg::Casts, None).await
     })
     .await?;
     let total = (senders * each) as u64;
@@ -157,12 +164,12 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
     Ok(elapsed)
 }
 
-/// Row 5.
-pub(crate) async fn calls(n: usize) -> Result<Duration> {
+/// Row 5: a oneshot reply, with `tokio::time::timeout` around it in row 5b.
+pub(crate) async fn calls(n: usize, timeout: Option<Duration>) -> Result<Duration> {
     let server = server();
     let ((), elapsed) = timed(async {
         for i in 0..n as u64 {
-            let answer = call(&server, |reply| Msg::Echo(i, reply)).await?;
+            let answer = call(&server, |reply| Msg::Echo(i, reply), timeout).await?;
             ensure!(answer == i + 1, "call {i} answered {answer}");
         }
         Ok(())

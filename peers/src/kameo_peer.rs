@@ -200,12 +200,16 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
     Ok(elapsed)
 }
 
-/// Row 5.
-pub(crate) async fn calls(n: usize) -> Result<Duration> {
+/// Row 5: kameo's ask has no timeout unless given one (row 5b: a reply timeout).
+pub(crate) async fn calls(n: usize, timeout: Option<Duration>) -> Result<Duration> {
     let server = server().await;
     let ((), elapsed) = timed(async {
         for i in 0..n as u64 {
-            let answer = server.ask(Echo(i)).await.map_err(|error| anyhow!("call: {error}"))?;
+            let answer = match timeout {
+                Some(timeout) => server.ask(Echo(i)).reply_timeout(timeout).await,
+                None => server.ask(Echo(i)).await,
+            };
+            let answer = answer.map_err(|error| anyhow!("call: {error}"))?;
             ensure!(answer == i + 1, "call {i} answered {answer}");
         }
         Ok(())

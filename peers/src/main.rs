@@ -5,7 +5,9 @@
 //! `cargo run --release --manifest-path peers/Cargo.toml` runs the issue's sizes;
 //! `-- --quick` runs small ones (a smoke test of every workload and every check, for CI);
 //! `-- --out FILE` also writes the report to FILE; `-- --no-beam` leaves the BEAM out;
-//! `-- --samples N` takes N samples of each cell.
+//! `-- --samples N` takes N samples of each cell; `-- --only call,ring` runs those workloads
+//! on the Rust libraries only and `-- --libs otpscope` only those libraries (for profiling;
+//! `--help` lists the names).
 //!
 //! Each Rust workload runs on a fresh 2-worker tokio runtime per sample; within a round every
 //! library runs the same workload one after the other, so a change in the machine's load
@@ -42,6 +44,10 @@ struct Options {
     beam: bool,
     /// Where to write the report, besides stdout.
     out: Option<String>,
+    /// The workloads to run (all unless `--only`, which also leaves the BEAM out).
+    workloads: Vec<Workload>,
+    /// The Rust libraries to run (all unless `--libs`).
+    libs: Vec<Lib>,
     /// The command line, for the report.
     command: String,
 }
@@ -51,6 +57,8 @@ fn options() -> Result<Options> {
     let mut beam = true;
     let mut out = None;
     let mut samples = None;
+    let mut workloads = Workload::ALL.to_vec();
+    let mut libs = Lib::RUST.to_vec();
     let mut words = std::env::args().skip(1);
     let mut given = Vec::new();
     while let Some(word) = words.next() {
@@ -64,9 +72,39 @@ fn options() -> Result<Options> {
                 given.push(n.clone());
                 samples = Some(n.parse::<usize>().context("--samples needs a number")?);
             }
+            "--only" => {
+                let names = words.next().context("--only needs workload names")?;
+                given.push(names.clone());
+                workloads = names
+                    .split(',')
+                    .map(|name| {
+                        Workload::ALL
+                            .into_iter()
+                            .find(|workload| workload.key() == name)
+                            .with_context(|| format!("no workload {name:?}"))
+                    })
+                    .collect::<Result<_>>()?;
+                beam = false;
+            }
+            "--libs" => {
+                let names = words.next().context("--libs needs library names")?;
+                given.push(names.clone());
+                libs = names
+                    .split(',')
+                    .map(|name| {
+                        Lib::RUST
+                            .into_iter()
+                            .find(|lib| lib.key() == name)
+                            .with_context(|| format!("no library {name:?}"))
+                    })
+                    .collect::<Result<_>>()?;
+            }
             "--help" | "-h" => {
+                let names: Vec<&str> = Workload::ALL.iter().map(|w| w.key()).collect();
                 println!(
-                    "usage: otpscope-peers [--quick] [--no-beam] [--samples N] [--out FILE]"
+                    "usage: otpscope-peers [--quick] [--no-beam] [--samples N] [--out FILE] \
+                     [--only {}] [--libs otpscope,ractor,kameo,tokio]",
+                    names.join(",")
                 );
                 std::process::exit(0);
             }
@@ -90,6 +128,8 @@ fn options() -> Result<Options> {
         sizes,
         beam,
         out,
+        workloads,
+        libs,
         command,
     })
 }
@@ -156,16 +196,23 @@ fn main() -> Result<()> {
     }
     let load_before = load_average();
     let mut samples = Samples::default();
-    for workload in Workload::ALL {
+    let began = std::time::Instant::now();
+    for &workload in &options.workloads {
         if sizes.warm_up {
-            for lib in Lib::RUST {
-                eprintln!("warm-up {workload:?} on {}", lib.heading());
+            for &lib in &options.libs {
+                eprintln!("{:6.1} s warm-up {} on {}", began.elapsed().as_secs_f64(), workload.key(), lib.heading());
                 rows::run(lib, workload, &sizes, None)?;
             }
         }
         for round in 0..sizes.samples {
-            for lib in Lib::RUST {
-                eprintln!("{workload:?} on {}, sample {}", lib.heading(), round + 1);
+            for &lib in &options.libs {
+                eprintln!(
+                    "{:6.1} s {} on {}, sample {}",
+                    began.elapsed().as_secs_f64(),
+                    workload.key(),
+                    lib.heading(),
+                    round + 1
+                );
                 rows::run(lib, workload, &sizes, Some(&mut samples))?;
             }
         }
@@ -178,7 +225,7 @@ fn main() -> Result<()> {
         ("tokio".to_owned(), locked_version("tokio")),
         ("rustc".to_owned(), first_line("rustc", &["--version"]).replace("rustc ", "")),
     ];
-    let mut libs = Lib::RUST.to_vec();
+    let mut libs = options.libs.clone();
     if beam {
         eprintln!("the BEAM: elixir peers/beam/peers.exs");
         versions.extend(beam::run(&sizes, &mut samples)?);

@@ -165,13 +165,17 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
     Ok(elapsed)
 }
 
-/// Row 5: `n` calls one after the other from a task; each answer is checked.
-pub(crate) async fn calls(n: usize) -> Result<Duration> {
+/// Row 5: `n` calls one after the other from a task; each answer is checked. `call` arms the
+/// default 5 s timeout, so rows 5a and 5b are the same work here.
+pub(crate) async fn calls(n: usize, timeout: Option<Duration>) -> Result<Duration> {
     let node = Node::new("peers");
     let server = server(&node).await?;
     let ((), elapsed) = timed(async {
         for i in 0..n as u64 {
-            let answer = server.call(Ask::Echo(i)).await?;
+            let answer = match timeout {
+                Some(timeout) => server.call_timeout(Ask::Echo(i), timeout).await?,
+                None => server.call(Ask::Echo(i)).await?,
+            };
             ensure!(answer == i + 1, "call {i} answered {answer}");
         }
         Ok(())

@@ -145,8 +145,12 @@ async fn server() -> Result<(ActorRef<Msg>, JoinHandle<()>)> {
     Ok(Actor::spawn(None, Worker, Args { index: 0, reports: None }).await?)
 }
 
-async fn call<T: Send + 'static>(server: &ActorRef<Msg>, ask: impl FnOnce(RpcReplyPort<T>) -> Msg) -> Result<T> {
-    match server.call(ask, None).await.map_err(|error| anyhow!("call: {error}"))? {
+async fn call<T: Send + 'static>(
+    server: &ActorRef<Msg>,
+    ask: impl FnOnce(RpcReplyPort<T>) -> Msg,
+    timeout: Option<Duration>,
+) -> Result<T> {
+    match server.call(ask, timeout).await.map_err(|error| anyhow!("call: {error}"))? {
         CallResult::Success(answer) => Ok(answer),
         CallResult::Timeout => bail!("call timed out"),
         CallResult::SenderError => bail!("the server dropped the call"),
@@ -166,7 +170,7 @@ pub(crate) async fn casts_one(n: usize) -> Result<Duration> {
         for _ in 0..n {
             server.cast(Msg::Cast).map_err(|error| anyhow!("cast: {error}"))?;
         }
-        call(&server, Msg::Casts).await
+        call(&server, Msg::Casts, None).await
     })
     .await?;
     ensure!(handled == n as u64, "the server handled {handled} casts of {n}");
@@ -191,7 +195,7 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
         while let Some(sent) = tasks.join_next().await {
             sent??;
         }
-        call(&server, Msg::Casts).await
+        call(&server, Msg::Casts, None).await
     })
     .await?;
     let total = (senders * each) as u64;
@@ -200,12 +204,12 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
     Ok(elapsed)
 }
 
-/// Row 5.
-pub(crate) async fn calls(n: usize) -> Result<Duration> {
+/// Row 5: ractor's call has no timeout unless given one (row 5b).
+pub(crate) async fn calls(n: usize, timeout: Option<Duration>) -> Result<Duration> {
     let (server, joined) = server().await?;
     let ((), elapsed) = timed(async {
         for i in 0..n as u64 {
-            let answer = call(&server, |reply| Msg::Echo(i, reply)).await?;
+            let answer = call(&server, |reply| Msg::Echo(i, reply), timeout).await?;
             ensure!(answer == i + 1, "call {i} answered {answer}");
         }
         Ok(())

@@ -43,6 +43,17 @@ impl Lib {
         }
     }
 
+    /// The name `--libs` takes.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Lib::Otp => "otpscope",
+            Lib::Ractor => "ractor",
+            Lib::Kameo => "kameo",
+            Lib::Tokio => "tokio",
+            Lib::Beam => "beam",
+        }
+    }
+
     /// Whether it competes for the lead (the floor does not: it is not a library).
     pub(crate) fn is_peer(self) -> bool {
         !matches!(self, Lib::Tokio)
@@ -62,8 +73,10 @@ pub(crate) enum Row {
     CastOne,
     /// 4b. Casts, 100 senders to one server (ns per cast).
     CastMany,
-    /// 5. Call round trip (ns).
+    /// 5a. Call round trip, each library's default call (ns).
     Call,
+    /// 5b. Call round trip with a 5 s timeout, in every library (ns).
+    CallTimeout,
     /// 6. Restart latency (µs).
     Restart,
     /// 7. Ring (ms for all hops).
@@ -74,13 +87,14 @@ pub(crate) enum Row {
 
 impl Row {
     /// Every row, in the table's order.
-    pub(crate) const ALL: [Row; 9] = [
+    pub(crate) const ALL: [Row; 10] = [
         Row::Start,
         Row::Memory,
         Row::Stop,
         Row::CastOne,
         Row::CastMany,
         Row::Call,
+        Row::CallTimeout,
         Row::Restart,
         Row::Ring,
         Row::Storm,
@@ -95,6 +109,7 @@ impl Row {
             Row::CastOne => "cast_one",
             Row::CastMany => "cast_many",
             Row::Call => "call",
+            Row::CallTimeout => "call_timeout",
             Row::Restart => "restart",
             Row::Ring => "ring",
             Row::Storm => "storm",
@@ -118,7 +133,12 @@ impl Row {
                 sizes.senders,
                 thousands(sizes.senders * sizes.casts_per_sender)
             ),
-            Row::Call => "5. call round trip".to_owned(),
+            Row::Call => {
+                "5a. call round trip, the library's default call (otpscope, BEAM: 5 s timeout; \
+                 ractor, kameo, tokio: none)"
+                    .to_owned()
+            }
+            Row::CallTimeout => "5b. call round trip with a 5 s timeout, everywhere".to_owned(),
             Row::Restart => "6. restart: kill a permanent worker until its successor ran init".to_owned(),
             Row::Ring => format!(
                 "7. ring of {} passing a token {} times",
@@ -137,7 +157,7 @@ impl Row {
         match self {
             Row::Start | Row::Stop | Row::Ring | Row::Storm => "ms",
             Row::Memory => "B",
-            Row::CastOne | Row::CastMany | Row::Call => "ns",
+            Row::CastOne | Row::CastMany | Row::Call | Row::CallTimeout => "ns",
             Row::Restart => "µs",
         }
     }
@@ -165,8 +185,10 @@ pub(crate) enum Workload {
     CastOne,
     /// Row 4b.
     CastMany,
-    /// Row 5.
+    /// Row 5a.
     Call,
+    /// Row 5b.
+    CallTimeout,
     /// Row 6.
     Restart,
     /// Row 7.
@@ -176,12 +198,27 @@ pub(crate) enum Workload {
 }
 
 impl Workload {
+    /// The name `--only` takes.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Workload::Workers => "workers",
+            Workload::CastOne => "cast_one",
+            Workload::CastMany => "cast_many",
+            Workload::Call => "call",
+            Workload::CallTimeout => "call_timeout",
+            Workload::Restart => "restart",
+            Workload::Ring => "ring",
+            Workload::Storm => "storm",
+        }
+    }
+
     /// Every workload, in the order they run.
-    pub(crate) const ALL: [Workload; 7] = [
+    pub(crate) const ALL: [Workload; 8] = [
         Workload::Workers,
         Workload::CastOne,
         Workload::CastMany,
         Workload::Call,
+        Workload::CallTimeout,
         Workload::Restart,
         Workload::Ring,
         Workload::Storm,
@@ -280,15 +317,19 @@ pub(crate) fn run(lib: Lib, workload: Workload, sizes: &Sizes, mut samples: Opti
             };
             record(Row::CastMany, ns_each(elapsed, senders * each));
         }
-        Workload::Call => {
+        Workload::Call | Workload::CallTimeout => {
+            let (n, row, timeout) = match workload {
+                Workload::Call => (s.calls, Row::Call, None),
+                _ => (s.calls, Row::CallTimeout, Some(Duration::from_secs(5))),
+            };
             let elapsed = match lib {
-                Lib::Otp => on_fresh_runtime(|| otp::calls(s.calls))?,
-                Lib::Ractor => on_fresh_runtime(|| ractor_peer::calls(s.calls))?,
-                Lib::Kameo => on_fresh_runtime(|| kameo_peer::calls(s.calls))?,
-                Lib::Tokio => on_fresh_runtime(|| floor::calls(s.calls))?,
+                Lib::Otp => on_fresh_runtime(|| otp::calls(n, timeout))?,
+                Lib::Ractor => on_fresh_runtime(|| ractor_peer::calls(n, timeout))?,
+                Lib::Kameo => on_fresh_runtime(|| kameo_peer::calls(n, timeout))?,
+                Lib::Tokio => on_fresh_runtime(|| floor::calls(n, timeout))?,
                 Lib::Beam => anyhow::bail!("the BEAM runs from its script"),
             };
-            record(Row::Call, ns_each(elapsed, s.calls));
+            record(row, ns_each(elapsed, n));
         }
         Workload::Restart => {
             let elapsed = match lib {
