@@ -56,7 +56,9 @@ fn add(bytes: isize) {
 
 /// Bytes live now, all threads together.
 pub(crate) fn live_bytes() -> isize {
-    LIVE.iter().map(|shard| shard.0.load(Ordering::Relaxed)).sum()
+    LIVE.iter()
+        .map(|shard| shard.0.load(Ordering::Relaxed))
+        .sum()
 }
 
 // SAFETY: every method forwards to `System` with the same arguments and only adds counting,

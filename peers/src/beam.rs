@@ -19,7 +19,9 @@ use crate::rows::{Lib, Row, Samples};
 
 /// The script, kept beside this package's manifest.
 fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("beam").join("peers.exs")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("beam")
+        .join("peers.exs")
 }
 
 /// Whether `elixir` can be run.
@@ -69,10 +71,14 @@ fn parse(stdout: &str, samples: &mut Samples) -> Result<Vec<(String, String)>> {
         match words.as_slice() {
             ["sample", key, figure] => {
                 let row = Row::from_key(key).with_context(|| format!("an unknown row: {line}"))?;
-                let figure: f64 = figure.parse().with_context(|| format!("not a figure: {line}"))?;
+                let figure: f64 = figure
+                    .parse()
+                    .with_context(|| format!("not a figure: {line}"))?;
                 samples.push(row, Lib::Beam, figure);
             }
-            ["version", what, version] => versions.push(((*what).to_owned(), (*version).to_owned())),
+            ["version", what, version] => {
+                versions.push(((*what).to_owned(), (*version).to_owned()))
+            }
             _ => eprintln!("beam: {line}"),
         }
     }

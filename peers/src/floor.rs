@@ -93,7 +93,10 @@ pub(crate) async fn workers(n: usize) -> Result<WorkersSample> {
     .await?;
     weigh.started();
     ensure_live(n, "tokio after the starts")?;
-    ensure!(senders.iter().all(|sender| !sender.is_closed()), "a worker is not running");
+    ensure!(
+        senders.iter().all(|sender| !sender.is_closed()),
+        "a worker is not running"
+    );
     drop(senders);
     let ((), stop) = timed(async {
         let (reply, stopped) = oneshot::channel();
@@ -120,7 +123,9 @@ async fn call<T>(
     let (reply, answer) = oneshot::channel();
     server.send(ask(reply)).ok().context("call")?;
     match timeout {
-        Some(timeout) => Ok(tokio::time::timeout(timeout, answer).await.context("call timed out")??),
+        Some(timeout) => Ok(tokio::time::timeout(timeout, answer)
+            .await
+            .context("call timed out")??),
         None => Ok(answer.await?),
     }
 }
@@ -135,7 +140,10 @@ pub(crate) async fn casts_one(n: usize) -> Result<Duration> {
         call(&server, Msg::Casts, None).await
     })
     .await?;
-    ensure!(handled == n as u64, "the server handled {handled} casts of {n}");
+    ensure!(
+        handled == n as u64,
+        "the server handled {handled} casts of {n}"
+    );
     Ok(elapsed)
 }
 
@@ -160,7 +168,10 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
     })
     .await?;
     let total = (senders * each) as u64;
-    ensure!(handled == total, "the server handled {handled} casts of {total}");
+    ensure!(
+        handled == total,
+        "the server handled {handled} casts of {total}"
+    );
     Ok(elapsed)
 }
 
@@ -236,13 +247,24 @@ async fn supervised(n: usize) -> Result<Supervised> {
     let mut handles = vec![None; n];
     for _ in 0..n {
         let (index, handle) = reported.recv().await.context("a first start")?;
-        ensure!(handles[index].replace(handle).is_none(), "worker {index} started twice");
+        ensure!(
+            handles[index].replace(handle).is_none(),
+            "worker {index} started twice"
+        );
     }
     let handles = handles.into_iter().flatten().collect();
-    Ok(Supervised { handles, reported, stop, supervisor })
+    Ok(Supervised {
+        handles,
+        reported,
+        stop,
+        supervisor,
+    })
 }
 
-async fn stop_supervised(stop: oneshot::Sender<()>, supervisor: tokio::task::JoinHandle<()>) -> Result<()> {
+async fn stop_supervised(
+    stop: oneshot::Sender<()>,
+    supervisor: tokio::task::JoinHandle<()>,
+) -> Result<()> {
     stop.send(()).ok();
     supervisor.await?;
     all_workers_freed(Duration::from_secs(60)).await
@@ -250,13 +272,21 @@ async fn stop_supervised(stop: oneshot::Sender<()>, supervisor: tokio::task::Joi
 
 /// Row 6.
 pub(crate) async fn restarts(n: usize) -> Result<Duration> {
-    let Supervised { handles, mut reported, stop, supervisor } = supervised(1).await?;
+    let Supervised {
+        handles,
+        mut reported,
+        stop,
+        supervisor,
+    } = supervised(1).await?;
     let mut handle = handles.into_iter().next().context("the worker")?;
     let ((), elapsed) = timed(async {
         for _ in 0..n {
             handle.abort();
             let (_, successor) = reported.recv().await.context("a restart")?;
-            ensure!(successor.id() != handle.id(), "the successor is the old task");
+            ensure!(
+                successor.id() != handle.id(),
+                "the successor is the old task"
+            );
             handle = successor;
         }
         Ok(())
@@ -268,7 +298,12 @@ pub(crate) async fn restarts(n: usize) -> Result<Duration> {
 
 /// Row 8.
 pub(crate) async fn storm(n: usize) -> Result<Duration> {
-    let Supervised { handles, mut reported, stop, supervisor } = supervised(n).await?;
+    let Supervised {
+        handles,
+        mut reported,
+        stop,
+        supervisor,
+    } = supervised(n).await?;
     let order = shuffled(n);
     let mut back = vec![0_u32; n];
     let ((), elapsed) = timed(async {
@@ -277,7 +312,10 @@ pub(crate) async fn storm(n: usize) -> Result<Duration> {
         }
         for _ in 0..n {
             let (index, handle) = reported.recv().await.context("a restart")?;
-            ensure!(handle.id() != handles[index].id(), "worker {index} came back as its old task");
+            ensure!(
+                handle.id() != handles[index].id(),
+                "worker {index} came back as its old task"
+            );
             back[index] += 1;
         }
         Ok(())
@@ -328,14 +366,23 @@ pub(crate) async fn ring(processes: usize, hops: usize) -> Result<Duration> {
     }
     for (index, member) in members.iter().enumerate() {
         let next = members[(index + 1) % processes].clone();
-        member.send(Ring::Next(next)).ok().context("linking the ring")?;
+        member
+            .send(Ring::Next(next))
+            .ok()
+            .context("linking the ring")?;
     }
     let started = Instant::now();
-    members[0].send(Ring::Token(hops)).ok().context("the first hop")?;
+    members[0]
+        .send(Ring::Token(hops))
+        .ok()
+        .context("the first hop")?;
     let last = finished.recv().await.context("the token never came back")?;
     let elapsed = started.elapsed();
     if last != hops % processes {
-        bail!("the token stopped at task {last}, expected {}", hops % processes);
+        bail!(
+            "the token stopped at task {last}, expected {}",
+            hops % processes
+        );
     }
     tasks.shutdown().await;
     Ok(elapsed)

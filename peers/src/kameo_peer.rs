@@ -112,7 +112,11 @@ impl Message<Cast> for Worker {
 }
 
 /// Starts a supervised worker and waits until its `on_start` ran.
-async fn start_worker(supervisor: &ActorRef<Sup>, args: Args, never_give_up: bool) -> ActorRef<Worker> {
+async fn start_worker(
+    supervisor: &ActorRef<Sup>,
+    args: Args,
+    never_give_up: bool,
+) -> ActorRef<Worker> {
     let mut builder = Worker::supervise(supervisor, args).restart_policy(RestartPolicy::Permanent);
     if never_give_up {
         builder = builder.restart_limit(u32::MAX, Duration::from_secs(1));
@@ -123,7 +127,10 @@ async fn start_worker(supervisor: &ActorRef<Sup>, args: Args, never_give_up: boo
 }
 
 async fn stop_supervisor(supervisor: &ActorRef<Sup>) -> Result<()> {
-    supervisor.stop_gracefully().await.map_err(|error| anyhow!("stop: {error}"))?;
+    supervisor
+        .stop_gracefully()
+        .await
+        .map_err(|error| anyhow!("stop: {error}"))?;
     supervisor.wait_for_shutdown().await;
     all_workers_freed(Duration::from_secs(60)).await
 }
@@ -135,7 +142,15 @@ pub(crate) async fn workers(n: usize) -> Result<WorkersSample> {
     let mut weigh = Weigh::new();
     let ((), start) = timed(async {
         for index in 0..n {
-            start_worker(&supervisor, Args { index, reports: None }, false).await;
+            start_worker(
+                &supervisor,
+                Args {
+                    index,
+                    reports: None,
+                },
+                false,
+            )
+            .await;
         }
         Ok(())
     })
@@ -148,13 +163,22 @@ pub(crate) async fn workers(n: usize) -> Result<WorkersSample> {
 }
 
 async fn server() -> ActorRef<Worker> {
-    let server = Worker::spawn_with_mailbox(Args { index: 0, reports: None }, mailbox::unbounded());
+    let server = Worker::spawn_with_mailbox(
+        Args {
+            index: 0,
+            reports: None,
+        },
+        mailbox::unbounded(),
+    );
     server.wait_for_startup().await;
     server
 }
 
 async fn stop_server(server: ActorRef<Worker>) -> Result<()> {
-    server.stop_gracefully().await.map_err(|error| anyhow!("stop: {error}"))?;
+    server
+        .stop_gracefully()
+        .await
+        .map_err(|error| anyhow!("stop: {error}"))?;
     server.wait_for_shutdown().await;
     Ok(())
 }
@@ -164,12 +188,21 @@ pub(crate) async fn casts_one(n: usize) -> Result<Duration> {
     let server = server().await;
     let (handled, elapsed) = timed(async {
         for _ in 0..n {
-            server.tell(Cast).try_send().map_err(|error| anyhow!("cast: {error}"))?;
+            server
+                .tell(Cast)
+                .try_send()
+                .map_err(|error| anyhow!("cast: {error}"))?;
         }
-        server.ask(Casts).await.map_err(|error| anyhow!("call: {error}"))
+        server
+            .ask(Casts)
+            .await
+            .map_err(|error| anyhow!("call: {error}"))
     })
     .await?;
-    ensure!(handled == n as u64, "the server handled {handled} casts of {n}");
+    ensure!(
+        handled == n as u64,
+        "the server handled {handled} casts of {n}"
+    );
     stop_server(server).await?;
     Ok(elapsed)
 }
@@ -183,7 +216,10 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
             let server = server.clone();
             tasks.spawn(async move {
                 for _ in 0..each {
-                    server.tell(Cast).try_send().map_err(|error| anyhow!("cast: {error}"))?;
+                    server
+                        .tell(Cast)
+                        .try_send()
+                        .map_err(|error| anyhow!("cast: {error}"))?;
                 }
                 anyhow::Ok(())
             });
@@ -191,11 +227,17 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
         while let Some(sent) = tasks.join_next().await {
             sent??;
         }
-        server.ask(Casts).await.map_err(|error| anyhow!("call: {error}"))
+        server
+            .ask(Casts)
+            .await
+            .map_err(|error| anyhow!("call: {error}"))
     })
     .await?;
     let total = (senders * each) as u64;
-    ensure!(handled == total, "the server handled {handled} casts of {total}");
+    ensure!(
+        handled == total,
+        "the server handled {handled} casts of {total}"
+    );
     stop_server(server).await?;
     Ok(elapsed)
 }
@@ -223,17 +265,32 @@ pub(crate) async fn calls(n: usize, timeout: Option<Duration>) -> Result<Duratio
 /// reference, and the reports of the starts to come.
 async fn supervised(
     n: usize,
-) -> Result<(ActorRef<Sup>, Vec<ActorRef<Worker>>, mpsc::UnboundedReceiver<(usize, ActorRef<Worker>)>)> {
+) -> Result<(
+    ActorRef<Sup>,
+    Vec<ActorRef<Worker>>,
+    mpsc::UnboundedReceiver<(usize, ActorRef<Worker>)>,
+)> {
     let (reports, mut reported) = mpsc::unbounded_channel();
     let supervisor = Sup::spawn_with_mailbox((), mailbox::unbounded());
     supervisor.wait_for_startup().await;
     for index in 0..n {
-        start_worker(&supervisor, Args { index, reports: Some(reports.clone()) }, true).await;
+        start_worker(
+            &supervisor,
+            Args {
+                index,
+                reports: Some(reports.clone()),
+            },
+            true,
+        )
+        .await;
     }
     let mut workers = vec![None; n];
     for _ in 0..n {
         let (index, worker) = reported.recv().await.context("a first start")?;
-        ensure!(workers[index].replace(worker).is_none(), "worker {index} started twice");
+        ensure!(
+            workers[index].replace(worker).is_none(),
+            "worker {index} started twice"
+        );
     }
     let workers = workers.into_iter().flatten().collect();
     Ok((supervisor, workers, reported))
@@ -325,20 +382,33 @@ pub(crate) async fn ring(processes: usize, hops: usize) -> Result<Duration> {
     let (done, mut finished) = mpsc::unbounded_channel();
     let members: Vec<_> = (0..processes)
         .map(|index| {
-            let member = Member { index, next: None, done: done.clone() };
+            let member = Member {
+                index,
+                next: None,
+                done: done.clone(),
+            };
             Member::spawn_with_mailbox(member, mailbox::unbounded())
         })
         .collect();
     for (index, member) in members.iter().enumerate() {
         let next = members[(index + 1) % processes].clone();
-        member.tell(Next(next)).try_send().map_err(|error| anyhow!("linking the ring: {error}"))?;
+        member
+            .tell(Next(next))
+            .try_send()
+            .map_err(|error| anyhow!("linking the ring: {error}"))?;
     }
     let started = Instant::now();
-    members[0].tell(Token(hops)).try_send().map_err(|error| anyhow!("the first hop: {error}"))?;
+    members[0]
+        .tell(Token(hops))
+        .try_send()
+        .map_err(|error| anyhow!("the first hop: {error}"))?;
     let last = finished.recv().await.context("the token never came back")?;
     let elapsed = started.elapsed();
     if last != hops % processes {
-        bail!("the token stopped at member {last}, expected {}", hops % processes);
+        bail!(
+            "the token stopped at member {last}, expected {}",
+            hops % processes
+        );
     }
     for member in &members {
         member.stop_gracefully().await.ok();

@@ -116,7 +116,10 @@ fn options() -> Result<Options> {
         sizes.samples = n;
     }
     let mut command = "cargo run --release --manifest-path peers/Cargo.toml".to_owned();
-    let shown: Vec<&String> = given.iter().filter(|word| !word.starts_with("--out")).collect();
+    let shown: Vec<&String> = given
+        .iter()
+        .filter(|word| !word.starts_with("--out"))
+        .collect();
     if !shown.is_empty() {
         command.push_str(" --");
         for word in shown {
@@ -147,7 +150,12 @@ fn first_line(program: &str, args: &[&str]) -> String {
 
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
-        .map(|text| text.split_whitespace().take(3).collect::<Vec<_>>().join(", "))
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
@@ -177,11 +185,14 @@ fn machine() -> String {
 fn locked_version(package: &str) -> String {
     let lock = include_str!("../Cargo.lock");
     let mut lines = lock.lines();
+    let wanted = format!("name = \"{package}\"");
     while let Some(line) = lines.next() {
-        if line == format!("name = \"{package}\"") {
-            if let Some(version) = lines.next().and_then(|line| line.strip_prefix("version = ")) {
-                return version.trim_matches('"').to_owned();
-            }
+        if line == wanted
+            && let Some(version) = lines
+                .next()
+                .and_then(|line| line.strip_prefix("version = "))
+        {
+            return version.trim_matches('"').to_owned();
         }
     }
     "unknown".to_owned()
@@ -200,7 +211,12 @@ fn main() -> Result<()> {
     for &workload in &options.workloads {
         if sizes.warm_up {
             for &lib in &options.libs {
-                eprintln!("{:6.1} s warm-up {} on {}", began.elapsed().as_secs_f64(), workload.key(), lib.heading());
+                eprintln!(
+                    "{:6.1} s warm-up {} on {}",
+                    began.elapsed().as_secs_f64(),
+                    workload.key(),
+                    lib.heading()
+                );
                 rows::run(lib, workload, &sizes, None)?;
             }
         }
@@ -220,10 +236,16 @@ fn main() -> Result<()> {
     let mut versions = vec![
         ("otpscope".to_owned(), locked_version("otpscope")),
         ("ractor".to_owned(), locked_version("ractor")),
-        ("ractor-supervisor".to_owned(), locked_version("ractor-supervisor")),
+        (
+            "ractor-supervisor".to_owned(),
+            locked_version("ractor-supervisor"),
+        ),
         ("kameo".to_owned(), locked_version("kameo")),
         ("tokio".to_owned(), locked_version("tokio")),
-        ("rustc".to_owned(), first_line("rustc", &["--version"]).replace("rustc ", "")),
+        (
+            "rustc".to_owned(),
+            first_line("rustc", &["--version"]).replace("rustc ", ""),
+        ),
     ];
     let mut libs = options.libs.clone();
     if beam {

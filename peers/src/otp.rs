@@ -14,8 +14,8 @@ use otpscope::runtime::{
 use tokio::sync::mpsc;
 
 use crate::common::{
-    Live, Weigh, WorkersSample, all_workers_freed, ensure_each_back_once, ensure_live,
-    shuffled, timed,
+    Live, Weigh, WorkersSample, all_workers_freed, ensure_each_back_once, ensure_live, shuffled,
+    timed,
 };
 
 /// Where a worker's init reports its index and pid (rows 6 and 8).
@@ -92,9 +92,12 @@ fn worker_spec(id: String, index: usize, reports: Option<Reports>) -> ChildSpec 
 /// Rows 1–3: start `n` workers one at a time under a dynamic supervisor, weigh them, stop it.
 pub(crate) async fn workers(n: usize) -> Result<WorkersSample> {
     let node = Node::new("peers");
-    let supervisor =
-        DynamicSupervisor::start(&node, DynamicSupervisorFlags::default(), SpawnOptions::new())
-            .await?;
+    let supervisor = DynamicSupervisor::start(
+        &node,
+        DynamicSupervisorFlags::default(),
+        SpawnOptions::new(),
+    )
+    .await?;
     let mut weigh = Weigh::new();
     let ((), start) = timed(async {
         for index in 0..n {
@@ -108,7 +111,11 @@ pub(crate) async fn workers(n: usize) -> Result<WorkersSample> {
     weigh.started();
     ensure_live(n, "otpscope after the starts")?;
     let counts = supervisor.count_children().await?;
-    ensure!(counts.active == n, "{} children active, expected {n}", counts.active);
+    ensure!(
+        counts.active == n,
+        "{} children active, expected {n}",
+        counts.active
+    );
     let ((), stop) = timed(async {
         supervisor.stop(ExitReason::Shutdown).await?;
         all_workers_freed(Duration::from_secs(60)).await
@@ -133,7 +140,10 @@ pub(crate) async fn casts_one(n: usize) -> Result<Duration> {
         Ok(server.call(Ask::Casts).await?)
     })
     .await?;
-    ensure!(handled == n as u64, "the server handled {handled} casts of {n}");
+    ensure!(
+        handled == n as u64,
+        "the server handled {handled} casts of {n}"
+    );
     server.stop(ExitReason::Normal).await?;
     Ok(elapsed)
 }
@@ -160,7 +170,10 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
     })
     .await?;
     let total = (senders * each) as u64;
-    ensure!(handled == total, "the server handled {handled} casts of {total}");
+    ensure!(
+        handled == total,
+        "the server handled {handled} casts of {total}"
+    );
     server.stop(ExitReason::Normal).await?;
     Ok(elapsed)
 }
@@ -187,7 +200,10 @@ pub(crate) async fn calls(n: usize, timeout: Option<Duration>) -> Result<Duratio
 
 /// A one_for_one supervisor of `n` permanent workers that never gives up, and each worker's
 /// first pid.
-async fn supervised(node: &Node, n: usize) -> Result<(Supervisor, Vec<Pid>, mpsc::UnboundedReceiver<(usize, Pid)>)> {
+async fn supervised(
+    node: &Node,
+    n: usize,
+) -> Result<(Supervisor, Vec<Pid>, mpsc::UnboundedReceiver<(usize, Pid)>)> {
     let (reports, mut reported) = mpsc::unbounded_channel();
     let specs = (0..n)
         .map(|index| worker_spec(format!("worker{index}"), index, Some(reports.clone())))
@@ -199,7 +215,10 @@ async fn supervised(node: &Node, n: usize) -> Result<(Supervisor, Vec<Pid>, mpsc
     let mut pids = vec![None; n];
     for _ in 0..n {
         let (index, pid) = reported.recv().await.context("a first start")?;
-        ensure!(pids[index].replace(pid).is_none(), "worker {index} started twice");
+        ensure!(
+            pids[index].replace(pid).is_none(),
+            "worker {index} started twice"
+        );
     }
     let pids = pids.into_iter().flatten().collect();
     Ok((supervisor, pids, reported))
@@ -243,7 +262,10 @@ pub(crate) async fn storm(n: usize) -> Result<Duration> {
         }
         for _ in 0..n {
             let (index, pid) = reported.recv().await.context("a restart")?;
-            ensure!(pid != pids[index], "worker {index} came back with its old pid");
+            ensure!(
+                pid != pids[index],
+                "worker {index} came back with its old pid"
+            );
             back[index] += 1;
         }
         Ok(())
@@ -293,14 +315,23 @@ pub(crate) async fn ring(processes: usize, hops: usize) -> Result<Duration> {
         .collect();
     for (index, member) in members.iter().enumerate() {
         let next = members[(index + 1) % processes].clone();
-        member.send(Ring::Next(next)).ok().context("linking the ring")?;
+        member
+            .send(Ring::Next(next))
+            .ok()
+            .context("linking the ring")?;
     }
     let started = Instant::now();
-    members[0].send(Ring::Token(hops)).ok().context("the first hop")?;
+    members[0]
+        .send(Ring::Token(hops))
+        .ok()
+        .context("the first hop")?;
     let last = finished.recv().await.context("the token never came back")?;
     let elapsed = started.elapsed();
     if last != hops % processes {
-        bail!("the token stopped at process {last}, expected {}", hops % processes);
+        bail!(
+            "the token stopped at process {last}, expected {}",
+            hops % processes
+        );
     }
     for member in &members {
         member.send(Ring::Stop).ok();

@@ -71,7 +71,11 @@ impl Actor for Worker {
     type State = State;
     type Arguments = Args;
 
-    async fn pre_start(&self, myself: ActorRef<Msg>, args: Args) -> Result<State, ActorProcessingErr> {
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Msg>,
+        args: Args,
+    ) -> Result<State, ActorProcessingErr> {
         if let Some(reports) = &args.reports {
             reports.send((args.index, myself.get_cell())).ok();
         }
@@ -81,7 +85,12 @@ impl Actor for Worker {
         })
     }
 
-    async fn handle(&self, _myself: ActorRef<Msg>, msg: Msg, state: &mut State) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<Msg>,
+        msg: Msg,
+        state: &mut State,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             Msg::Echo(n, reply) => reply.send(n + 1)?,
             Msg::Casts(reply) => reply.send(state.casts)?,
@@ -121,17 +130,27 @@ pub(crate) async fn workers(n: usize) -> Result<WorkersSample> {
     let mut weigh = Weigh::new();
     let ((), start) = timed(async {
         for index in 0..n {
-            let args = Args { index, reports: None };
-            DynamicSupervisor::spawn_child(supervisor.clone(), worker_spec(format!("{prefix}-w{index}"), args))
-                .await
-                .map_err(|error| anyhow!("start_child: {error}"))?;
+            let args = Args {
+                index,
+                reports: None,
+            };
+            DynamicSupervisor::spawn_child(
+                supervisor.clone(),
+                worker_spec(format!("{prefix}-w{index}"), args),
+            )
+            .await
+            .map_err(|error| anyhow!("start_child: {error}"))?;
         }
         Ok(())
     })
     .await?;
     weigh.started();
     ensure_live(n, "ractor after the starts")?;
-    ensure!(supervisor.get_children().len() == n, "the supervisor lists {} children", supervisor.get_children().len());
+    ensure!(
+        supervisor.get_children().len() == n,
+        "the supervisor lists {} children",
+        supervisor.get_children().len()
+    );
     let ((), stop) = timed(async {
         supervisor.stop_and_wait(None, None).await?;
         joined.await?;
@@ -142,7 +161,15 @@ pub(crate) async fn workers(n: usize) -> Result<WorkersSample> {
 }
 
 async fn server() -> Result<(ActorRef<Msg>, JoinHandle<()>)> {
-    Ok(Actor::spawn(None, Worker, Args { index: 0, reports: None }).await?)
+    Ok(Actor::spawn(
+        None,
+        Worker,
+        Args {
+            index: 0,
+            reports: None,
+        },
+    )
+    .await?)
 }
 
 async fn call<T: Send + 'static>(
@@ -150,7 +177,11 @@ async fn call<T: Send + 'static>(
     ask: impl FnOnce(RpcReplyPort<T>) -> Msg,
     timeout: Option<Duration>,
 ) -> Result<T> {
-    match server.call(ask, timeout).await.map_err(|error| anyhow!("call: {error}"))? {
+    match server
+        .call(ask, timeout)
+        .await
+        .map_err(|error| anyhow!("call: {error}"))?
+    {
         CallResult::Success(answer) => Ok(answer),
         CallResult::Timeout => bail!("call timed out"),
         CallResult::SenderError => bail!("the server dropped the call"),
@@ -168,12 +199,17 @@ pub(crate) async fn casts_one(n: usize) -> Result<Duration> {
     let (server, joined) = server().await?;
     let (handled, elapsed) = timed(async {
         for _ in 0..n {
-            server.cast(Msg::Cast).map_err(|error| anyhow!("cast: {error}"))?;
+            server
+                .cast(Msg::Cast)
+                .map_err(|error| anyhow!("cast: {error}"))?;
         }
         call(&server, Msg::Casts, None).await
     })
     .await?;
-    ensure!(handled == n as u64, "the server handled {handled} casts of {n}");
+    ensure!(
+        handled == n as u64,
+        "the server handled {handled} casts of {n}"
+    );
     stop_server(server, joined).await?;
     Ok(elapsed)
 }
@@ -187,7 +223,9 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
             let server = server.clone();
             tasks.spawn(async move {
                 for _ in 0..each {
-                    server.cast(Msg::Cast).map_err(|error| anyhow!("cast: {error}"))?;
+                    server
+                        .cast(Msg::Cast)
+                        .map_err(|error| anyhow!("cast: {error}"))?;
                 }
                 anyhow::Ok(())
             });
@@ -199,7 +237,10 @@ pub(crate) async fn casts_many(senders: usize, each: usize) -> Result<Duration> 
     })
     .await?;
     let total = (senders * each) as u64;
-    ensure!(handled == total, "the server handled {handled} casts of {total}");
+    ensure!(
+        handled == total,
+        "the server handled {handled} casts of {total}"
+    );
     stop_server(server, joined).await?;
     Ok(elapsed)
 }
@@ -233,7 +274,10 @@ async fn supervised(n: usize) -> Result<Supervised> {
     let (reports, mut reported) = mpsc::unbounded_channel();
     let child_specs = (0..n)
         .map(|index| {
-            let args = Args { index, reports: Some(reports.clone()) };
+            let args = Args {
+                index,
+                reports: Some(reports.clone()),
+            };
             worker_spec(format!("{prefix}-w{index}"), args)
         })
         .collect();
@@ -243,18 +287,35 @@ async fn supervised(n: usize) -> Result<Supervised> {
         max_window: Duration::from_secs(1),
         reset_after: None,
     };
-    let (supervisor, joined) =
-        Supervisor::spawn(format!("{prefix}-sup"), SupervisorArguments { child_specs, options }).await?;
+    let (supervisor, joined) = Supervisor::spawn(
+        format!("{prefix}-sup"),
+        SupervisorArguments {
+            child_specs,
+            options,
+        },
+    )
+    .await?;
     let mut cells = vec![None; n];
     for _ in 0..n {
         let (index, cell) = reported.recv().await.context("a first start")?;
-        ensure!(cells[index].replace(cell).is_none(), "worker {index} started twice");
+        ensure!(
+            cells[index].replace(cell).is_none(),
+            "worker {index} started twice"
+        );
     }
     let cells = cells.into_iter().flatten().collect();
-    Ok(Supervised { supervisor, joined, cells, reported })
+    Ok(Supervised {
+        supervisor,
+        joined,
+        cells,
+        reported,
+    })
 }
 
-async fn stop_supervised(supervisor: ActorRef<ractor_supervisor::SupervisorMsg>, joined: JoinHandle<()>) -> Result<()> {
+async fn stop_supervised(
+    supervisor: ActorRef<ractor_supervisor::SupervisorMsg>,
+    joined: JoinHandle<()>,
+) -> Result<()> {
     supervisor.stop_and_wait(None, None).await?;
     joined.await?;
     all_workers_freed(Duration::from_secs(60)).await
@@ -262,7 +323,12 @@ async fn stop_supervised(supervisor: ActorRef<ractor_supervisor::SupervisorMsg>,
 
 /// Row 6.
 pub(crate) async fn restarts(n: usize) -> Result<Duration> {
-    let Supervised { supervisor, joined, cells, mut reported } = supervised(1).await?;
+    let Supervised {
+        supervisor,
+        joined,
+        cells,
+        mut reported,
+    } = supervised(1).await?;
     let mut cell = cells.into_iter().next().context("the worker")?;
     let ((), elapsed) = timed(async {
         for _ in 0..n {
@@ -281,7 +347,12 @@ pub(crate) async fn restarts(n: usize) -> Result<Duration> {
 
 /// Row 8.
 pub(crate) async fn storm(n: usize) -> Result<Duration> {
-    let Supervised { supervisor, joined, cells, mut reported } = supervised(n).await?;
+    let Supervised {
+        supervisor,
+        joined,
+        cells,
+        mut reported,
+    } = supervised(n).await?;
     let order = shuffled(n);
     let mut back = vec![0_u32; n];
     let ((), elapsed) = timed(async {
@@ -290,7 +361,10 @@ pub(crate) async fn storm(n: usize) -> Result<Duration> {
         }
         for _ in 0..n {
             let (index, cell) = reported.recv().await.context("a restart")?;
-            ensure!(cell.get_id() != cells[index].get_id(), "worker {index} came back as its old self");
+            ensure!(
+                cell.get_id() != cells[index].get_id(),
+                "worker {index} came back as its old self"
+            );
             back[index] += 1;
         }
         Ok(())
@@ -330,10 +404,19 @@ impl Actor for Member {
         _myself: ActorRef<Ring>,
         (index, done): (usize, mpsc::UnboundedSender<usize>),
     ) -> Result<MemberState, ActorProcessingErr> {
-        Ok(MemberState { index, next: None, done })
+        Ok(MemberState {
+            index,
+            next: None,
+            done,
+        })
     }
 
-    async fn handle(&self, _myself: ActorRef<Ring>, msg: Ring, state: &mut MemberState) -> Result<(), ActorProcessingErr> {
+    async fn handle(
+        &self,
+        _myself: ActorRef<Ring>,
+        msg: Ring,
+        state: &mut MemberState,
+    ) -> Result<(), ActorProcessingErr> {
         match msg {
             Ring::Next(next) => state.next = Some(next),
             Ring::Token(0) => {
@@ -358,14 +441,22 @@ pub(crate) async fn ring(processes: usize, hops: usize) -> Result<Duration> {
     }
     for (index, (member, _)) in members.iter().enumerate() {
         let next = members[(index + 1) % processes].0.clone();
-        member.cast(Ring::Next(next)).map_err(|error| anyhow!("linking the ring: {error}"))?;
+        member
+            .cast(Ring::Next(next))
+            .map_err(|error| anyhow!("linking the ring: {error}"))?;
     }
     let started = Instant::now();
-    members[0].0.cast(Ring::Token(hops)).map_err(|error| anyhow!("the first hop: {error}"))?;
+    members[0]
+        .0
+        .cast(Ring::Token(hops))
+        .map_err(|error| anyhow!("the first hop: {error}"))?;
     let last = finished.recv().await.context("the token never came back")?;
     let elapsed = started.elapsed();
     if last != hops % processes {
-        bail!("the token stopped at member {last}, expected {}", hops % processes);
+        bail!(
+            "the token stopped at member {last}, expected {}",
+            hops % processes
+        );
     }
     for (member, joined) in members {
         member.stop(None);

@@ -31,7 +31,7 @@ pub(crate) fn median(figures: &[f64]) -> Option<f64> {
     let mut sorted = figures.to_vec();
     sorted.sort_by(f64::total_cmp);
     let middle = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 0 {
+    Some(if sorted.len().is_multiple_of(2) {
         (sorted[middle - 1] + sorted[middle]) / 2.0
     } else {
         sorted[middle]
@@ -71,7 +71,11 @@ pub(crate) fn markdown(setting: &Setting, sizes: &Sizes, samples: &Samples) -> S
         "- Each cell is the median of {} samples{}; in parentheses, the figure divided by \
          otpscope's (above 1: otpscope is ahead). Lower is better on every row.",
         sizes.samples,
-        if sizes.warm_up { ", after one untimed warm-up round" } else { "" }
+        if sizes.warm_up {
+            ", after one untimed warm-up round"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(out);
     table(&mut out, setting, sizes, samples);
@@ -119,12 +123,21 @@ fn table(out: &mut String, setting: &Setting, sizes: &Sizes, samples: &Samples) 
                 }
             })
             .collect();
-        let _ = writeln!(out, "| {} | {} | {} |", row.label(sizes), row.unit(), cells.join(" | "));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            row.label(sizes),
+            row.unit(),
+            cells.join(" | ")
+        );
     }
 }
 
 fn leaders(out: &mut String, setting: &Setting, sizes: &Sizes, samples: &Samples) {
-    let _ = writeln!(out, "Who leads each row (among the libraries; the tokio floor is not one):");
+    let _ = writeln!(
+        out,
+        "Who leads each row (among the libraries; the tokio floor is not one):"
+    );
     let _ = writeln!(out);
     for row in Row::ALL {
         let mut ranked: Vec<(f64, Lib)> = setting
@@ -150,7 +163,10 @@ fn leaders(out: &mut String, setting: &Setting, sizes: &Sizes, samples: &Samples
                         second.heading()
                     )
                 } else {
-                    let ours = ranked.iter().find(|(_, lib)| *lib == Lib::Otp).map(|(v, _)| v / best);
+                    let ours = ranked
+                        .iter()
+                        .find(|(_, lib)| *lib == Lib::Otp)
+                        .map(|(v, _)| v / best);
                     match ours {
                         Some(behind) => format!(
                             "{} leads; otpscope is ×{behind:.2} behind it",
@@ -167,7 +183,10 @@ fn leaders(out: &mut String, setting: &Setting, sizes: &Sizes, samples: &Samples
 
 fn spread(out: &mut String, setting: &Setting, sizes: &Sizes, samples: &Samples) {
     let headings: Vec<&str> = setting.libs.iter().map(|lib| lib.heading()).collect();
-    let _ = writeln!(out, "Spread of the samples (lowest–highest) behind each median:");
+    let _ = writeln!(
+        out,
+        "Spread of the samples (lowest–highest) behind each median:"
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "| workload | {} |", headings.join(" | "));
     let _ = writeln!(out, "| --- |{}", " ---: |".repeat(setting.libs.len()));
@@ -218,6 +237,9 @@ mod tests {
         };
         let text = markdown(&setting, &Sizes::quick(), &samples);
         assert!(text.contains("| **10.0** | 20.0 (×2.00) |"), "{text}");
-        assert!(text.contains("**otpscope leads**, ×2.00 ahead of ractor"), "{text}");
+        assert!(
+            text.contains("**otpscope leads**, ×2.00 ahead of ractor"),
+            "{text}"
+        );
     }
 }

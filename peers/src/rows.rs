@@ -124,9 +124,15 @@ impl Row {
     /// The row's label in the table.
     pub(crate) fn label(self, sizes: &Sizes) -> String {
         match self {
-            Row::Start => format!("1. start {} workers one at a time under a supervisor", thousands(sizes.workers)),
+            Row::Start => format!(
+                "1. start {} workers one at a time under a supervisor",
+                thousands(sizes.workers)
+            ),
             Row::Memory => "2. memory per idle supervised worker".to_owned(),
-            Row::Stop => format!("3. stop a supervisor of {} children, all freed", thousands(sizes.workers)),
+            Row::Stop => format!(
+                "3. stop a supervisor of {} children, all freed",
+                thousands(sizes.workers)
+            ),
             Row::CastOne => format!("4a. casts, one to one ({} casts)", thousands(sizes.casts)),
             Row::CastMany => format!(
                 "4b. casts, {} senders to one ({} casts)",
@@ -139,7 +145,9 @@ impl Row {
                     .to_owned()
             }
             Row::CallTimeout => "5b. call round trip with a 5 s timeout, everywhere".to_owned(),
-            Row::Restart => "6. restart: kill a permanent worker until its successor ran init".to_owned(),
+            Row::Restart => {
+                "6. restart: kill a permanent worker until its successor ran init".to_owned()
+            }
             Row::Ring => format!(
                 "7. ring of {} passing a token {} times",
                 thousands(sizes.ring_processes),
@@ -168,7 +176,7 @@ pub(crate) fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -263,7 +271,12 @@ fn us_each(elapsed: Duration, n: usize) -> f64 {
 
 /// Runs `workload` once on `lib`, on a fresh runtime, and records its figures into `samples`
 /// when `samples` is given (a warm-up passes none). Every check failing is an error.
-pub(crate) fn run(lib: Lib, workload: Workload, sizes: &Sizes, mut samples: Option<&mut Samples>) -> Result<()> {
+pub(crate) fn run(
+    lib: Lib,
+    workload: Workload,
+    sizes: &Sizes,
+    mut samples: Option<&mut Samples>,
+) -> Result<()> {
     let s = *sizes;
     let mut record = |row: Row, figure: f64| {
         if let Some(samples) = samples.as_deref_mut() {
