@@ -206,6 +206,7 @@ fn main() -> Result<()> {
         eprintln!("elixir is not on the PATH: the BEAM's column is left out");
     }
     let load_before = load_average();
+    let date = first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let mut samples = Samples::default();
     let began = std::time::Instant::now();
     for &workload in &options.workloads {
@@ -255,7 +256,7 @@ fn main() -> Result<()> {
     }
     let setting = Setting {
         command: options.command,
-        date: first_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        date,
         machine: machine(),
         load: (load_before, load_average()),
         versions,

@@ -11,7 +11,7 @@ use crate::rows::{Lib, Row, Samples};
 pub(crate) struct Setting {
     /// The command that reproduces it.
     pub(crate) command: String,
-    /// `date -u`'s day and time.
+    /// `date -u`'s day and time when the run started.
     pub(crate) date: String,
     /// `/proc/cpuinfo`'s model name, the cores and the memory.
     pub(crate) machine: String,
@@ -52,7 +52,11 @@ fn figure(value: f64) -> String {
 /// The whole report.
 pub(crate) fn markdown(setting: &Setting, sizes: &Sizes, samples: &Samples) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Run on {} with `{}`.", setting.date, setting.command);
+    let _ = writeln!(
+        out,
+        "Run started {} with `{}`.",
+        setting.date, setting.command
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "- Machine: {}.", setting.machine);
     let _ = writeln!(
