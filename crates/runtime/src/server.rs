@@ -645,14 +645,49 @@ fn run_server<S: Server>(
             let handled = if let Some(argument) = ctx.continuation.take() {
                 ctx.idle_timeout = None;
                 catch_panic(server.handle_continue(argument, &mut ctx)).await
-            } else if ctx.idle_timeout.is_none() {
-                // The common case, kept lean: the next message, as it comes.
-                let message = inbox.recv().await;
-                handle(&mut server, &mut ctx, message, parent).await
             } else {
-                match wait(&mut server, &mut ctx, &mut inbox).await {
+                // Without an idle timeout (the common case) the next message as it comes;
+                // the match stays in this loop, where the message is handled in place.
+                let woken = if ctx.idle_timeout.is_none() {
+                    Woken::Message(inbox.recv().await)
+                } else {
+                    wait(&mut server, &mut ctx, &mut inbox).await
+                };
+                match woken {
                     Woken::Timeout => catch_panic(server.handle_timeout(&mut ctx)).await,
-                    Woken::Message(message) => handle(&mut server, &mut ctx, message, parent).await,
+                    Woken::Message(Message::User(ServerMsg::Call(request, reply))) => {
+                        catch_panic(server.handle_call(request, &mut ctx))
+                            .await
+                            .map(|answer| {
+                                if let Some(reply) = reply {
+                                    reply.send(answer).ok();
+                                }
+                            })
+                    }
+                    Woken::Message(Message::User(ServerMsg::Cast(message))) => {
+                        catch_panic(server.handle_cast(message, &mut ctx)).await
+                    }
+                    Woken::Message(Message::User(ServerMsg::Info(message))) => {
+                        catch_panic(server.handle_info(Message::User(message), &mut ctx)).await
+                    }
+                    Woken::Message(Message::User(ServerMsg::Stop(reason))) => {
+                        ctx.stop = Some(reason);
+                        Ok(())
+                    }
+                    Woken::Message(Message::User(ServerMsg::Describe(reply))) => {
+                        answer_describe(&server, reply);
+                        Ok(())
+                    }
+                    Woken::Message(Message::Exit(exit)) if Some(exit.from) == parent => {
+                        ctx.stop = Some(exit.reason);
+                        Ok(())
+                    }
+                    Woken::Message(Message::Exit(exit)) => {
+                        catch_panic(server.handle_info(Message::Exit(exit), &mut ctx)).await
+                    }
+                    Woken::Message(Message::Down(down)) => {
+                        catch_panic(server.handle_info(Message::Down(down), &mut ctx)).await
+                    }
                 }
             };
             let reason = match handled {
@@ -695,44 +730,4 @@ async fn wait<S: Server>(
 fn answer_describe<S: Server>(server: &S, reply: oneshot::Sender<StateReport>) {
     let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.describe()));
     reply.send(report.unwrap_or_default()).ok();
-}
-
-/// Hands one message to its callback; `Err` with the panic's reason if the callback panicked.
-async fn handle<S: Server>(
-    server: &mut S,
-    ctx: &mut ServerContext<S>,
-    message: Message<ServerMsg<S>>,
-    parent: Option<Pid>,
-) -> Result<(), ExitReason> {
-    match message {
-        Message::User(ServerMsg::Call(request, reply)) => {
-            catch_panic(server.handle_call(request, ctx))
-                .await
-                .map(|answer| {
-                    if let Some(reply) = reply {
-                        reply.send(answer).ok();
-                    }
-                })
-        }
-        Message::User(ServerMsg::Cast(message)) => {
-            catch_panic(server.handle_cast(message, ctx)).await
-        }
-        Message::User(ServerMsg::Info(message)) => {
-            catch_panic(server.handle_info(Message::User(message), ctx)).await
-        }
-        Message::User(ServerMsg::Stop(reason)) => {
-            ctx.stop = Some(reason);
-            Ok(())
-        }
-        Message::User(ServerMsg::Describe(reply)) => {
-            answer_describe(server, reply);
-            Ok(())
-        }
-        Message::Exit(exit) if Some(exit.from) == parent => {
-            ctx.stop = Some(exit.reason);
-            Ok(())
-        }
-        Message::Exit(exit) => catch_panic(server.handle_info(Message::Exit(exit), ctx)).await,
-        Message::Down(down) => catch_panic(server.handle_info(Message::Down(down), ctx)).await,
-    }
 }
