@@ -13,11 +13,11 @@
 //! tessellation is the last CPU step before painting.
 //!
 //! `tree_build`: what the Applications tab's tree costs to build alone
-//! ([`otpscope::gui::tree_data::build`], a pure function of the snapshot and the view), on the
-//! 100,000-process tree with one bucket revealed out of its fold: `first` with nothing
-//! remembered (a new snapshot whose bucket list changed), `rebuild` with the fold summaries
-//! remembered from the last build (the view or the search changed, the list did not), and
-//! `search` for the last bucket by pid.
+//! ([`otpscope::gui::panels::applications::data::build`], a pure function of the snapshot
+//! and the view), on the 100,000-process tree with one bucket revealed out of its fold:
+//! `first` with nothing remembered (a new snapshot whose bucket list changed), `rebuild` with
+//! the fold summaries remembered from the last build (the view or the search changed, the
+//! list did not), and `search` for the last bucket by pid.
 //!
 //! `cargo bench --bench gui_frame -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -33,9 +33,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use otpscope::gui::panels::applications::data::{self as tree_data, FoldMemo, TreeInput, TreeView};
 use otpscope::gui::panels::processes::SortColumn;
 use otpscope::gui::state::{LOAD_CAPACITY, LoadSample};
-use otpscope::gui::tree_data::{self, FoldMemo, TreeInput, TreeView};
 use otpscope::gui::{ObserverApp, Preferences, RequestId, Source, Tab};
 use otpscope::snapshot::model::{
     Command, CommandError, Delta, Event, EventKind, Pid, PidList, ProcessInfo, ProcessKind, Reply,

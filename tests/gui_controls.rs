@@ -855,7 +855,7 @@ fn the_observer_warns_of_missed_events_and_shows_no_ghost() {
 }
 
 fn thousands(n: u64) -> String {
-    otpscope::gui::tree_data::thousands(n as usize)
+    otpscope::contract::format::thousands(n)
 }
 
 // === Helpers used by a few tests ===

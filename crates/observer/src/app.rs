@@ -4,14 +4,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use otpscope_contract::{Capabilities, Command, CommandError, ExitReason, Pid, Reply};
+use otpscope_contract::{Capabilities, Command, CommandError, Pid, Reply};
 
 use super::command::UiCommand;
+use super::format;
 use super::panels::View;
 use super::panels::applications::ApplicationsPanel;
-use super::panels::console::{self, AppConsole};
+use super::panels::console::AppConsole;
 use super::panels::details::DetailsPanel;
+use super::panels::dialogs::{Dialog, Dialogs};
 use super::panels::events::EventsPanel;
+use super::panels::notices::Notices;
 use super::panels::process_window::ProcessWindows;
 use super::panels::processes::ProcessesPanel;
 use super::panels::system::SystemPanel;
@@ -39,17 +42,6 @@ enum Pending {
     },
     /// A supervisor's context menu asked for its children.
     Children(Pid),
-}
-
-/// A dialog the app shows over everything.
-#[derive(Clone, Debug, PartialEq)]
-enum Dialog {
-    /// Asks for a custom exit reason.
-    ExitReason { pid: Pid, reason: String },
-    /// Asks for the reason to stop a supervisor with.
-    StopReason { pid: Pid, reason: String },
-    /// Asks to confirm a kill.
-    ConfirmKill(Pid),
 }
 
 /// The Observer; see the module docs.
@@ -84,8 +76,10 @@ pub struct ObserverApp {
     commands: Vec<UiCommand>,
     /// Requests awaiting replies.
     pending: HashMap<RequestId, Pending>,
-    /// The dialog shown, if any.
-    dialog: Option<Dialog>,
+    /// The dialog shown over everything, if any.
+    pub dialogs: Dialogs,
+    /// The notices at the bottom right.
+    pub notices: Notices,
     /// The preferences last applied (to notice changes of interval or theme).
     applied: Option<Preferences>,
     /// What the title says is observed.
@@ -113,7 +107,8 @@ impl ObserverApp {
             windows: ProcessWindows::default(),
             commands: Vec::new(),
             pending: HashMap::new(),
-            dialog: None,
+            dialogs: Dialogs::default(),
+            notices: Notices::default(),
             applied: None,
             title,
         }
@@ -198,7 +193,7 @@ impl ObserverApp {
             }
             (Some(Pending::Console { app, what }), reply) => {
                 let text = match &reply {
-                    Ok(Reply::Value { value }) => format!("{what}: {}", value_text(value)),
+                    Ok(Reply::Value { value }) => format!("{what}: {}", format::value(value)),
                     Ok(_) => format!("{what}: ok"),
                     Err(error) => format!("{what} failed: {error}"),
                 };
@@ -218,7 +213,8 @@ impl ObserverApp {
                 }
             }
             (Some(Pending::Other(what)), Ok(Reply::Value { value })) => {
-                self.state.notice(format!("{what}: {}", value_text(&value)));
+                self.state
+                    .notice(format!("{what}: {}", format::value(&value)));
             }
             (Some(Pending::Other(what)), Ok(Reply::Started { pid })) => {
                 let started = pid.map_or_else(
@@ -299,8 +295,8 @@ impl ObserverApp {
             Tab::Events => self.events.ui(ui, &mut view),
         });
         self.windows.ui(ui.ctx(), &mut view);
-        notices_ui(ui.ctx(), &self.state, console_height);
-        self.dialog_ui(ui.ctx());
+        self.notices.ui(ui.ctx(), &self.state, console_height);
+        self.dialogs.ui(ui.ctx(), &mut view);
     }
 
     fn keyboard(&mut self, ctx: &egui::Context) {
@@ -323,119 +319,10 @@ impl ObserverApp {
         if delete
             && !typing
             && self.source.capabilities().control
-            && self.dialog.is_none()
+            && !self.dialogs.is_open()
             && let Some(pid) = self.state.selected
         {
             self.commands.push(UiCommand::ConfirmKill(pid));
-        }
-    }
-
-    fn dialog_ui(&mut self, ctx: &egui::Context) {
-        let Some(dialog) = self.dialog.as_mut() else {
-            return;
-        };
-        let mut close = false;
-        match dialog {
-            Dialog::ExitReason { pid, reason } => {
-                let pid = *pid;
-                egui::Window::new(format!("Exit {pid} with a reason"))
-                    .collapsible(false)
-                    .resizable(false)
-                    .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-                    .show(ctx, |ui| {
-                        ui.label("Reason (normal, shutdown, kill, or any word):");
-                        let edit = ui.text_edit_singleline(reason);
-                        // Enter makes the field give up focus: read that before asking for
-                        // focus again, which would hide it.
-                        let enter =
-                            edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                        edit.request_focus();
-                        ui.horizontal(|ui| {
-                            if (ui.button("Send exit signal").clicked() || enter)
-                                && !reason.trim().is_empty()
-                            {
-                                let reason = ExitReason::parse(reason.trim());
-                                self.commands
-                                    .push(UiCommand::Send(Command::Exit { pid, reason }));
-                                close = true;
-                            }
-                            if ui.button("Cancel").clicked()
-                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
-                            {
-                                close = true;
-                            }
-                        });
-                    });
-            }
-            Dialog::StopReason { pid, reason } => {
-                let pid = *pid;
-                egui::Window::new(format!("Stop supervisor {pid}"))
-                    .collapsible(false)
-                    .resizable(false)
-                    .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-                    .show(ctx, |ui| {
-                        ui.label(
-                            "Supervisor.stop/2: its children stop right to left, then it \
-                             exits with this reason (normal, shutdown, or any word):",
-                        );
-                        let edit = ui.text_edit_singleline(reason);
-                        // Enter makes the field give up focus: read that before asking for
-                        // focus again, which would hide it.
-                        let enter =
-                            edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                        edit.request_focus();
-                        ui.horizontal(|ui| {
-                            if (ui.button("Stop supervisor").clicked() || enter)
-                                && !reason.trim().is_empty()
-                            {
-                                let reason = ExitReason::parse(reason.trim());
-                                self.commands.push(UiCommand::Send(Command::StopSupervisor {
-                                    supervisor: pid,
-                                    reason,
-                                }));
-                                close = true;
-                            }
-                            if ui.button("Cancel").clicked()
-                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
-                            {
-                                close = true;
-                            }
-                        });
-                    });
-            }
-            Dialog::ConfirmKill(pid) => {
-                let pid = *pid;
-                let name = self.state.process(pid).map_or_else(
-                    || pid.to_string(),
-                    |info| format!("{} {pid}", info.display_name()),
-                );
-                egui::Window::new("Kill process?")
-                    .collapsible(false)
-                    .resizable(false)
-                    .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
-                    .show(ctx, |ui| {
-                        ui.label(format!("Send kill to {name}? It cannot be trapped."));
-                        ui.horizontal(|ui| {
-                            if ui.button("Kill").clicked()
-                                || ui.input(|i| i.key_pressed(egui::Key::Enter))
-                            {
-                                self.commands.push(UiCommand::Send(Command::Exit {
-                                    pid,
-                                    reason: ExitReason::Kill,
-                                }));
-                                close = true;
-                            }
-                            if ui.button("Cancel").clicked()
-                                || ui.input(|i| i.key_pressed(egui::Key::Escape))
-                            {
-                                close = true;
-                            }
-                        });
-                    });
-            }
-        }
-        if close {
-            self.dialog = None;
         }
     }
 
@@ -511,18 +398,18 @@ impl ObserverApp {
                     self.pending.insert(id, Pending::Children(pid));
                 }
                 UiCommand::AskStopReason(pid) => {
-                    self.dialog = Some(Dialog::StopReason {
+                    self.dialogs.open(Dialog::StopReason {
                         pid,
                         reason: "shutdown".to_owned(),
                     });
                 }
                 UiCommand::AskExitReason(pid) => {
-                    self.dialog = Some(Dialog::ExitReason {
+                    self.dialogs.open(Dialog::ExitReason {
                         pid,
                         reason: String::new(),
                     });
                 }
-                UiCommand::ConfirmKill(pid) => self.dialog = Some(Dialog::ConfirmKill(pid)),
+                UiCommand::ConfirmKill(pid) => self.dialogs.open(Dialog::ConfirmKill(pid)),
                 UiCommand::SetTab(tab) => {
                     self.tab = tab;
                     self.prefs.tab = tab;
@@ -536,53 +423,6 @@ impl ObserverApp {
     pub fn save_preferences(&self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, PREFERENCES_KEY, &self.prefs);
     }
-}
-
-/// How a command reads in a notice.
-fn describe_command(
-    command: &Command,
-    state: &ObserverState,
-    capabilities: &Capabilities,
-) -> String {
-    let name = |pid: Pid| {
-        state.process(pid).map_or_else(
-            || pid.to_string(),
-            |info| format!("{} {pid}", info.display_name()),
-        )
-    };
-    match command {
-        Command::Exit { pid, reason } => format!("exit({}, {reason})", name(*pid)),
-        Command::GetState { pid } => format!("state of {}", name(*pid)),
-        Command::App(command) => {
-            let spec = capabilities
-                .app(&command.app)
-                .and_then(|app| app.command(&command.name));
-            console::command_text(command, spec)
-        }
-        Command::WhichChildren { supervisor } => {
-            format!("which_children({})", name(*supervisor))
-        }
-        Command::TerminateChild { supervisor, child } => {
-            format!("terminate_child({}, {child})", name(*supervisor))
-        }
-        Command::RestartChild { supervisor, id } => {
-            format!("restart_child({}, {id})", name(*supervisor))
-        }
-        Command::DeleteChild { supervisor, id } => {
-            format!("delete_child({}, {id})", name(*supervisor))
-        }
-        Command::StopSupervisor { supervisor, reason } => {
-            format!("stop({}, {reason})", name(*supervisor))
-        }
-        Command::RestartApp => "restart the app".to_owned(),
-    }
-}
-
-/// A value read, as Elixir prints it: `"3"`, or `nil` when absent.
-fn value_text(value: &Option<String>) -> String {
-    value
-        .as_ref()
-        .map_or_else(|| "nil".to_owned(), |value| format!("{value:?}"))
 }
 
 /// Lets proportional text fall back to the monospace font for the glyphs only it has (arrows
@@ -604,33 +444,6 @@ fn install_fonts(ctx: &egui::Context) {
     ctx.set_fonts(fonts);
 }
 
-/// Shows the fresh notices at the bottom right, above the consoles (`bottom_margin` high).
-fn notices_ui(ctx: &egui::Context, state: &ObserverState, bottom_margin: f32) {
-    let now = Instant::now();
-    let fresh: Vec<&String> = state
-        .notices
-        .iter()
-        .filter(|(at, _)| now.duration_since(*at) < Duration::from_secs(6))
-        .map(|(_, text)| text)
-        .collect();
-    if fresh.is_empty() {
-        return;
-    }
-    egui::Area::new(egui::Id::new("notices"))
-        .anchor(
-            egui::Align2::RIGHT_BOTTOM,
-            egui::vec2(-340.0, -12.0 - bottom_margin),
-        )
-        .show(ctx, |ui| {
-            egui::Frame::popup(ui.style()).show(ui, |ui| {
-                for text in fresh {
-                    ui.label(text.as_str());
-                }
-            });
-        });
-    ctx.request_repaint_after(Duration::from_millis(500));
-}
-
 impl eframe::App for ObserverApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         ObserverApp::logic(self, ctx);
@@ -644,4 +457,14 @@ impl eframe::App for ObserverApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.save_preferences(storage);
     }
+}
+
+/// How a command reads in a notice, with the processes named as the Observer knows them.
+fn describe_command(
+    command: &Command,
+    state: &ObserverState,
+    capabilities: &Capabilities,
+) -> String {
+    let name_of = |pid: Pid| format::label_or_pid(pid, state.process(pid));
+    format::command(command, name_of, capabilities)
 }

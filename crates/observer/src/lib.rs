@@ -5,16 +5,20 @@
 //! [`Command`](otpscope_contract::Command)s; it never imports the runtime. Each frame
 //! first drains the source and applies updates ([`ObserverApp::logic`]), then draws
 //! ([`ObserverApp::ui`]); widgets push [`UiCommand`]s that run after the frame.
+//!
+//! Where things are: the app, its [`state`], the [`source`] and the [`command`]s; the
+//! [`panels`] (one module per tab, each tab's parts in its own folder); the [`widgets`] more
+//! than one panel draws; the palette in [`style`] and how things read in [`format`]. No panel
+//! imports from another.
 
 pub mod app;
 pub mod command;
+pub mod format;
 pub mod panels;
 pub mod source;
 pub mod state;
 pub mod style;
-pub mod tree_data;
-pub mod tree_graph;
-pub mod tree_layout;
+pub mod widgets;
 
 pub use app::ObserverApp;
 pub use command::UiCommand;

@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use otpscope_contract::{
     ChildRow, Event, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind, Snapshot, Update,
@@ -514,4 +514,16 @@ impl ObserverState {
             self.load.pop_front();
         }
     }
+}
+
+/// The current time of the node that took `snapshot`, in its `*_ms` time (ms since it
+/// started): the wall clock if it is ahead of the snapshot's own time (uptimes keep ticking
+/// while a quiet node sends nothing), else the snapshot's time.
+pub fn node_now_ms(snapshot: &Snapshot) -> u64 {
+    let wall_unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    wall_unix_ms
+        .max(snapshot.taken_at_unix_ms)
+        .saturating_sub(snapshot.node_started_at_unix_ms)
 }

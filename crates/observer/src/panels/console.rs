@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use otpscope_contract::{AppCommand, AppSpec, ArgSpec, ArgValue, CommandSpec, format};
+use otpscope_contract::{AppCommand, AppSpec, ArgSpec, CommandSpec};
 
 use super::View;
 use crate::command::UiCommand;
@@ -174,7 +174,7 @@ impl AppConsole {
             }
             for reply in self.replies.iter().rev() {
                 let (mark, color) = if reply.is_ok {
-                    ("✔", style::spawned(ui.visuals()))
+                    ("✔", style::success_color(ui.visuals()))
                 } else {
                     ("✖", ui.visuals().error_fg_color)
                 };
@@ -258,34 +258,9 @@ fn console_commands(app: &AppSpec) -> impl Iterator<Item = (usize, &CommandSpec)
         .filter(|(_, command)| command.on_process.is_none())
 }
 
-/// How an app command reads in a reply or a notice: its button's label and the arguments
-/// the user gave, in the order the app asks them (`Get shopping milk`); with no spec, its
-/// name and every argument.
-pub fn command_text(command: &AppCommand, spec: Option<&CommandSpec>) -> String {
-    let value = |value: &ArgValue| match value {
-        ArgValue::Text(text) => text.clone(),
-        ArgValue::Integer(value) => format::thousands(value.unsigned_abs()),
-        ArgValue::Pid(pid) => pid.to_string(),
-    };
-    let (head, args): (String, Vec<String>) = match spec {
-        Some(spec) => (
-            spec.label.clone(),
-            spec.args
-                .iter()
-                .filter_map(|arg| command.args.get(&arg.name).map(value))
-                .collect(),
-        ),
-        None => (command.to_string(), Vec::new()),
-    };
-    std::iter::once(head)
-        .chain(args)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
-    use otpscope_contract::{ArgKind, ArgSpec};
+    use otpscope_contract::ArgKind;
 
     use super::*;
 
@@ -347,23 +322,6 @@ mod tests {
         console.typed.insert("value".into(), "3".into());
         assert_eq!(console.submitted_from(&app, "key"), Some(1), "put with one");
         assert_eq!(console.missing(&app.commands[1]), Vec::<&str>::new());
-    }
-
-    #[test]
-    fn a_command_reads_as_its_label_and_the_arguments_given() {
-        let app = kv();
-        let get = AppCommand::new("kv", "get")
-            .arg("key", "milk")
-            .arg("bucket", "shopping");
-        assert_eq!(
-            command_text(&get, app.command("get")),
-            "Get shopping milk",
-            "in the order the app asks them"
-        );
-        assert_eq!(
-            command_text(&get, None),
-            "kv get bucket=\"shopping\" key=\"milk\""
-        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The Events tab: the node's event feed, newest at the bottom, filterable by kind and text.
 //!
 //! Each row reads as a sentence with process names (`KV.Registry <0.3.0> exited: killed`),
-//! names taken from the live snapshot or the remembered dead. The matching rows are derived
+//! as [`format::event`] writes it, names taken from the live snapshot or the remembered dead. The matching rows are derived
 //! data, kept as event sequence numbers: new events are filtered as they arrive, and the
 //! whole feed is filtered again only when the filter changes. The table follows the newest
 //! event unless the user has scrolled up. A click selects the event's process, a double click
@@ -9,16 +9,17 @@
 
 use std::collections::VecDeque;
 
-use egui_extras::{Column, TableBuilder};
+use egui_extras::Column;
 
-use otpscope_contract::{Event, EventKind, Pid};
+use otpscope_contract::{Event, EventKind};
 
 use super::View;
-use super::context_menu::process_menu_ui;
-use super::processes::{contains_ignore_case, thousands};
 use crate::command::UiCommand;
-use crate::state::{MarkKind, ObserverState};
-use crate::tree_graph::mark_color;
+use crate::format;
+use crate::state::ObserverState;
+use crate::style::{EventColors, event_colors};
+use crate::widgets::process_menu::process_menu_ui;
+use crate::widgets::table::{self, contains_ignore_case, filter_box_ui, filter_terms};
 
 /// The kinds of event, as the filter's checkboxes name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +88,17 @@ impl Kind {
             Self::GaveUp => "gave up",
         }
     }
+
+    /// Its colour in the palette (the checkbox and the Kind column).
+    fn color(self, colors: &EventColors) -> egui::Color32 {
+        match self {
+            Self::Spawned => colors.spawned,
+            Self::Exited => colors.exited,
+            Self::Restarted => colors.restarted,
+            Self::GaveUp => colors.gave_up,
+            Self::Linked | Self::Unlinked => colors.link,
+        }
+    }
 }
 
 /// What the matching rows were built from.
@@ -150,11 +162,7 @@ impl EventsPanel {
     /// Brings the matching rows up to date with the feed and the filter.
     pub fn refresh(&mut self, state: &ObserverState) {
         let filter = Filter {
-            terms: self
-                .filter
-                .split_whitespace()
-                .map(str::to_lowercase)
-                .collect(),
+            terms: filter_terms(&self.filter),
             shown: self.shown,
         };
         let events = &state.events;
@@ -207,7 +215,7 @@ impl EventsPanel {
                 format!(
                     "⚠ {} events were missed: the Observer fell behind, so the feed has gaps \
                      (the tree itself was resynchronised and is complete).",
-                    thousands(missed)
+                    format::thousands(missed)
                 ),
             );
         }
@@ -225,31 +233,26 @@ impl EventsPanel {
 
     fn toolbar_ui(&mut self, ui: &mut egui::Ui, state: &ObserverState) {
         ui.horizontal_wrapped(|ui| {
-            let edit = egui::TextEdit::singleline(&mut self.filter)
-                .hint_text("Filter events (Ctrl+F)")
-                .desired_width(220.0);
-            let response = ui.add(edit);
-            if std::mem::take(&mut self.focus_filter) {
-                response.request_focus();
-            }
-            if response.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
-                self.filter.clear();
-            }
-            if !self.filter.is_empty() && ui.small_button("🗙").on_hover_text("Clear").clicked() {
-                self.filter.clear();
-            }
+            filter_box_ui(
+                ui,
+                &mut self.filter,
+                &mut self.focus_filter,
+                "Filter events (Ctrl+F)",
+                220.0,
+            );
             ui.separator();
+            let colors = event_colors(ui.visuals());
             for kind in Kind::ALL {
                 let count = self.counts[kind.index()];
-                let text = egui::RichText::new(kind.title()).color(kind_color(kind, ui.visuals()));
+                let text = egui::RichText::new(kind.title()).color(kind.color(&colors));
                 ui.checkbox(&mut self.shown[kind.index()], text)
-                    .on_hover_text(format!("{} in the feed", thousands(count as u64)));
+                    .on_hover_text(format!("{} in the feed", format::thousands(count as u64)));
             }
             ui.separator();
             ui.label(format!(
                 "{} of {} events",
-                thousands(self.matches.len() as u64),
-                thousands(state.events.len() as u64)
+                format::thousands(self.matches.len() as u64),
+                format::thousands(state.events.len() as u64)
             ));
             if !self.at_bottom
                 && !self.matches.is_empty()
@@ -265,16 +268,10 @@ impl EventsPanel {
 
     fn table_ui(&mut self, ui: &mut egui::Ui, view: &mut View<'_>) {
         let state = view.state;
-        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-        ui.style_mut().interaction.selectable_labels = false;
-        let mut builder = TableBuilder::new(ui)
-            .id_salt("events_table")
-            .striped(true)
-            .resizable(true)
+        let row_height = table::row_height(ui);
+        let colors = event_colors(ui.visuals());
+        let mut builder = table::table(ui, "events_table")
             .stick_to_bottom(true)
-            .sense(egui::Sense::click())
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .auto_shrink([false, false])
             .column(Column::initial(96.0).at_least(70.0))
             .column(Column::initial(92.0).at_least(60.0))
             .column(Column::remainder().at_least(200.0).clip(true));
@@ -302,7 +299,7 @@ impl EventsPanel {
                     row.set_selected(is_selected);
                     let kind = Kind::of(&event.kind);
                     row.col(|ui| {
-                        ui.label(egui::RichText::new(time_text(event.at_ms)).monospace())
+                        ui.label(egui::RichText::new(format::clock_ms(event.at_ms)).monospace())
                             .on_hover_text(format!("{} ms since the node started", event.at_ms));
                     });
                     row.col(|ui| {
@@ -311,11 +308,11 @@ impl EventsPanel {
                             // The selection's own text colour reads on its fill.
                             ui.label(text);
                         } else {
-                            ui.label(text.color(event_color(&event.kind, ui.visuals())));
+                            ui.label(text.color(event_color(&event.kind, &colors)));
                         }
                     });
                     row.col(|ui| {
-                        ui.add(egui::Label::new(describe(&event.kind, state)).truncate());
+                        ui.add(egui::Label::new(sentence(&event.kind, state)).truncate());
                     });
                     let response = row.response();
                     if response.clicked() || response.secondary_clicked() {
@@ -358,97 +355,30 @@ fn is_match(event: &Event, filter: &Filter, state: &ObserverState, text: &mut St
     text.clear();
     text.push_str(kind.word());
     text.push(' ');
-    text.push_str(&describe(&event.kind, state));
+    text.push_str(&sentence(&event.kind, state));
     filter
         .terms
         .iter()
         .all(|term| contains_ignore_case(text, term))
 }
 
-/// `KV.Registry <0.3.0>`, or the bare pid when the process is unknown.
-fn name(pid: Pid, state: &ObserverState) -> String {
-    match state.process(pid) {
-        Some(info) => format!("{} {pid}", info.display_name()),
-        None => pid.to_string(),
-    }
+/// The event as one sentence ([`format::event`]), each process named as the Observer knows
+/// it, alive or remembered dead.
+fn sentence(kind: &EventKind, state: &ObserverState) -> String {
+    format::event(kind, |pid| {
+        state
+            .process(pid)
+            .map(|info| info.display_name().to_owned())
+    })
 }
 
-/// The event as a sentence with process names.
-pub fn describe(kind: &EventKind, state: &ObserverState) -> String {
+/// The colour of an event's kind in its row: exits that are no crash (normal, shutdown) and
+/// links are quiet.
+fn event_color(kind: &EventKind, colors: &EventColors) -> egui::Color32 {
     match kind {
-        EventKind::Spawned { pid, parent, label } => {
-            let who = match state.process(*pid) {
-                Some(info) => format!("{} {pid}", info.display_name()),
-                None => format!("{label} {pid}"),
-            };
-            match parent {
-                Some(parent) => format!("{who} spawned by {}", name(*parent, state)),
-                None => format!("{who} spawned"),
-            }
-        }
-        EventKind::Exited { pid, reason } => format!("{} exited: {reason}", name(*pid, state)),
-        EventKind::Restarted {
-            supervisor,
-            child_id,
-            old,
-            new,
-        } => format!(
-            "{} restarted {child_id}: {old} → {new}",
-            name(*supervisor, state)
-        ),
-        EventKind::Linked { a, b } => {
-            format!("{} linked to {}", name(*a, state), name(*b, state))
-        }
-        EventKind::Unlinked { a, b } => {
-            format!("{} unlinked from {}", name(*a, state), name(*b, state))
-        }
-        EventKind::SupervisorGaveUp {
-            supervisor,
-            child_id,
-            reason,
-        } => format!(
-            "{} gave up: too many restarts ({child_id} exited: {reason})",
-            name(*supervisor, state)
-        ),
-    }
-}
-
-/// `ms` since the node started as `MM:SS.mmm` (`H:MM:SS.mmm` past an hour).
-pub fn time_text(ms: u64) -> String {
-    let (h, m, s, milli) = (
-        ms / 3_600_000,
-        (ms / 60_000) % 60,
-        (ms / 1000) % 60,
-        ms % 1000,
-    );
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}.{milli:03}")
-    } else {
-        format!("{m:02}:{s:02}.{milli:03}")
-    }
-}
-
-/// The colour of a kind: the tree's mark colours (spawned blue, exited red, restarted
-/// green), so a death reads the same in every view.
-fn kind_color(kind: Kind, visuals: &egui::Visuals) -> egui::Color32 {
-    let dark = visuals.dark_mode;
-    match kind {
-        Kind::Spawned => mark_color(MarkKind::Spawned, dark),
-        Kind::Exited => mark_color(MarkKind::Died, dark),
-        Kind::Restarted => mark_color(MarkKind::Restarted, dark),
-        Kind::GaveUp => visuals.error_fg_color,
-        Kind::Linked | Kind::Unlinked => visuals.text_color(),
-    }
-}
-
-/// The colour of an event: exits that are no crash (normal, shutdown) are not red.
-fn event_color(kind: &EventKind, visuals: &egui::Visuals) -> egui::Color32 {
-    match kind {
-        EventKind::Exited { reason, .. } if reason.is_normal_or_shutdown() => {
-            visuals.weak_text_color()
-        }
-        EventKind::Linked { .. } | EventKind::Unlinked { .. } => visuals.weak_text_color(),
-        other => kind_color(Kind::of(other), visuals),
+        EventKind::Exited { reason, .. } if reason.is_normal_or_shutdown() => colors.quiet,
+        EventKind::Linked { .. } | EventKind::Unlinked { .. } => colors.quiet,
+        other => Kind::of(other).color(colors),
     }
 }
 
@@ -457,7 +387,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use otpscope_contract::{ExitReason, ProcessInfo, ProcessKind, Snapshot, Update};
+    use otpscope_contract::{ExitReason, Pid, ProcessInfo, ProcessKind, Snapshot, Update};
 
     fn info(pid: u64, name: &str, kind: ProcessKind) -> Arc<ProcessInfo> {
         Arc::new(ProcessInfo {
@@ -502,7 +432,7 @@ mod tests {
             reason: ExitReason::Killed,
         };
         assert_eq!(
-            describe(&exited, &state),
+            sentence(&exited, &state),
             "KV.Registry <0.3.0> exited: killed"
         );
         let restarted = EventKind::Restarted {
@@ -512,8 +442,8 @@ mod tests {
             new: Pid(6),
         };
         assert_eq!(
-            describe(&restarted, &state),
-            "KV.Supervisor <0.1.0> restarted KV.Registry: <0.3.0> → <0.6.0>"
+            sentence(&restarted, &state),
+            "KV.Supervisor <0.1.0> restarted KV.Registry: <0.3.0> -> <0.6.0>"
         );
         let spawned = EventKind::Spawned {
             pid: Pid(7),
@@ -521,11 +451,9 @@ mod tests {
             label: "KV.Bucket".into(),
         };
         assert_eq!(
-            describe(&spawned, &state),
+            sentence(&spawned, &state),
             "KV.Bucket <0.7.0> spawned by KV.Supervisor <0.1.0>"
         );
-        assert_eq!(time_text(65_432), "01:05.432");
-        assert_eq!(time_text(3_725_004), "1:02:05.004");
     }
 
     #[test]

@@ -3,9 +3,10 @@
 
 pub mod applications;
 pub mod console;
-pub mod context_menu;
 pub mod details;
+pub mod dialogs;
 pub mod events;
+pub mod notices;
 pub mod process_window;
 pub mod processes;
 pub mod system;

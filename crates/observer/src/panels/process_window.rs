@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use otpscope_contract::{Pid, ProcessInfo, StateRow};
 
-use super::super::command::UiCommand;
-use super::super::state::{HistoryEntry, ObserverState};
-use super::super::tree_data::{process_label, thousands};
 use super::View;
-use super::details::{
-    duration_text, exit_reason_text, header_ui, overview_grid_ui, pid_link_ui, relations_ui,
+use crate::command::UiCommand;
+use crate::format;
+use crate::state::{HistoryEntry, ObserverState};
+use crate::style::status_color;
+use crate::widgets::process_facts::{
+    exit_reason_text, header_ui, overview_grid_ui, pid_link_ui, relations_ui,
 };
 
 /// How often "auto" asks for the state again.
@@ -108,9 +109,7 @@ impl ProcessWindows {
 
 /// `KV.Bucket <0.9.0>`, and `— DEAD (killed)` once it has exited.
 pub fn window_title(pid: Pid, state: &ObserverState) -> String {
-    let name = state
-        .process(pid)
-        .map_or_else(|| pid.to_string(), process_label);
+    let name = format::label_or_pid(pid, state.process(pid));
     if state.is_alive(pid) {
         name
     } else {
@@ -250,8 +249,8 @@ fn state_ui(
     let shown = &window.filtered;
     ui.weak(format!(
         "{} of {} entries",
-        thousands(shown.len()),
-        thousands(rows.len())
+        format::thousands(shown.len() as u64),
+        format::thousands(rows.len() as u64)
     ));
     let (key_title, value_title) = match info.kind {
         otpscope_contract::ProcessKind::Supervisor { .. }
@@ -312,26 +311,23 @@ fn history_ui(ui: &mut egui::Ui, history: &[HistoryEntry], view: &mut View<'_>) 
             for entry in history.iter().rev() {
                 match entry {
                     HistoryEntry::Started { pid, at_ms } => {
-                        ui.weak(duration_text(*at_ms));
+                        ui.weak(format::duration_ms(*at_ms));
                         ui.horizontal_wrapped(|ui| {
                             ui.label("started");
                             pid_link_ui(ui, *pid, state, view);
                         });
                     }
                     HistoryEntry::Exited { pid, reason, at_ms } => {
-                        ui.weak(duration_text(*at_ms));
+                        ui.weak(format::duration_ms(*at_ms));
                         ui.horizontal_wrapped(|ui| {
-                            let color = super::super::tree_graph::status_color(
-                                otpscope_contract::Status::Dead,
-                                dark,
-                            );
+                            let color = status_color(otpscope_contract::Status::Dead, dark);
                             ui.label(egui::RichText::new("exited").color(color));
                             pid_link_ui(ui, *pid, state, view);
                             ui.label(egui::RichText::new(format!("reason {reason}")).strong());
                         });
                     }
                     HistoryEntry::Restarted { old, new, at_ms } => {
-                        ui.weak(duration_text(*at_ms));
+                        ui.weak(format::duration_ms(*at_ms));
                         ui.horizontal_wrapped(|ui| {
                             ui.label("restarted");
                             pid_link_ui(ui, *old, state, view);

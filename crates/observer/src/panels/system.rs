@@ -10,12 +10,10 @@ use egui_plot::{
     Corner, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints, uniform_grid_spacer,
 };
 
-use crate::state::LoadSample;
-use crate::tree_data::RowKind;
-use crate::tree_graph::kind_colors;
-
 use super::View;
-use super::processes::{duration_text, node_now_ms, thousands};
+use crate::format::{self, thousands};
+use crate::state::{LoadSample, node_now_ms};
+use crate::style::chart_colors;
 
 /// The windows offered, in seconds.
 pub const WINDOWS_S: [u32; 4] = [60, 120, 300, 600];
@@ -29,50 +27,6 @@ pub struct SystemPanel {
 impl Default for SystemPanel {
     fn default() -> Self {
         Self { window_s: 120 }
-    }
-}
-
-/// Colours for the series, chosen to read on both backgrounds. Kinds use the tree's kind
-/// colours, so a supervisor is the same blue in the chart and in the graph.
-struct Palette {
-    supervisors: egui::Color32,
-    workers: egui::Color32,
-    plain: egui::Color32,
-    messages: egui::Color32,
-    restarts: egui::Color32,
-    mailboxes: egui::Color32,
-    memory: egui::Color32,
-}
-
-impl Palette {
-    fn for_visuals(visuals: &egui::Visuals) -> Self {
-        use egui::Color32 as C;
-        let dark = visuals.dark_mode;
-        let accent = |kind| kind_colors(kind, dark).accent;
-        let (messages, restarts, mailboxes, memory) = if dark {
-            (
-                C::from_rgb(80, 200, 200),
-                C::from_rgb(240, 165, 60),
-                C::from_rgb(222, 110, 170),
-                C::from_rgb(100, 160, 255),
-            )
-        } else {
-            (
-                C::from_rgb(0, 125, 130),
-                C::from_rgb(200, 105, 0),
-                C::from_rgb(170, 50, 120),
-                C::from_rgb(30, 100, 210),
-            )
-        };
-        Self {
-            supervisors: accent(RowKind::Supervisor),
-            workers: accent(RowKind::Worker),
-            plain: accent(RowKind::Plain),
-            messages,
-            restarts,
-            mailboxes,
-            memory,
-        }
     }
 }
 
@@ -91,8 +45,7 @@ impl Unit {
     fn text(self, value: f64) -> String {
         match self {
             Self::Count => thousands(value.max(0.0).round() as u64),
-            Self::Rate if value < 10.0 => format!("{value:.1}"),
-            Self::Rate => thousands(value.round() as u64),
+            Self::Rate => format::rate(value),
             Self::Mib => format!("{value:.1} MiB"),
         }
     }
@@ -140,7 +93,7 @@ impl SystemPanel {
         let series = |f: &dyn Fn(&LoadSample) -> f64| -> Vec<[f64; 2]> {
             window.iter().map(|s| [x(s), f(s)]).collect()
         };
-        let palette = Palette::for_visuals(ui.visuals());
+        let palette = chart_colors(ui.visuals());
 
         if window.len() < 2 {
             ui.weak("Collecting samples: the charts fill in one point a second.");
@@ -293,7 +246,7 @@ impl SystemPanel {
             );
             let memory = latest
                 .and_then(|s| s.memory_bytes)
-                .map_or_else(|| "–".to_owned(), mib_text);
+                .map_or_else(|| "–".to_owned(), format::bytes);
             stat_ui(
                 ui,
                 &memory,
@@ -303,7 +256,7 @@ impl SystemPanel {
             if let Some(snapshot) = state.snapshot.as_deref() {
                 stat_ui(
                     ui,
-                    &duration_text(node_now_ms(snapshot)),
+                    &format::uptime_ms(node_now_ms(snapshot)),
                     &format!("node {} up", snapshot.node),
                     "Time since the node started",
                 );
@@ -313,13 +266,13 @@ impl SystemPanel {
                 ui.weak("Window");
                 egui::ComboBox::from_id_salt("load_window")
                     .width(80.0)
-                    .selected_text(window_text(self.window_s))
+                    .selected_text(format::window_s(self.window_s))
                     .show_ui(ui, |ui| {
                         for window_s in WINDOWS_S {
                             ui.selectable_value(
                                 &mut self.window_s,
                                 window_s,
-                                window_text(window_s),
+                                format::window_s(window_s),
                             );
                         }
                     });
@@ -434,35 +387,14 @@ fn chart_ui(
     });
 }
 
-/// Bytes as `42.1 MiB` (or GiB past 1024 MiB).
-fn mib_text(bytes: u64) -> String {
-    let mib = bytes as f64 / (1024.0 * 1024.0);
-    if mib >= 1024.0 {
-        format!("{:.2} GiB", mib / 1024.0)
-    } else {
-        format!("{mib:.1} MiB")
-    }
-}
-
-fn window_text(window_s: u32) -> String {
-    if window_s >= 60 {
-        format!("{} min", window_s / 60)
-    } else {
-        format!("{window_s} s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn values_read_with_their_unit() {
-        assert_eq!(mib_text(44_040_192), "42.0 MiB");
-        assert_eq!(mib_text(3 * 1024 * 1024 * 1024), "3.00 GiB");
         assert_eq!(Unit::Rate.text(0.25), "0.2");
         assert_eq!(Unit::Rate.text(12_345.0), "12,345");
         assert_eq!(Unit::Count.text(100_000.0), "100,000");
-        assert_eq!(window_text(120), "2 min");
     }
 }

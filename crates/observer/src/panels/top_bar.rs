@@ -6,10 +6,11 @@
 //! paused flag itself is live data and lives in the app, never in [`Preferences`](
 //! crate::Preferences).
 
-use crate::state::Theme;
-
 use super::View;
-use super::processes::thousands;
+use crate::format::{self, thousands};
+use crate::state::Theme;
+use crate::style::paused_fill;
+use crate::widgets::RESTART_APP_HINT;
 
 /// The refresh intervals offered, in milliseconds.
 pub const INTERVALS_MS: [u64; 5] = [50, 100, 200, 500, 1000];
@@ -63,13 +64,13 @@ impl TopBar {
         let before = view.prefs.interval_ms;
         egui::ComboBox::from_id_salt("refresh_interval")
             .width(76.0)
-            .selected_text(interval_text(before))
+            .selected_text(format::interval_ms(before))
             .show_ui(ui, |ui| {
                 for interval_ms in INTERVALS_MS {
                     ui.selectable_value(
                         &mut view.prefs.interval_ms,
                         interval_ms,
-                        interval_text(interval_ms),
+                        format::interval_ms(interval_ms),
                     );
                 }
             })
@@ -102,7 +103,7 @@ impl TopBar {
         {
             let stopped = view.state.is_node_empty();
             let hint = if stopped {
-                super::applications::RESTART_APP_HINT
+                RESTART_APP_HINT
             } else {
                 "The app is running. Restart the app starts it again once it has stopped \
                  (a crash loop that reached the top; Kill or Stop supervisor on its root)."
@@ -135,36 +136,5 @@ impl TopBar {
                 .on_hover_text(title);
         });
         outcome
-    }
-}
-
-/// How an interval reads in the combo box: `200 ms`, `1 s`.
-fn interval_text(interval_ms: u64) -> String {
-    if interval_ms >= 1000 && interval_ms.is_multiple_of(1000) {
-        format!("{} s", interval_ms / 1000)
-    } else {
-        format!("{interval_ms} ms")
-    }
-}
-
-/// The fill of the Resume button: the warning colour, toned to the theme.
-fn paused_fill(visuals: &egui::Visuals) -> egui::Color32 {
-    let warn = visuals.warn_fg_color;
-    if visuals.dark_mode {
-        warn.gamma_multiply(0.35)
-    } else {
-        warn.gamma_multiply(0.25)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals_read_in_the_unit_that_fits() {
-        assert_eq!(interval_text(50), "50 ms");
-        assert_eq!(interval_text(1000), "1 s");
-        assert_eq!(interval_text(1500), "1500 ms");
     }
 }

@@ -1,21 +1,21 @@
-//! The outline's rows, and the menus and tooltip of rows and graph nodes.
+//! The outline: the visible rows as a virtualised, collapsible list beside the graph.
 //!
 //! A row is one line: indent, an expander for processes with children, a node in miniature
 //! (kind and status), the label as a selectable button (what egui_kittest finds by its
 //! text: `KV.Registry <0.3.0>`), and a weak detail. Everything here pushes commands or
 //! [`TreeAction`]s; nothing changes state. Arrow keys move the selection through the rows.
 
-use egui::{Align, CornerRadius, Layout, Rect, RichText, Sense, Stroke, StrokeKind, vec2};
+use egui::{Align, Layout, RichText, Sense, Stroke, vec2};
 
 use otpscope_contract::Status;
 
-use super::{ApplicationsPanel, BIG_PAGE, INDENT, ROW_HEIGHT, TreeAction};
+use super::data::{Row, RowItem, TreeData, TreeView};
+use super::menus::row_menu_ui;
+use super::{ApplicationsPanel, INDENT, ROW_HEIGHT, TreeAction};
 use crate::command::UiCommand;
+use crate::format;
 use crate::panels::View;
-use crate::panels::context_menu::process_menu_ui;
-use crate::state::ObserverState;
-use crate::tree_data::{Row, RowItem, RowKind, TreeData, TreeView, thousands};
-use crate::tree_graph::{count_text, ghost_colors, kind_colors, match_color, status_color};
+use crate::style::{NodeKind, match_color, mini_node, status_color};
 
 // === impl ApplicationsPanel: the outline ===
 
@@ -32,8 +32,8 @@ impl ApplicationsPanel {
             ui.strong("Outline");
             ui.weak(format!(
                 "{} · {}",
-                count_text(data.process_count, "process", "processes"),
-                count_text(data.rows.len(), "row", "rows")
+                format::count(data.process_count, "process", "processes"),
+                format::count(data.rows.len(), "row", "rows")
             ));
         });
         ui.separator();
@@ -133,7 +133,7 @@ impl ApplicationsPanel {
 // === Rows ===
 
 /// One outline row: indent, expander, kind swatch, label, detail.
-pub(super) fn row_ui(
+fn row_ui(
     ui: &mut egui::Ui,
     row: &Row,
     tree: &TreeView,
@@ -233,35 +233,6 @@ fn swatch_ui(ui: &mut egui::Ui, row: &Row) {
     );
 }
 
-/// A node in miniature (16 by 11 points): the kind's fill and border, the status dot.
-pub(crate) fn mini_node(
-    painter: &egui::Painter,
-    center: egui::Pos2,
-    kind: RowKind,
-    is_ghost: bool,
-    status: Option<Status>,
-    dark: bool,
-) {
-    let colors = if is_ghost {
-        ghost_colors(dark)
-    } else {
-        kind_colors(kind, dark)
-    };
-    let body = Rect::from_center_size(center, vec2(16.0, 11.0));
-    painter.rect(
-        body,
-        CornerRadius::same(3),
-        colors.fill,
-        Stroke::new(1.2, colors.accent),
-        StrokeKind::Inside,
-    );
-    if kind != RowKind::Fold
-        && let Some(status) = status
-    {
-        painter.circle_filled(body.center(), 2.6, status_color(status, dark));
-    }
-}
-
 /// A row's label as drawn: matches highlighted, ghosts struck through with their fate.
 fn row_text(ui: &egui::Ui, row: &Row) -> RichText {
     let dark = ui.visuals().dark_mode;
@@ -272,9 +243,9 @@ fn row_text(ui: &egui::Ui, row: &Row) -> RichText {
     }
     let mut text = RichText::new(&row.label);
     match row.kind {
-        RowKind::Supervisor | RowKind::DynamicSupervisor => text = text.strong(),
-        RowKind::Fold => text = text.italics(),
-        RowKind::Worker | RowKind::Plain => {}
+        NodeKind::Supervisor | NodeKind::DynamicSupervisor => text = text.strong(),
+        NodeKind::Fold => text = text.italics(),
+        NodeKind::Worker | NodeKind::Plain => {}
     }
     if row.is_match {
         text = text.background_color(match_color(dark).gamma_multiply(0.38));
@@ -289,130 +260,24 @@ fn detail_ui(ui: &mut egui::Ui, row: &Row) {
     }
     let dark = ui.visuals().dark_mode;
     if row.hidden_matches > 0 {
-        let text = if row.kind == RowKind::Fold {
+        let text = if row.kind == NodeKind::Fold {
             format!(
-                "{} match{} inside",
-                thousands(row.hidden_matches),
-                if row.hidden_matches == 1 { "" } else { "es" }
+                "{} inside",
+                format::count(row.hidden_matches, "match", "matches")
             )
         } else {
             "matches inside".to_owned()
         };
         ui.label(RichText::new(text).small().color(match_color(dark)));
     }
-    let detail = if row.is_collapsed && row.kind != RowKind::Fold {
-        format!("{} · {} hidden", row.detail, thousands(row.child_count))
+    let detail = if row.is_collapsed && row.kind != NodeKind::Fold {
+        format!(
+            "{} · {} hidden",
+            row.detail,
+            format::thousands(row.child_count as u64)
+        )
     } else {
         row.detail.clone()
     };
     ui.label(RichText::new(detail).small().weak());
-}
-
-/// The context menu of a row (outline) or node (graph): tree actions, then the process menu.
-pub(super) fn row_menu_ui(
-    ui: &mut egui::Ui,
-    row: &Row,
-    tree: &TreeView,
-    view: &mut View<'_>,
-    actions: &mut Vec<TreeAction>,
-    in_graph: bool,
-) {
-    let page = view.prefs.fold_at.max(1);
-    match row.item {
-        RowItem::Fold(fold) => {
-            ui.label(RichText::new(&row.label).strong());
-            ui.separator();
-            if ui
-                .button(format!("Show {} more", thousands(page)))
-                .clicked()
-            {
-                actions.push(TreeAction::ExpandFold(fold, page));
-                ui.close();
-            }
-            if row.child_count > page
-                && ui
-                    .button(format!(
-                        "Show {} more",
-                        thousands(BIG_PAGE.min(row.child_count))
-                    ))
-                    .clicked()
-            {
-                actions.push(TreeAction::ExpandFold(fold, BIG_PAGE));
-                ui.close();
-            }
-            if tree.has_open_folds(fold.parent) && ui.button("Fold all back").clicked() {
-                actions.push(TreeAction::FoldBack(fold.parent));
-                ui.close();
-            }
-        }
-        RowItem::Process(pid) => {
-            if row.has_children() {
-                let text = if row.is_collapsed {
-                    "Expand children"
-                } else {
-                    "Collapse children"
-                };
-                if ui.button(text).clicked() {
-                    actions.push(TreeAction::SetCollapsed(pid, !row.is_collapsed));
-                    ui.close();
-                }
-            }
-            if tree.has_open_folds(pid) && ui.button("Fold children back").clicked() {
-                actions.push(TreeAction::FoldBack(pid));
-                ui.close();
-            }
-            if !in_graph && ui.button("Show in graph").clicked() {
-                actions.push(TreeAction::CenterOn(pid));
-                ui.close();
-            }
-            if row.has_children() || tree.has_open_folds(pid) || !in_graph {
-                ui.separator();
-            }
-            process_menu_ui(ui, pid, view);
-        }
-    }
-}
-
-/// The context menu of the graph's empty space.
-pub(super) fn graph_menu_ui(ui: &mut egui::Ui, actions: &mut Vec<TreeAction>) {
-    for (text, action) in [
-        ("Fit to view", TreeAction::Fit),
-        ("Expand all", TreeAction::ExpandAll),
-        ("Collapse all", TreeAction::CollapseAll),
-    ] {
-        if ui.button(text).clicked() {
-            actions.push(action);
-            ui.close();
-        }
-    }
-}
-
-/// What hovering a graph node shows.
-pub(super) fn tooltip_ui(ui: &mut egui::Ui, row: &Row, badge: bool, state: &ObserverState) {
-    ui.strong(&row.label);
-    ui.label(&row.detail);
-    if let RowItem::Process(pid) = row.item
-        && let Some(info) = state.process(pid)
-    {
-        if !row.is_ghost {
-            ui.label(format!(
-                "{} · mailbox {} · handled {}",
-                info.status,
-                thousands(info.mailbox_len as usize),
-                thousands(info.messages_handled as usize)
-            ));
-        }
-        let hint = if badge {
-            if row.is_collapsed {
-                "click to expand"
-            } else {
-                "click to collapse"
-            }
-        } else {
-            "click: details · double-click: window · right-click: actions"
-        };
-        ui.weak(hint);
-    } else if row.kind == RowKind::Fold {
-        ui.weak("click to show more · right-click for more");
-    }
 }

@@ -5,9 +5,11 @@ use egui::{Color32, CornerRadius, FontId, Rect, Stroke, StrokeKind, pos2, vec2};
 
 use otpscope_contract::Status;
 
+use super::data::TreeData;
+use super::graph::TreeGraph;
+use crate::format;
 use crate::state::MarkKind;
-use crate::tree_data::{RowKind, TreeData, thousands};
-use crate::tree_graph::{TreeGraph, count_text, kind_colors, mark_color, status_color};
+use crate::style::{NodeKind, kind_colors, mark_color, status_color};
 
 /// Counts, hints and the legend over the graph.
 pub(super) fn overlay_ui(ui: &egui::Ui, rect: Rect, data: &TreeData, graph: &TreeGraph) {
@@ -17,13 +19,13 @@ pub(super) fn overlay_ui(ui: &egui::Ui, rect: Rect, data: &TreeData, graph: &Tre
     let small = FontId::proportional(11.5);
     let mut status = format!(
         "{} · {} drawn",
-        count_text(data.process_count, "process", "processes"),
-        thousands(graph.nodes.len())
+        format::count(data.process_count, "process", "processes"),
+        format::thousands(graph.nodes.len() as u64)
     );
     if graph.truncated > 0 {
         status.push_str(&format!(
             " · {} more rows in the outline (fold or collapse to draw them)",
-            thousands(graph.truncated)
+            format::thousands(graph.truncated as u64)
         ));
     }
     painter.text(
@@ -47,7 +49,7 @@ pub(super) fn overlay_ui(ui: &egui::Ui, rect: Rect, data: &TreeData, graph: &Tre
 /// What a legend entry shows before its name.
 #[derive(Clone, Copy)]
 enum Swatch {
-    Kind(RowKind),
+    Kind(NodeKind),
     Status(Status),
     Mark(MarkKind),
 }
@@ -57,14 +59,14 @@ fn legend_ui(painter: &egui::Painter, rect: Rect, visuals: &egui::Visuals) {
     let dark = visuals.dark_mode;
     let font = FontId::proportional(11.5);
     let entries = [
-        (Swatch::Kind(RowKind::Supervisor), "supervisor"),
+        (Swatch::Kind(NodeKind::Supervisor), "supervisor"),
         (
-            Swatch::Kind(RowKind::DynamicSupervisor),
+            Swatch::Kind(NodeKind::DynamicSupervisor),
             "dynamic supervisor",
         ),
-        (Swatch::Kind(RowKind::Worker), "server / agent"),
-        (Swatch::Kind(RowKind::Plain), "process"),
-        (Swatch::Kind(RowKind::Fold), "folded"),
+        (Swatch::Kind(NodeKind::Worker), "server / agent"),
+        (Swatch::Kind(NodeKind::Plain), "process"),
+        (Swatch::Kind(NodeKind::Fold), "folded"),
         (Swatch::Status(Status::Running), "running"),
         (Swatch::Status(Status::Waiting), "waiting"),
         (Swatch::Status(Status::Exiting), "exiting"),

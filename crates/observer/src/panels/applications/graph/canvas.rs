@@ -3,14 +3,13 @@
 
 use egui_graphs::{MetadataFrame, SettingsInteraction, SettingsNavigation, SettingsStyle};
 
-use super::{
-    ApplicationsPanel, REVEAL_ZOOM, TreeAction, TreeCache, graph_menu_ui, overlay_ui, row_menu_ui,
-    tooltip_ui,
-};
+use super::{GRAPH_ID, TreeGraphView, ViewTransform};
 use crate::command::UiCommand;
 use crate::panels::View;
-use crate::tree_data::RowItem;
-use crate::tree_graph::{GRAPH_ID, TreeGraphView, ViewTransform};
+use crate::panels::applications::data::RowItem;
+use crate::panels::applications::menus::{graph_menu_ui, row_menu_ui, tooltip_ui};
+use crate::panels::applications::overlay::overlay_ui;
+use crate::panels::applications::{ApplicationsPanel, REVEAL_ZOOM, TreeAction, TreeCache};
 
 /// Height of the legend and hints painted at the bottom of the graph.
 const OVERLAY_BOTTOM: f32 = 66.0;
@@ -18,7 +17,7 @@ const OVERLAY_BOTTOM: f32 = 66.0;
 // === impl ApplicationsPanel: the graph ===
 
 impl ApplicationsPanel {
-    pub(super) fn graph_ui(
+    pub(in crate::panels::applications) fn graph_ui(
         &mut self,
         ui: &mut egui::Ui,
         view: &mut View<'_>,

@@ -17,9 +17,9 @@ use std::time::Instant;
 
 use otpscope_contract::{ArgValue, ChildRef, ChildRow, Command, ExitReason, Pid, ProcessKind};
 
-use super::super::command::UiCommand;
-use super::super::tree_data::process_label;
-use super::View;
+use crate::command::UiCommand;
+use crate::format;
+use crate::panels::View;
 
 /// At most this many children are listed in Terminate child; past it, the menu says to
 /// right-click the child itself.
@@ -28,10 +28,7 @@ const MAX_LISTED_CHILDREN: usize = 50;
 /// Fills a context menu for `pid`; closes the menu when an item is chosen.
 pub fn process_menu_ui(ui: &mut egui::Ui, pid: Pid, view: &mut View<'_>) {
     let alive = view.state.is_alive(pid);
-    let title = view
-        .state
-        .process(pid)
-        .map_or_else(|| pid.to_string(), process_label);
+    let title = format::label_or_pid(pid, view.state.process(pid));
     ui.label(egui::RichText::new(title).strong());
     if !alive {
         let reason = view
@@ -235,7 +232,7 @@ fn terminate_child_ui(ui: &mut egui::Ui, pid: Pid, is_dynamic: bool, view: &mut 
                     for child in children.iter().take(MAX_LISTED_CHILDREN) {
                         let text = match (&child.child_id, is_dynamic) {
                             (Some(id), false) => format!("{id} {}", child.pid),
-                            _ => process_label(child),
+                            _ => format::label(child),
                         };
                         if ui.button(text).clicked() {
                             let target = match (&child.child_id, is_dynamic) {

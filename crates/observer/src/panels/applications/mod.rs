@@ -1,7 +1,7 @@
 //! The Applications tab: the supervision tree as a graph, and beside it a collapsible
 //! outline of the same data, with search.
 //!
-//! Both views draw the same [`TreeData`] (built by [`tree_data::build`]) and share one
+//! Both views draw the same [`TreeData`] (built by [`data::build`]) and share one
 //! [`TreeView`] (what is collapsed, which folds are open, what is pinned by a reveal). The
 //! data and the laid-out graph are cached under a key (snapshot revision, view revision,
 //! fold size, search, recently dead processes) and rebuilt only when it changes; each frame
@@ -11,6 +11,10 @@
 //! Mouse: click selects, double-click opens a process window, right-click opens the process
 //! menu; in the graph, drag pans, the wheel zooms, a click on a supervisor's badge collapses
 //! or expands it, a click on a fold shows another page of it.
+//!
+//! The tab's parts, each in its own module: [`data`] (the rows, a pure builder), [`layout`]
+//! (where each node goes, pure), [`graph`] (the graph, its shapes, its view and its canvas),
+//! the outline, the toolbar, the menus and the overlay painted over the graph.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -21,21 +25,20 @@ use egui::{Color32, FontId, Rect, RichText};
 
 use otpscope_contract::{Pid, Snapshot};
 
-use super::super::command::UiCommand;
-use super::super::state::{MARK_DURATION, MarkKind, ObserverState};
-use super::super::tree_data::{
-    self, FoldId, FoldMemo, Ghost, RowItem, TreeData, TreeInput, TreeView, thousands,
-};
-use super::super::tree_graph::{TreeGraph, ViewTransform, count_text};
 use super::View;
+use crate::command::UiCommand;
+use crate::state::{MARK_DURATION, MarkKind, ObserverState};
+use crate::widgets::RESTART_APP_HINT;
+use data::{FoldId, FoldMemo, Ghost, RowItem, TreeData, TreeInput, TreeView};
+use graph::{TreeGraph, ViewTransform};
 
-mod graph;
+pub mod data;
+pub mod graph;
+pub mod layout;
+mod menus;
 mod outline;
 mod overlay;
-
-pub(crate) use outline::mini_node;
-use outline::{graph_menu_ui, row_menu_ui, tooltip_ui};
-use overlay::overlay_ui;
+mod toolbar;
 
 /// Height of an outline row.
 const ROW_HEIGHT: f32 = 20.0;
@@ -233,117 +236,6 @@ impl ApplicationsPanel {
         self.apply(actions, &snapshot, view);
     }
 
-    // === Toolbar and search ===
-
-    fn toolbar_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        view: &mut View<'_>,
-        actions: &mut Vec<TreeAction>,
-    ) {
-        ui.horizontal(|ui| {
-            let edit = egui::TextEdit::singleline(&mut self.search)
-                .id_salt("applications_search")
-                .hint_text("Search pid, name, label  (Ctrl+F)")
-                .desired_width(240.0);
-            let response = ui.add(edit);
-            if std::mem::take(&mut self.focus_search) {
-                response.request_focus();
-            }
-            if response.changed() {
-                self.match_cursor = None;
-                self.search_changed = true;
-            }
-            let (enter, shift) =
-                ui.input(|input| (input.key_pressed(egui::Key::Enter), input.modifiers.shift));
-            if response.lost_focus() && enter {
-                actions.push(TreeAction::StepMatch(if shift { -1 } else { 1 }));
-                response.request_focus();
-            }
-            let searching = !self.search.trim().is_empty();
-            let total = self
-                .cache
-                .as_ref()
-                .map_or(0, |cache| cache.data.matches.len());
-            if searching {
-                let text = match (total, self.match_cursor) {
-                    (0, _) => RichText::new("no match").color(ui.visuals().warn_fg_color),
-                    (n, Some(at)) => RichText::new(format!("{} of {}", at + 1, thousands(n))),
-                    (n, None) => RichText::new(count_text(n, "match", "matches")),
-                };
-                ui.label(text);
-            }
-            ui.add_enabled_ui(total > 0, |ui| {
-                if ui
-                    .small_button("⏶")
-                    .on_hover_text("Previous match (Shift+Enter)")
-                    .clicked()
-                {
-                    actions.push(TreeAction::StepMatch(-1));
-                }
-                if ui
-                    .small_button("⏷")
-                    .on_hover_text("Next match (Enter)")
-                    .clicked()
-                {
-                    actions.push(TreeAction::StepMatch(1));
-                }
-            });
-            if searching
-                && ui
-                    .small_button("✖")
-                    .on_hover_text("Clear the search")
-                    .clicked()
-            {
-                self.search.clear();
-                self.match_cursor = None;
-            }
-            ui.separator();
-            if ui
-                .button("Fit")
-                .on_hover_text("Fit the whole tree in view, and keep it fitted")
-                .clicked()
-            {
-                actions.push(TreeAction::Fit);
-            }
-            if ui.button("Expand all").clicked() {
-                actions.push(TreeAction::ExpandAll);
-            }
-            if ui
-                .button("Collapse all")
-                .on_hover_text("Collapse everything below the roots")
-                .clicked()
-            {
-                actions.push(TreeAction::CollapseAll);
-            }
-            ui.separator();
-            ui.label("Fold at");
-            ui.add(
-                egui::DragValue::new(&mut view.prefs.fold_at)
-                    .range(5..=5_000)
-                    .speed(1.0),
-            )
-            .on_hover_text("Siblings beyond this many fold into one node");
-            ui.checkbox(&mut view.prefs.show_outline, "Outline");
-        });
-        ui.add_space(2.0);
-    }
-
-    fn go_to_match(
-        &mut self,
-        snapshot: &Snapshot,
-        data: &TreeData,
-        index: usize,
-        view: &mut View<'_>,
-    ) {
-        let Some(pid) = data.matches.get(index).copied() else {
-            return;
-        };
-        self.match_cursor = Some(index);
-        self.reveal_now(snapshot, pid);
-        view.push(UiCommand::Select(Some(pid)));
-    }
-
     fn reveal_now(&mut self, snapshot: &Snapshot, pid: Pid) {
         if self.tree.reveal(snapshot, pid) {
             self.scroll_to = Some(pid);
@@ -387,7 +279,7 @@ impl ApplicationsPanel {
                 reason: dead.reason.clone(),
             })
             .collect();
-        let data = tree_data::build(
+        let data = data::build(
             TreeInput {
                 snapshot,
                 view: &self.tree,
@@ -523,7 +415,3 @@ fn stopped_ui(ui: &mut egui::Ui, view: &mut View<'_>) {
         });
     });
 }
-
-/// What "Restart the app" does, for its hover text.
-pub(crate) const RESTART_APP_HINT: &str = "Start the app again, as when the Observer opened. Once nothing runs on the node: \
-     nothing restarts a root that has exited.";

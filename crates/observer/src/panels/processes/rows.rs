@@ -1,0 +1,368 @@
+//! The Processes table's rows, built by a pure function from the snapshot, the message
+//! rates, the filter and the sort, and unit-tested without a window.
+//!
+//! One pass over the snapshot gives each matching row an integer sort key (names become
+//! their rank among the distinct names), then one stable sort of a flat vector: the
+//! comparisons never touch process data, and ties stay in pid order. A row holds a pid and
+//! a rate, not process data: the table looks each visible row up in the current snapshot.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use otpscope_contract::{Pid, ProcessInfo, ProcessKind, Snapshot, Status};
+
+use crate::format;
+use crate::widgets::table::{contains_ignore_case, filter_terms};
+
+/// A column of the table, and what it sorts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SortColumn {
+    /// The pid (start order).
+    Pid,
+    /// The registered name, else the behaviour label.
+    Name,
+    /// Supervisor, dynamic supervisor, server, agent, plain.
+    Kind,
+    /// Running, waiting, exiting.
+    Status,
+    /// Messages waiting.
+    Mailbox,
+    /// Messages handled per second.
+    MessagesPerS,
+    /// Restarts of its child id before this incarnation.
+    Restarts,
+    /// Time since it started.
+    Uptime,
+}
+
+impl SortColumn {
+    /// Every column, in the order shown.
+    pub const ALL: [Self; 8] = [
+        Self::Pid,
+        Self::Name,
+        Self::Kind,
+        Self::Status,
+        Self::Mailbox,
+        Self::MessagesPerS,
+        Self::Restarts,
+        Self::Uptime,
+    ];
+
+    /// Its header.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Pid => "Pid",
+            Self::Name => "Name",
+            Self::Kind => "Kind",
+            Self::Status => "Status",
+            Self::Mailbox => "Mailbox",
+            Self::MessagesPerS => "Msgs/s",
+            Self::Restarts => "Restarts",
+            Self::Uptime => "Uptime",
+        }
+    }
+
+    /// What its header says when hovered.
+    pub fn hover(self) -> &'static str {
+        match self {
+            Self::Pid => "Process id; pids grow in start order",
+            Self::Name => "Registered name, else the behaviour label",
+            Self::Kind => "Supervisor, dynamic supervisor, server, agent or plain process",
+            Self::Status => "Running, waiting for a message, or exiting",
+            Self::Mailbox => "Messages waiting in the mailbox",
+            Self::MessagesPerS => "Messages handled per second, over the last second or more",
+            Self::Restarts => "How many times its supervisor restarted this child before",
+            Self::Uptime => "Time since this incarnation started",
+        }
+    }
+
+    /// Whether the column holds numbers (right-aligned, biggest first on the first click).
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            Self::Mailbox | Self::MessagesPerS | Self::Restarts | Self::Uptime
+        )
+    }
+}
+
+/// One row: a pid and its message rate when the rows were built.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Row {
+    /// The process.
+    pub(super) pid: Pid,
+    /// Its message rate when the rows were built.
+    pub(super) messages_per_s: f32,
+}
+
+// === building the rows ===
+
+/// The rows for `filter` sorted by `sort`: pure, from the snapshot and the rates.
+///
+/// One pass over the snapshot gives each matching row an integer sort key (names become
+/// their rank among the distinct names), then one stable sort of a flat vector: the
+/// comparisons never touch process data, and ties stay in pid order.
+pub(super) fn build_rows(
+    snapshot: &Snapshot,
+    per_s: &[(Pid, f32)],
+    filter: &str,
+    sort: SortColumn,
+    ascending: bool,
+) -> Vec<Row> {
+    let terms = filter_terms(filter);
+    let mut rates = per_s.iter().peekable();
+    let mut pid_text = String::new();
+    let mut names = NameIds::default();
+    let mut keyed: Vec<(u64, Row)> = Vec::with_capacity(snapshot.len());
+    for info in snapshot.processes() {
+        while rates.next_if(|(pid, _)| *pid < info.pid).is_some() {}
+        let rate = rates
+            .next_if(|(pid, _)| *pid == info.pid)
+            .map_or(0.0, |(_, rate)| *rate);
+        if !terms.is_empty() && !matches_terms(info, &terms, &mut pid_text) {
+            continue;
+        }
+        let key = match sort {
+            SortColumn::Pid => 0,
+            SortColumn::Name => u64::from(names.id(info.display_name())),
+            SortColumn::Kind => kind_rank(&info.kind),
+            SortColumn::Status => status_rank(info.status),
+            SortColumn::Mailbox => info.mailbox_len,
+            // Rates are never negative, and the bits of non-negative floats sort as they do.
+            SortColumn::MessagesPerS => u64::from(rate.max(0.0).to_bits()),
+            SortColumn::Restarts => u64::from(info.restarts),
+            // Longer uptime: started earlier.
+            SortColumn::Uptime => u64::MAX - info.started_at_ms,
+        };
+        let row = Row {
+            pid: info.pid,
+            messages_per_s: rate,
+        };
+        keyed.push((key, row));
+    }
+    if sort == SortColumn::Name {
+        let ranks = names.ranks();
+        for (key, _) in &mut keyed {
+            *key = u64::from(ranks[*key as usize]);
+        }
+    }
+    match (sort, ascending) {
+        (SortColumn::Pid, true) => {}
+        (SortColumn::Pid, false) => keyed.reverse(),
+        // The rows come in pid order and the sort is stable: ties stay in pid order. (A
+        // stable sort also runs in near-linear time on the long runs of equal keys here.)
+        (_, true) => keyed.sort_by_key(|(key, _)| *key),
+        (_, false) => keyed.sort_by_key(|(key, _)| std::cmp::Reverse(*key)),
+    }
+    keyed.into_iter().map(|(_, row)| row).collect()
+}
+
+/// Gives each distinct name a small id, then ranks the ids by name (case-insensitive).
+#[derive(Default)]
+struct NameIds<'a> {
+    /// Ids by name.
+    ids: HashMap<&'a str, u32>,
+    /// Names by id.
+    names: Vec<&'a str>,
+    /// The last name seen and its id: siblings (thousands of `KV.Bucket`s) come in a row.
+    last: Option<(&'a str, u32)>,
+}
+
+impl<'a> NameIds<'a> {
+    fn id(&mut self, name: &'a str) -> u32 {
+        if let Some((last, id)) = self.last
+            && (std::ptr::eq(last, name) || last == name)
+        {
+            return id;
+        }
+        let next = self.names.len() as u32;
+        let id = *self.ids.entry(name).or_insert(next);
+        if id == next {
+            self.names.push(name);
+        }
+        self.last = Some((name, id));
+        id
+    }
+
+    /// The rank of each id.
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_by(|a, b| {
+            cmp_ignore_ascii_case(self.names[*a as usize], self.names[*b as usize])
+        });
+        let mut ranks = vec![0; order.len()];
+        for (rank, id) in order.into_iter().enumerate() {
+            ranks[id as usize] = rank as u32;
+        }
+        ranks
+    }
+}
+
+/// Kinds in the order of their names.
+fn kind_rank(kind: &ProcessKind) -> u64 {
+    match kind {
+        ProcessKind::Agent => 0,
+        ProcessKind::DynamicSupervisor { .. } => 1,
+        ProcessKind::Plain => 2,
+        ProcessKind::Server => 3,
+        ProcessKind::Supervisor { .. } => 4,
+    }
+}
+
+/// Statuses in the order of their names.
+fn status_rank(status: Status) -> u64 {
+    match status {
+        Status::Dead => 0,
+        Status::Exiting => 1,
+        Status::Running => 2,
+        Status::Waiting => 3,
+    }
+}
+
+/// Whether every term (lowercase) matches one of the process's fields.
+fn matches_terms(info: &ProcessInfo, terms: &[String], pid_text: &mut String) -> bool {
+    pid_text.clear();
+    write!(pid_text, "{}", info.pid).ok();
+    terms.iter().all(|term| {
+        contains_ignore_case(pid_text, term)
+            || info
+                .name
+                .as_deref()
+                .is_some_and(|name| contains_ignore_case(name, term))
+            || contains_ignore_case(&info.label, term)
+            || info
+                .child_id
+                .as_deref()
+                .is_some_and(|id| contains_ignore_case(id, term))
+            || contains_ignore_case(format::kind_word(&info.kind), term)
+            || contains_ignore_case(format::status_word(info.status), term)
+    })
+}
+
+fn cmp_ignore_ascii_case(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+        .then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use super::*;
+    use otpscope_contract::Strategy;
+
+    pub(in crate::panels::processes) fn info(
+        pid: u64,
+        name: Option<&str>,
+        label: &str,
+        kind: ProcessKind,
+    ) -> Arc<ProcessInfo> {
+        Arc::new(ProcessInfo {
+            name: name.map(Into::into),
+            mailbox_len: pid % 3,
+            started_at_ms: pid * 10,
+            ..ProcessInfo::new(Pid(pid), kind, label)
+        })
+    }
+
+    pub(in crate::panels::processes) fn kv() -> Snapshot {
+        let sup = ProcessKind::Supervisor {
+            strategy: Strategy::OneForAll,
+            max_restarts: 3,
+            max_seconds: 5,
+        };
+        let dynamic = ProcessKind::DynamicSupervisor {
+            max_restarts: 3,
+            max_seconds: 5,
+            max_children: None,
+        };
+        Snapshot::new(
+            "test",
+            0,
+            1_000,
+            0,
+            vec![
+                info(1, Some("KV.Supervisor"), "KV.Supervisor", sup),
+                info(
+                    2,
+                    Some("KV.BucketSupervisor"),
+                    "KV.BucketSupervisor",
+                    dynamic,
+                ),
+                info(3, Some("KV.Registry"), "KV.Registry", ProcessKind::Server),
+                info(4, None, "KV.Bucket", ProcessKind::Agent),
+                info(5, None, "KV.Bucket", ProcessKind::Agent),
+            ],
+        )
+    }
+
+    fn pids(rows: &[Row]) -> Vec<u64> {
+        rows.iter().map(|row| row.pid.0).collect()
+    }
+
+    #[test]
+    fn sorting_is_stable_and_reverses() {
+        let snap = kv();
+        let rows = build_rows(&snap, &[], "", SortColumn::Name, true);
+        assert_eq!(pids(&rows), [4, 5, 2, 3, 1]);
+        let rows = build_rows(&snap, &[], "", SortColumn::Name, false);
+        assert_eq!(pids(&rows), [1, 3, 2, 4, 5]);
+        let rows = build_rows(&snap, &[], "", SortColumn::Pid, false);
+        assert_eq!(pids(&rows), [5, 4, 3, 2, 1]);
+        let rows = build_rows(&snap, &[], "", SortColumn::Mailbox, false);
+        assert_eq!(pids(&rows), [2, 5, 1, 4, 3]);
+        let rows = build_rows(&snap, &[], "", SortColumn::Uptime, false);
+        assert_eq!(pids(&rows), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn filter_matches_every_word_against_any_field() {
+        let snap = kv();
+        let rows = build_rows(&snap, &[], "bucket", SortColumn::Pid, true);
+        assert_eq!(pids(&rows), [2, 4, 5]);
+        let rows = build_rows(&snap, &[], "bucket agent", SortColumn::Pid, true);
+        assert_eq!(pids(&rows), [4, 5]);
+        let rows = build_rows(&snap, &[], "<0.3.0>", SortColumn::Pid, true);
+        assert_eq!(pids(&rows), [3]);
+        let rows = build_rows(&snap, &[], "DYNAMIC", SortColumn::Pid, true);
+        assert_eq!(pids(&rows), [2]);
+        assert!(build_rows(&snap, &[], "nothing", SortColumn::Pid, true).is_empty());
+    }
+
+    #[test]
+    fn kind_and_status_ranks_follow_their_names() {
+        let kinds = [
+            ProcessKind::Agent,
+            ProcessKind::DynamicSupervisor {
+                max_restarts: 3,
+                max_seconds: 5,
+                max_children: None,
+            },
+            ProcessKind::Plain,
+            ProcessKind::Server,
+            ProcessKind::Supervisor {
+                strategy: Strategy::OneForOne,
+                max_restarts: 3,
+                max_seconds: 5,
+            },
+        ];
+        for pair in kinds.windows(2) {
+            assert!(format::kind_word(&pair[0]) < format::kind_word(&pair[1]));
+            assert!(kind_rank(&pair[0]) < kind_rank(&pair[1]));
+        }
+        let statuses = [
+            Status::Dead,
+            Status::Exiting,
+            Status::Running,
+            Status::Waiting,
+        ];
+        for pair in statuses.windows(2) {
+            assert!(format::status_word(pair[0]) < format::status_word(pair[1]));
+            assert!(status_rank(pair[0]) < status_rank(pair[1]));
+        }
+    }
+}
