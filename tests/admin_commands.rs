@@ -268,3 +268,58 @@ async fn restart_app_starts_the_app_again_only_once_it_has_stopped() {
         .unwrap();
     assert_eq!(value, Reply::Value { value: None });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_files_worker_crashes_or_stays_busy_on_command_and_others_are_refused() {
+    let node = Node::new("admin-playground");
+    let app = start_tree(&node, "restart_types.toml").await;
+    let control = app.control();
+    let capabilities = control.capabilities();
+    let playground = capabilities.app("playground").unwrap();
+    assert!(playground.command("crash").unwrap().on_process.is_some());
+    let supervisor = pid(&node, "Restarts.Supervisor");
+    let permanent = children(&control, supervisor).await[0].pid.unwrap();
+    let runtime_pid = node.pid(permanent.serial());
+
+    let crash = |pid: Pid| {
+        let command = otpscope::contract::AppCommand::new("playground", "crash");
+        Command::App(command.arg("pid", pid).arg("reason", "crash"))
+    };
+    assert_eq!(control.execute(crash(permanent)).await, Ok(Reply::Done));
+    assert_eq!(
+        exit_of(&node, runtime_pid).await,
+        otpscope::runtime::ExitReason::custom("crash")
+    );
+    wait_until_async("the permanent worker is back", || async {
+        children(&control, supervisor).await[0]
+            .pid
+            .is_some_and(|pid| pid != permanent)
+    })
+    .await;
+
+    let busy = children(&control, supervisor).await[0].pid.unwrap();
+    let command = otpscope::contract::AppCommand::new("playground", "busy");
+    let command = Command::App(command.arg("pid", busy).arg("ms", 60_000_i64));
+    assert_eq!(control.execute(command).await, Ok(Reply::Done));
+    // Busy for a minute: a call with a short timeout is not answered meanwhile.
+    let worker = otpscope::runtime::ServerRef::<otpscope::demo::playground::Worker>::from_pid(
+        &node,
+        node.pid(busy.serial()),
+    )
+    .unwrap();
+    let stats = otpscope::demo::playground::WorkerCall::Stats;
+    let timeout = std::time::Duration::from_millis(100);
+    assert_eq!(
+        worker.call_timeout(stats, timeout).await,
+        Err(otpscope::runtime::CallError::Timeout {
+            pid: worker.pid(),
+            timeout_ms: 100
+        })
+    );
+
+    let refused = control.execute(crash(supervisor)).await.unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!("{supervisor} is not a tree file's worker")
+    );
+}
