@@ -22,6 +22,10 @@ use super::panels::top_bar::TopBar;
 use super::source::{RequestId, Source};
 use super::state::{ChildList, ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
 
+/// The environment variable that makes each frame print what caused it (see
+/// [`trace_repaint`]): how to find what keeps an Observer at rest from resting.
+pub const TRACE_REPAINTS_VAR: &str = "OTPSCOPE_TRACE_REPAINTS";
+
 /// At most this many updates are applied in one frame, so a flood cannot freeze the UI.
 const MAX_UPDATES_PER_FRAME: usize = 256;
 
@@ -84,6 +88,8 @@ pub struct ObserverApp {
     applied: Option<Preferences>,
     /// What the title says is observed.
     title: String,
+    /// Set by `OTPSCOPE_TRACE_REPAINTS`: each frame prints what caused it, on stderr.
+    trace_repaints: bool,
 }
 
 impl ObserverApp {
@@ -111,6 +117,7 @@ impl ObserverApp {
             notices: Notices::default(),
             applied: None,
             title,
+            trace_repaints: std::env::var_os(TRACE_REPAINTS_VAR).is_some(),
         }
     }
 
@@ -130,13 +137,22 @@ impl ObserverApp {
 
     /// Drains the source (unless paused), applies updates and takes replies.
     pub fn logic(&mut self, ctx: &egui::Context) {
+        if self.trace_repaints {
+            trace_repaint(ctx);
+        }
         self.apply_preferences(ctx);
         if !self.paused {
-            for _ in 0..MAX_UPDATES_PER_FRAME {
+            let mut applied = 0;
+            while applied < MAX_UPDATES_PER_FRAME {
                 let Some(update) = self.source.try_recv() else {
                     break;
                 };
                 self.state.apply(update);
+                applied += 1;
+            }
+            if applied == MAX_UPDATES_PER_FRAME {
+                // More may wait, and the source woke the UI only once for them.
+                ctx.request_repaint();
             }
         }
         while let Some((id, reply)) = self.source.try_reply() {
@@ -147,16 +163,13 @@ impl ObserverApp {
             self.state.sample_load(now, self.source.memory_bytes());
         }
         self.state.forget_old_marks(now);
-        // Marks fade: keep repainting while any is fresh.
-        if self
-            .state
-            .marks
-            .values()
-            .any(|mark| now.duration_since(mark.at) < super::state::MARK_DURATION)
-        {
-            ctx.request_repaint_after(Duration::from_millis(100));
+        // When a mark ends, what it marks changes (a ghost leaves the tree, a name in the
+        // table loses its colour) with no update to wake the UI. Nothing else here asks for
+        // a repaint: the source wakes the UI when an update or a reply arrives (see
+        // `install_waker`), and a view that changes with time asks for itself.
+        if let Some(until) = self.state.next_mark_end(now) {
+            ctx.request_repaint_after(until);
         }
-        ctx.request_repaint_after(Duration::from_millis(self.prefs.interval_ms.max(50)));
     }
 
     fn apply_preferences(&mut self, ctx: &egui::Context) {
@@ -467,4 +480,24 @@ fn describe_command(
 ) -> String {
     let name_of = |pid: Pid| format::label_or_pid(pid, state.process(pid));
     format::command(command, name_of, capabilities)
+}
+
+/// Prints, on stderr, the frame's number, the time, and what asked for it (the file and
+/// line of each `request_repaint`; none for a frame caused by input or a window event).
+fn trace_repaint(ctx: &egui::Context) {
+    let causes: Vec<String> = ctx
+        .repaint_causes()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let time_s = ctx.input(|input| input.time);
+    eprintln!(
+        "otpscope: frame {} at {time_s:.3} s, asked by: {}",
+        ctx.cumulative_pass_nr(),
+        if causes.is_empty() {
+            "input or the window".to_owned()
+        } else {
+            causes.join(", ")
+        }
+    );
 }

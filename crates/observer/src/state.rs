@@ -21,6 +21,12 @@ pub const DEAD_CAPACITY: usize = 10_000;
 pub const MARK_DURATION: Duration = Duration::from_millis(2500);
 /// How many load samples the System tab keeps (one a second: ten minutes).
 pub const LOAD_CAPACITY: usize = 600;
+/// How often a load sample is taken (while frames are drawn: see [`ObserverState::sample_load`]).
+pub const LOAD_PERIOD: Duration = Duration::from_secs(1);
+/// What a view that ticks once a second (uptimes, the load charts) adds to its repaint
+/// delay, so the frame comes just after the second is due, not just before (egui wakes a
+/// frame early by its predicted frame time).
+pub const TICK_MARGIN: Duration = Duration::from_millis(50);
 
 /// The Observer's tabs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -307,6 +313,15 @@ impl ObserverState {
             .map(|mark| mark.kind)
     }
 
+    /// How long until the first fresh mark ends, if any is fresh.
+    pub fn next_mark_end(&self, now: Instant) -> Option<Duration> {
+        self.marks
+            .values()
+            .map(|mark| MARK_DURATION.saturating_sub(now.duration_since(mark.at)))
+            .filter(|left| !left.is_zero())
+            .min()
+    }
+
     /// Forgets marks older than [`MARK_DURATION`], so the set stays as small as what is on
     /// screen (every spawn leaves a mark: 100,000 buckets would otherwise stay marked).
     pub fn forget_old_marks(&mut self, now: Instant) {
@@ -470,11 +485,20 @@ impl ObserverState {
         }
     }
 
-    /// Takes a load sample if a second has passed since the last one.
+    /// How long until the next load sample is due (zero if it is).
+    pub fn next_sample_in(&self, now: Instant) -> Duration {
+        self.last_sample.map_or(Duration::ZERO, |last| {
+            LOAD_PERIOD.saturating_sub(now.duration_since(last))
+        })
+    }
+
+    /// Takes a load sample if [`LOAD_PERIOD`] has passed since the last one. Samples are
+    /// taken when frames are drawn: the System tab asks for a frame each period; elsewhere,
+    /// at rest, none come, and the next sample's rates average over the whole gap.
     pub fn sample_load(&mut self, now: Instant, memory_bytes: Option<u64>) {
         if self
             .last_sample
-            .is_some_and(|last| now.duration_since(last) < Duration::from_secs(1))
+            .is_some_and(|last| now.duration_since(last) < LOAD_PERIOD)
         {
             return;
         }

@@ -4,7 +4,10 @@
 //! processes by kind, messages handled per second, restarts per second, messages waiting in
 //! all mailboxes, and the memory the observed OS process holds (when the source can tell).
 //! Time runs along x in seconds before now; the charts do not pan or zoom, so they always
-//! show the window chosen.
+//! show the window chosen. While the tab is shown it asks for a frame once a second, when
+//! the next sample is due; that is its only repaint at rest.
+
+use std::time::Instant;
 
 use egui_plot::{
     Corner, GridMark, HoverPosition, Legend, Line, Plot, PlotPoints, uniform_grid_spacer,
@@ -12,7 +15,7 @@ use egui_plot::{
 
 use super::View;
 use crate::format::{self, thousands};
-use crate::state::{LoadSample, node_now_ms};
+use crate::state::{LoadSample, TICK_MARGIN, node_now_ms};
 use crate::style::chart_colors;
 
 /// The windows offered, in seconds.
@@ -79,6 +82,9 @@ impl SystemPanel {
     /// Draws the tab.
     pub fn ui(&mut self, ui: &mut egui::Ui, view: &mut View<'_>) {
         let state = view.state;
+        // The charts roll and the node's uptime ticks: a frame when the next sample is due.
+        let next = state.next_sample_in(Instant::now());
+        ui.ctx().request_repaint_after(next + TICK_MARGIN);
         self.summary_ui(ui, view);
         ui.add_space(6.0);
 

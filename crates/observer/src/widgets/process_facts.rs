@@ -14,7 +14,7 @@ use super::process_menu::process_menu_ui;
 use crate::command::UiCommand;
 use crate::format;
 use crate::panels::View;
-use crate::state::{ObserverState, node_now_ms};
+use crate::state::{ObserverState, TICK_MARGIN, node_now_ms};
 use crate::style::{self, NodeKind, status_color};
 
 /// The most entries a list of pids shows (a dynamic supervisor may link 100,000 buckets).
@@ -178,7 +178,7 @@ pub fn overview_grid_ui(
             if let Some(lived) = lifetime_ms(info, state) {
                 if alive {
                     // It ticks: see the module docs.
-                    ui.ctx().request_repaint_after(UPTIME_TICK);
+                    ui.ctx().request_repaint_after(UPTIME_TICK + TICK_MARGIN);
                     row(ui, "Uptime", format::uptime_ms(lived));
                 } else {
                     row(ui, "Lived", format::duration_ms(lived));

@@ -214,12 +214,6 @@ impl ApplicationsPanel {
         if std::mem::take(&mut self.search_changed) && !cache.data.matches.is_empty() {
             self.go_to_match(&snapshot, &cache.data, 0, view);
         }
-        cache
-            .graph
-            .refresh(&cache.data, view.state.selected, self.hovered, |pid| {
-                mark_freshness(view.state, pid, now)
-            });
-
         self.keyboard(ui, view, &cache.data, &mut actions);
         if view.prefs.show_outline {
             let max_width = (ui.available_width() * 0.7).max(200.0);
@@ -381,7 +375,11 @@ fn ghost_key(state: &ObserverState, pids: &[Pid]) -> u64 {
 }
 
 /// The fresh mark on `pid` and how fresh it is (1 new, 0 gone).
-fn mark_freshness(state: &ObserverState, pid: Pid, now: Instant) -> Option<(MarkKind, f32)> {
+pub(super) fn mark_freshness(
+    state: &ObserverState,
+    pid: Pid,
+    now: Instant,
+) -> Option<(MarkKind, f32)> {
     let mark = state.marks.get(&pid)?;
     let age = now.duration_since(mark.at);
     (age < MARK_DURATION).then(|| {

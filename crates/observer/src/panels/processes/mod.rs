@@ -9,6 +9,9 @@
 //!
 //! Messages per second come from `messages_handled` between two samples of the snapshot at
 //! least a second apart, kept here as pid-ordered vectors so a resample is one merge pass.
+//!
+//! At rest the table asks for one frame a second while it shows rows: the uptimes tick (in
+//! whole seconds) and the rates of processes gone quiet fall back to zero.
 
 mod rows;
 
@@ -22,7 +25,7 @@ use otpscope_contract::{Pid, ProcessInfo, Snapshot, Status};
 use super::View;
 use crate::command::UiCommand;
 use crate::format;
-use crate::state::{MarkKind, ObserverState, node_now_ms};
+use crate::state::{MarkKind, ObserverState, TICK_MARGIN, node_now_ms};
 use crate::style::{NodeKind, kind_colors, mark_color, status_color};
 use crate::widgets::process_menu::process_menu_ui;
 use crate::widgets::table::{self, filter_box_ui, numeric_cell_ui, swatch_ui};
@@ -30,6 +33,8 @@ use rows::{Row, build_rows};
 
 pub use rows::SortColumn;
 
+/// How often the uptimes shown are brought up to date.
+const UPTIME_TICK: Duration = Duration::from_secs(1);
 /// Message rates are resampled at most this often.
 const RATE_PERIOD: Duration = Duration::from_secs(1);
 /// A rebuild slower than this (a very large node) ...
@@ -248,6 +253,10 @@ impl ProcessesPanel {
         };
         let now_ms = node_now_ms(snapshot);
         let now = Instant::now();
+        if !self.rows.is_empty() {
+            // Uptimes tick and rates fall back to zero: a frame a second while rows show.
+            ui.ctx().request_repaint_after(UPTIME_TICK + TICK_MARGIN);
+        }
         let selected = state.selected;
         let scroll_to = (selected != self.seen_selection)
             .then(|| selected.and_then(|pid| self.rows.iter().position(|row| row.pid == pid)))

@@ -1,18 +1,25 @@
-//! The graph half of the tab: egui_graphs draws the nodes; this handles the view (fit,
-//! glide, wheel zoom), hit-testing, clicks, the context menu and the tooltip.
+//! The graph half of the tab: the view (fit, glide, drag to pan, wheel to zoom), painting
+//! the graph at that view, hit-testing, clicks, the context menu and the tooltip.
+//!
+//! One thing a reader must know: nothing here repaints by itself except a glide towards a
+//! target view and a fading mark; everything else is drawn once per input or update.
 
-use egui_graphs::{MetadataFrame, SettingsInteraction, SettingsNavigation, SettingsStyle};
+use egui::{PointerButton, Sense};
 
-use super::{GRAPH_ID, TreeGraphView, ViewTransform};
+use super::ViewTransform;
 use crate::command::UiCommand;
 use crate::panels::View;
 use crate::panels::applications::data::RowItem;
 use crate::panels::applications::menus::{graph_menu_ui, row_menu_ui, tooltip_ui};
 use crate::panels::applications::overlay::overlay_ui;
-use crate::panels::applications::{ApplicationsPanel, REVEAL_ZOOM, TreeAction, TreeCache};
+use crate::panels::applications::{
+    ApplicationsPanel, REVEAL_ZOOM, TreeAction, TreeCache, mark_freshness,
+};
 
 /// Height of the legend and hints painted at the bottom of the graph.
 const OVERLAY_BOTTOM: f32 = 66.0;
+/// How much one step of a pinch or Ctrl+wheel zooms.
+const ZOOM_STEP: f32 = 0.1;
 
 // === impl ApplicationsPanel: the graph ===
 
@@ -24,43 +31,34 @@ impl ApplicationsPanel {
         cache: &mut TreeCache,
         actions: &mut Vec<TreeAction>,
     ) {
-        let interactions = SettingsInteraction::new()
-            .with_dragging_enabled(false)
-            .with_hover_enabled(false)
-            .with_node_clicking_enabled(false)
-            .with_node_selection_enabled(false)
-            .with_edge_clicking_enabled(false)
-            .with_edge_selection_enabled(false);
-        let navigation = SettingsNavigation::new()
-            .with_fit_to_screen_enabled(false)
-            .with_zoom_and_pan_enabled(true);
-        let styles = SettingsStyle::new().with_labels_always(true);
-        let response = TreeGraphView::new()
-            .with_id(Some(GRAPH_ID.to_owned()))
-            .with_interactions(&interactions)
-            .with_navigations(&navigation)
-            .with_styles(&styles)
-            .show(ui, &mut cache.graph.graph)
-            .response;
+        let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let rect = response.rect;
         let size = rect.size();
 
-        let mut meta = MetadataFrame::new(Some(GRAPH_ID.to_owned())).load(ui);
-        let before = ViewTransform {
-            zoom: meta.zoom,
-            pan: meta.pan,
-        };
-        let mut transform = before;
-        let mut user_moved = response.dragged();
-        if response.hovered() {
+        let mut transform = self.last_view.map_or(
+            ViewTransform {
+                zoom: 1.0,
+                pan: egui::Vec2::ZERO,
+            },
+            |(_, transform)| transform,
+        );
+        let mut user_moved = false;
+        if response.dragged_by(PointerButton::Primary) || response.dragged_by(PointerButton::Middle)
+        {
+            transform.pan += response.drag_delta();
+            user_moved = true;
+        }
+        if response.hovered()
+            && let Some(pointer) = response.hover_pos()
+        {
+            let anchor = (pointer - rect.min).to_pos2();
             let (scroll, zoom_delta) =
                 ui.input(|input| (input.smooth_scroll_delta, input.zoom_delta()));
             if zoom_delta != 1.0 {
+                let step = ZOOM_STEP * (zoom_delta - 1.0).signum();
+                transform = transform.zoomed(1.0 + step, anchor);
                 user_moved = true;
-            } else if scroll.y != 0.0
-                && let Some(pointer) = response.hover_pos()
-            {
-                let anchor = (pointer - rect.min).to_pos2();
+            } else if scroll.y != 0.0 {
                 transform = transform.zoomed((scroll.y * 0.002).exp(), anchor);
                 user_moved = true;
             }
@@ -106,12 +104,8 @@ impl ApplicationsPanel {
                 transform = target;
                 self.view_target = None;
             }
+            // An animation: keep drawing until it arrives.
             ui.ctx().request_repaint();
-        }
-        if transform != before {
-            meta.zoom = transform.zoom;
-            meta.pan = transform.pan;
-            meta.save(ui);
         }
         self.last_view = Some((rect, transform));
 
@@ -120,6 +114,19 @@ impl ApplicationsPanel {
             .map(|pointer| transform.to_canvas((pointer - rect.min).to_pos2()))
             .and_then(|canvas| cache.graph.hit(&cache.data, canvas));
         self.hovered = hit.map(|(row, _)| row);
+        let now = std::time::Instant::now();
+        let is_marked =
+            cache
+                .graph
+                .refresh(&cache.data, view.state.selected, self.hovered, |pid| {
+                    mark_freshness(view.state, pid, now)
+                });
+        if is_marked {
+            // A mark fades: an animation, drawn at the display's pace until it is gone.
+            ui.ctx().request_repaint();
+        }
+        cache.graph.paint(ui.ctx(), &painter, rect.min, transform);
+
         let hit_row = hit.and_then(|(row, badge)| Some((cache.data.rows.get(row)?, badge)));
         if response.clicked()
             && let Some((row, badge)) = hit_row

@@ -5,20 +5,23 @@
 //! Its parts: [`shapes`] (how a node and an edge look), [`transform`] (zoom and pan
 //! arithmetic) and [`canvas`] (the graph half of the tab: drawing, the view, the mouse).
 //!
-//! Positions are ours: egui_graphs draws them through a layout that does nothing
-//! ([`FixedLayout`]), since its default layout would scatter the nodes on the first frame;
-//! its own hit testing, selection and dragging are off, and the panel hit-tests the
-//! rectangles laid out here, so a click on a node, on its collapse badge or on empty space
-//! are told apart, and nodes cannot be dragged out of the tidy layout. Per-frame state
-//! (selection, hover, marks) lives in the node payloads and is refreshed each frame
-//! without rebuilding the graph.
+//! egui_graphs gives the graph its storage and the display traits our shapes implement;
+//! [`TreeGraph::paint`] draws it with egui's painter, in the order egui_graphs would (edges,
+//! then nodes), at the view's zoom and pan. Its `GraphView` widget is not used: it asks egui
+//! for a repaint on every frame it draws, so an untouched Applications tab would repaint
+//! forever (a whole core under Xvfb's software GL). Drawn this way, the tab repaints only on
+//! input, on an update, and while something moves (a view gliding, a mark fading). Positions
+//! are ours (egui_graphs' layouts would scatter the nodes), and the panel hit-tests the
+//! rectangles laid out here, so a click on a node, on its collapse badge or on empty space are
+//! told apart. Per-frame state (selection, hover, marks) lives in the node payloads and is
+//! refreshed each frame without rebuilding the graph.
 
 mod canvas;
 pub mod shapes;
 pub mod transform;
 
 use egui::{Pos2, Rect, vec2};
-use egui_graphs::{DisplayEdge, DisplayNode, Graph};
+use egui_graphs::{DisplayEdge, DisplayNode, DrawContext, Graph, MetadataFrame, SettingsStyle};
 use petgraph::Directed;
 use petgraph::stable_graph::{DefaultIx, NodeIndex};
 
@@ -34,49 +37,8 @@ use shapes::{
 };
 pub use transform::ViewTransform;
 
-/// The id egui_graphs keeps the view's zoom and pan under.
-pub const GRAPH_ID: &str = "otpscope_tree";
 /// The graph draws at most this many rows (the outline shows them all).
 pub const MAX_GRAPH_NODES: usize = 2_000;
-
-// === Layout that keeps our positions ===
-
-/// egui_graphs' layout state for [`FixedLayout`]: nothing.
-#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct FixedLayoutState;
-
-impl egui_graphs::LayoutState for FixedLayoutState {}
-
-/// A layout that leaves nodes where we put them.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct FixedLayout;
-
-impl egui_graphs::Layout<FixedLayoutState> for FixedLayout {
-    fn from_state(_state: FixedLayoutState) -> impl egui_graphs::Layout<FixedLayoutState> {
-        Self
-    }
-
-    fn next<N, E, Ty, Ix, Dn, De>(
-        &mut self,
-        _graph: &mut Graph<N, E, Ty, Ix, Dn, De>,
-        _ui: &egui::Ui,
-    ) where
-        N: Clone,
-        E: Clone,
-        Ty: petgraph::EdgeType,
-        Ix: petgraph::stable_graph::IndexType,
-        Dn: DisplayNode<N, E, Ty, Ix>,
-        De: DisplayEdge<N, E, Ty, Ix, Dn>,
-    {
-    }
-
-    fn state(&self) -> FixedLayoutState {
-        FixedLayoutState
-    }
-}
-
-/// The graph view with our layout.
-pub type TreeGraphView = egui_graphs::GraphView<FixedLayoutState, FixedLayout>;
 
 // === impl TreeGraph ===
 
@@ -179,14 +141,16 @@ impl TreeGraph {
         }
     }
 
-    /// Updates what changes between frames: selection, hover and marks.
+    /// Updates what changes between frames: selection, hover and marks. Returns whether a
+    /// drawn node has a fresh mark (it fades: the caller keeps repainting while it does).
     pub fn refresh(
         &mut self,
         data: &TreeData,
         selected: Option<Pid>,
         hovered: Option<usize>,
         mut mark: impl FnMut(Pid) -> Option<(MarkKind, f32)>,
-    ) {
+    ) -> bool {
+        let mut is_marked = false;
         for (row_index, node_index) in self.nodes.iter().enumerate() {
             let Some(row) = data.rows.get(row_index) else {
                 continue;
@@ -204,6 +168,54 @@ impl TreeGraph {
             } else {
                 pid.and_then(&mut mark)
             };
+            is_marked |= payload.mark.is_some();
+        }
+        is_marked
+    }
+
+    /// Paints the graph with `painter`: canvas point `p` shows at `origin + p * zoom + pan`.
+    /// Edges first, then nodes, each as its display shape says (see [`shapes`]).
+    pub fn paint(
+        &mut self,
+        ctx: &egui::Context,
+        painter: &egui::Painter,
+        origin: Pos2,
+        view: ViewTransform,
+    ) {
+        let mut meta = MetadataFrame::new(None);
+        meta.zoom = view.zoom;
+        meta.pan = origin.to_vec2() + view.pan;
+        let style = SettingsStyle::new();
+        let draw = DrawContext {
+            ctx,
+            painter,
+            style: &style,
+            is_directed: true,
+            meta: &meta,
+        };
+        // Bring each display up to date with its payload before edges read the nodes.
+        for index in &self.nodes {
+            if let Some(node) = self.graph.node_mut(*index) {
+                let props = node.props().clone();
+                node.display_mut().update(&props);
+            }
+        }
+        for (index, edge) in self.graph.edges_iter() {
+            let Some((start, end)) = self.graph.edge_endpoints(index) else {
+                continue;
+            };
+            let (Some(start), Some(end)) = (self.graph.node(start), self.graph.node(end)) else {
+                continue;
+            };
+            // An edge's look is a function of its payload: draw a fresh copy of its display.
+            let mut display = edge.display().clone();
+            display.update(edge.props());
+            painter.extend(display.shapes(start, end, &draw));
+        }
+        for index in &self.nodes {
+            if let Some(node) = self.graph.node_mut(*index) {
+                painter.extend(node.display_mut().shapes(&draw));
+            }
         }
     }
 
