@@ -7,7 +7,7 @@
 //! a page at a time.
 //!
 //! Each test starts its own tokio runtime and node and keeps them alive for the whole test.
-//! The graph view asks for a repaint every frame, so the harness is stepped with
+//! What the node does arrives on its own thread, so the harness is stepped with
 //! `run_steps`, in loops that wait for a condition with a deadline.
 
 #![cfg(feature = "gui")]

@@ -8,8 +8,8 @@
 //! console's Delete and "Create 1,000 buckets", a child's history across restarts, and the
 //! warning for events the node dropped.
 //!
-//! Each test starts its own tokio runtime and node. The graph view asks for a repaint every
-//! frame, so the harness is stepped with `run_steps`, in loops that wait for a condition with
+//! Each test starts its own tokio runtime and node. What the node does arrives on its own
+//! thread, so the harness is stepped with `run_steps`, in loops that wait for a condition with
 //! a deadline. The app samples the load and times its auto-refresh on the wall clock (the UI
 //! thread has no tokio clock to pause), so those tests wait for what the samples and the
 //! refreshes show, never for a fixed time.

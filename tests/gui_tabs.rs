@@ -4,8 +4,8 @@
 //! toggle switches the theme.
 //!
 //! Each test starts its own tokio runtime and node and keeps them alive for the whole test;
-//! the harness is stepped with `run_steps` (the graph view may ask for a repaint every
-//! frame) in loops that wait for a condition with a deadline.
+//! the harness is stepped with `run_steps` (what the node does arrives on its own thread) in
+//! loops that wait for a condition with a deadline.
 
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]

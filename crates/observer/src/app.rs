@@ -21,6 +21,7 @@ use super::panels::system::SystemPanel;
 use super::panels::top_bar::TopBar;
 use super::source::{RequestId, Source};
 use super::state::{ChildList, ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
+use super::style;
 
 /// The environment variable that makes each frame print what caused it (see
 /// [`trace_repaint`]): how to find what keeps an Observer at rest from resting.
@@ -255,6 +256,7 @@ impl ObserverApp {
             commands: &mut self.commands,
         };
         let outcome = egui::Panel::top("top_bar")
+            .frame(style::panel_frame(ui.style()))
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     for tab in Tab::ALL {
@@ -283,6 +285,7 @@ impl ObserverApp {
             .collect();
         if capabilities.control && !apps.is_empty() && view.prefs.show_console {
             console_height = egui::Panel::bottom("console")
+                .frame(style::panel_frame(ui.style()))
                 .resizable(true)
                 .show(ui, |ui| {
                     for app in apps {
@@ -295,18 +298,21 @@ impl ObserverApp {
                 .height();
         }
         egui::Panel::right("details")
+            .frame(style::panel_frame(ui.style()))
             .resizable(true)
             .default_size(340.0)
             .min_size(260.0)
             .show(ui, |ui| {
                 self.details.ui(ui, &mut view);
             });
-        egui::CentralPanel::default().show(ui, |ui| match self.tab {
-            Tab::Applications => self.applications.ui(ui, &mut view),
-            Tab::Processes => self.processes.ui(ui, &mut view),
-            Tab::System => self.system.ui(ui, &mut view),
-            Tab::Events => self.events.ui(ui, &mut view),
-        });
+        egui::CentralPanel::default()
+            .frame(style::central_frame(ui.style()))
+            .show(ui, |ui| match self.tab {
+                Tab::Applications => self.applications.ui(ui, &mut view),
+                Tab::Processes => self.processes.ui(ui, &mut view),
+                Tab::System => self.system.ui(ui, &mut view),
+                Tab::Events => self.events.ui(ui, &mut view),
+            });
         self.windows.ui(ui.ctx(), &mut view);
         self.notices.ui(ui.ctx(), &self.state, console_height);
         self.dialogs.ui(ui.ctx(), &mut view);
@@ -469,6 +475,10 @@ impl eframe::App for ObserverApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         self.save_preferences(storage);
+    }
+
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        style::clear_color(visuals)
     }
 }
 

@@ -32,6 +32,7 @@ pub fn run(source: Box<dyn Source>) -> Result<(), eframe::Error> {
             .with_title("otpscope Observer")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([640.0, 400.0]),
+        dithering: false,
         ..eframe::NativeOptions::default()
     };
     eframe::run_native(

@@ -494,7 +494,8 @@ impl ObserverState {
 
     /// Takes a load sample if [`LOAD_PERIOD`] has passed since the last one. Samples are
     /// taken when frames are drawn: the System tab asks for a frame each period; elsewhere,
-    /// at rest, none come, and the next sample's rates average over the whole gap.
+    /// at rest, none come, and the first sample after a gap is preceded by one that holds
+    /// the last counts (nothing arrived in the gap, or a frame would have come).
     pub fn sample_load(&mut self, now: Instant, memory_bytes: Option<u64>) {
         if self
             .last_sample
@@ -505,6 +506,20 @@ impl ObserverState {
         let Some(snapshot) = self.snapshot.as_ref() else {
             return;
         };
+        if let (Some(last_at), Some(last)) = (self.last_sample, self.load.back())
+            && now.duration_since(last_at) >= 2 * LOAD_PERIOD
+        {
+            // No frame for a while means nothing arrived (an update wakes the UI): the counts
+            // held and nothing was handled until now. Say so a period ago, so that a change
+            // now reads as a step, not as a ramp across the whole gap.
+            let held = LoadSample {
+                t_s: now.duration_since(self.started).as_secs_f64() - LOAD_PERIOD.as_secs_f64(),
+                messages_per_s: 0.0,
+                restarts_per_s: 0.0,
+                ..last.clone()
+            };
+            self.load.push_back(held);
+        }
         let elapsed_s = self
             .last_sample
             .map_or(1.0, |last| now.duration_since(last).as_secs_f64());
@@ -550,4 +565,45 @@ pub fn node_now_ms(snapshot: &Snapshot) -> u64 {
     wall_unix_ms
         .max(snapshot.taken_at_unix_ms)
         .saturating_sub(snapshot.node_started_at_unix_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use otpscope_contract::{Delta, ProcessKind};
+
+    use super::*;
+
+    #[test]
+    fn a_load_gap_at_rest_holds_the_last_counts_until_a_period_before_the_change() {
+        let mut state = ObserverState::new();
+        let one = |pid| Arc::new(ProcessInfo::new(Pid(pid), ProcessKind::Agent, "A"));
+        state.apply(Update::Full(Snapshot::new("t", 0, 0, 1, [one(1)])));
+        let start = Instant::now();
+        state.sample_load(start, None);
+        assert_eq!(state.next_sample_in(start), LOAD_PERIOD);
+        state.sample_load(start + Duration::from_millis(500), None);
+        assert_eq!(state.load.len(), 1, "not due yet");
+        // Ten quiet seconds, then a process starts.
+        state.apply(Update::Delta(Delta {
+            seq: 2,
+            from_seq: 1,
+            added: vec![one(2)],
+            ..Delta::default()
+        }));
+        state.sample_load(start + Duration::from_secs(10), None);
+        let workers: Vec<(f64, usize)> = state
+            .load
+            .iter()
+            .map(|s| ((s.t_s - state.load[0].t_s).round(), s.workers))
+            .collect();
+        assert_eq!(workers, [(0.0, 1), (9.0, 1), (10.0, 2)]);
+        assert_eq!(
+            state.next_sample_in(start + Duration::from_secs(10)),
+            LOAD_PERIOD
+        );
+    }
 }

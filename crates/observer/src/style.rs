@@ -268,6 +268,26 @@ pub fn chart_colors(visuals: &egui::Visuals) -> ChartColors {
     }
 }
 
+// === The window's background ===
+
+/// What the window is cleared to before each frame: the panels' own fill, so that the
+/// panels need not paint it again ([`panel_frame`], [`central_frame`]) and look the same.
+/// Under software GL (Xvfb, a VM, a remote desktop) a frame's cost is the pixels it fills:
+/// the panels' backgrounds covered the whole window once more, for nothing.
+pub fn clear_color(visuals: &egui::Visuals) -> [f32; 4] {
+    visuals.panel_fill.to_normalized_gamma_f32()
+}
+
+/// A side, top or bottom panel's frame: egui's, without the fill the clear colour gives.
+pub fn panel_frame(style: &egui::Style) -> egui::Frame {
+    egui::Frame::side_top_panel(style).fill(Color32::TRANSPARENT)
+}
+
+/// The central panel's frame: egui's, without the fill the clear colour gives.
+pub fn central_frame(style: &egui::Style) -> egui::Frame {
+    egui::Frame::central_panel(style).fill(Color32::TRANSPARENT)
+}
+
 // === A node in miniature ===
 
 /// Paints a node in miniature (16 by 11 points) centred on `center`: the kind's fill and

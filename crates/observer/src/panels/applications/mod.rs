@@ -218,6 +218,7 @@ impl ApplicationsPanel {
         if view.prefs.show_outline {
             let max_width = (ui.available_width() * 0.7).max(200.0);
             egui::Panel::left("applications_outline")
+                .frame(crate::style::panel_frame(ui.style()))
                 .resizable(true)
                 .default_size(330.0)
                 .size_range(160.0..=max_width)
