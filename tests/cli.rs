@@ -118,7 +118,7 @@ fn dump_json_is_the_snapshot() {
         names,
         ["KV.Supervisor", "KV.BucketSupervisor", "KV.Registry"]
     );
-    assert_eq!(snapshot["format_version"], 1);
+    assert_eq!(snapshot["format_version"], 2);
 }
 
 #[test]
@@ -631,8 +631,7 @@ fn run_json_writes_one_object_a_line() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|event| event["type"] == "exited")
-        .filter_map(|event| event["reason"].as_str())
+        .filter_map(|event| event["kind"]["exited"]["reason"].as_str())
         .collect();
     assert!(exited.contains(&"killed"), "{kill}");
     assert!(lines.last().unwrap()["final"]["processes"].is_array());

@@ -15,7 +15,7 @@ use crate::{ExitReason, Pid, Restart};
 /// (the KV demo's create, put and get, a tree file's crash-now) are [`Command::App`]: an app,
 /// a command name and typed arguments, described by the source when it connects.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Command {
     /// Send an exit signal to `pid` (`kill` kills untrappably).
     Exit {
@@ -81,7 +81,7 @@ pub struct AppCommand {
     /// The command (`create_bucket`).
     pub name: String,
     /// Its arguments by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     pub args: BTreeMap<String, ArgValue>,
 }
 
@@ -218,10 +218,10 @@ pub struct ChildRow {
     /// The child id.
     pub id: String,
     /// Its process, if it runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pid: Option<Pid>,
     /// True while its supervisor retries a restart that failed.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub is_restarting: bool,
     /// True for a supervisor, false for a worker.
     pub is_supervisor: bool,

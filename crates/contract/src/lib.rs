@@ -1,8 +1,10 @@
 //! The contract between a source of process data and every view of it: pure serde data.
 //!
 //! Nothing here refers to the runtime. The in-process runtime, a remote node, a recording or
-//! (later) a BEAM node all produce these types, and the Observer consumes only them; what
-//! travels over a wire is their JSON form, versioned by [`FORMAT_VERSION`].
+//! (later) a BEAM node all produce these types, and the Observer consumes only them. Every type
+//! has one serde form that reads well in JSON (`otpscope dump --json`) and works in compact
+//! binary formats ([`binary`]: the remote wire and recordings), versioned by
+//! [`FORMAT_VERSION`].
 //!
 //! Two things a reader must know:
 //! - A view holds one [`Snapshot`] and keeps it current with [`Snapshot::apply`]: a source sends
@@ -12,6 +14,7 @@
 //!   between snapshots), `*_unix_ms` fields are wall-clock time.
 //!   [`Snapshot::node_started_at_unix_ms`] turns the first into the second.
 
+pub mod binary;
 mod capabilities;
 mod command;
 pub mod format;
@@ -41,8 +44,12 @@ pub mod build {
     pub use crate::snapshot::InPlace;
 }
 
-/// The version of this model's wire form; bumped when a change would mislead an older reader.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of this model's serde form; bumped when a change would mislead an older reader
+/// (in the positional [`binary`] form, any added, removed or reordered field or variant).
+///
+/// 2: every field always written (no skipped empties), enums tagged externally
+/// (`{"exited": {..}}`), an event's kind in its own `kind` field, pids binary as serials.
+pub const FORMAT_VERSION: u32 = 2;
 
 #[cfg(test)]
 mod tests {
@@ -62,6 +69,8 @@ mod tests {
         assert!("<0.x.0>".parse::<Pid>().is_err());
         assert_eq!(serde_json::to_string(&Pid(3)).unwrap(), "\"<0.3.0>\"");
         assert_eq!(serde_json::from_str::<Pid>("\"<0.3.0>\"").unwrap(), Pid(3));
+        assert_eq!(binary::encode(&Pid(300)).unwrap(), [0xac, 0x02]);
+        assert_eq!(binary::decode::<Pid>(&[0xac, 0x02]).unwrap(), Pid(300));
     }
 
     #[test]
@@ -95,7 +104,7 @@ mod tests {
     }
 
     #[test]
-    fn updates_events_and_commands_round_trip_through_json() {
+    fn updates_events_and_commands_round_trip_through_json_and_binary() {
         let updates = vec![
             Update::Delta(Delta {
                 seq: 2,
@@ -140,6 +149,8 @@ mod tests {
         for update in updates {
             let json = serde_json::to_string(&update).unwrap();
             assert_eq!(serde_json::from_str::<Update>(&json).unwrap(), update);
+            let bytes = binary::encode(&update).unwrap();
+            assert_eq!(binary::decode::<Update>(&bytes).unwrap(), update);
         }
         let command = Command::Exit {
             pid: Pid(42),
@@ -148,9 +159,14 @@ mod tests {
         let json = serde_json::to_string(&command).unwrap();
         assert_eq!(
             json,
-            r#"{"command":"exit","pid":"<0.42.0>","reason":{"custom":"boom"}}"#
+            r#"{"exit":{"pid":"<0.42.0>","reason":{"custom":"boom"}}}"#
         );
         assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), command);
+        // Variant 0, pid 42, reason variant 7 ("custom"), then the text "boom".
+        assert_eq!(
+            binary::encode(&command).unwrap(),
+            [0, 42, 7, 4, b'b', b'o', b'o', b'm']
+        );
         let app = Command::App(
             AppCommand::new("kv", "get")
                 .arg("bucket", "b")
@@ -159,9 +175,15 @@ mod tests {
         let json = serde_json::to_string(&app).unwrap();
         assert_eq!(
             json,
-            r#"{"command":"app","app":"kv","name":"get","args":{"bucket":{"text":"b"},"key":{"text":"k"}}}"#
+            r#"{"app":{"app":"kv","name":"get","args":{"bucket":{"text":"b"},"key":{"text":"k"}}}}"#
         );
         assert_eq!(serde_json::from_str::<Command>(&json).unwrap(), app);
+        let bytes = binary::encode(&app).unwrap();
+        assert_eq!(binary::decode::<Command>(&bytes).unwrap(), app);
+        assert!(binary::decode::<Command>(&bytes[..bytes.len() - 1]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(binary::decode::<Command>(&longer).is_err());
     }
 
     #[test]

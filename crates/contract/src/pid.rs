@@ -8,7 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A process identifier within one node: the serial printed as `<0.42.0>`, as BEAM prints
 /// local pids. Serials grow in start order and are never reused within a node, so a parent's
-/// pid is always smaller than its children's. Serialized as its text.
+/// pid is always smaller than its children's. Serialized as its text for people, as its
+/// serial in binary formats.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pid(pub u64);
 
@@ -57,15 +58,24 @@ impl FromStr for Pid {
     }
 }
 
+/// Text (`"<0.42.0>"`) in formats meant for people (JSON), the bare serial in binary ones.
 impl Serialize for Pid {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            serializer.serialize_u64(self.0)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Pid {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
+        if deserializer.is_human_readable() {
+            let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+            text.parse().map_err(serde::de::Error::custom)
+        } else {
+            u64::deserialize(deserializer).map(Pid)
+        }
     }
 }

@@ -34,7 +34,7 @@ impl fmt::Display for Strategy {
 
 /// What a process is.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ProcessKind {
     /// A supervisor with a fixed list of child specs.
     Supervisor {
@@ -52,7 +52,7 @@ pub enum ProcessKind {
         /// ... within this many seconds, or the supervisor gives up.
         max_seconds: u32,
         /// The most children it accepts, if limited.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         max_children: Option<u64>,
     },
     /// A gen-server-style server.
@@ -258,39 +258,39 @@ pub struct ProcessInfo {
     /// Its pid.
     pub pid: Pid,
     /// Its registered name, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub name: Option<Arc<str>>,
     /// What it is.
     pub kind: ProcessKind,
     /// Its behaviour label, such as `KV.Bucket`.
     pub label: Arc<str>,
     /// The process that started it, if any (it may have exited since).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub parent: Option<Pid>,
     /// Its live children in start order (a supervisor's in child-spec order).
-    #[serde(default, skip_serializing_if = "SmallVec::is_empty")]
+    #[serde(default)]
     pub children: PidList,
     /// Its child id under its supervisor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub child_id: Option<Arc<str>>,
     /// Its restart type under its supervisor.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub restart: Option<Restart>,
     /// How its supervisor shuts it down.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub shutdown: Option<Shutdown>,
     /// What it is doing.
     pub status: Status,
     /// Whether exit signals arrive as messages.
     pub trap_exit: bool,
     /// The processes it is linked to, sorted.
-    #[serde(default, skip_serializing_if = "SmallVec::is_empty")]
+    #[serde(default)]
     pub links: PidList,
     /// The processes it monitors, sorted by monitor (a pid monitored twice appears twice).
-    #[serde(default, skip_serializing_if = "SmallVec::is_empty")]
+    #[serde(default)]
     pub monitors: PidList,
     /// The processes that monitor it, sorted.
-    #[serde(default, skip_serializing_if = "SmallVec::is_empty")]
+    #[serde(default)]
     pub monitored_by: PidList,
     /// Messages waiting in its mailbox.
     pub mailbox_len: u64,

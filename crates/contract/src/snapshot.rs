@@ -367,6 +367,9 @@ struct SnapshotIn {
     node_started_at_unix_ms: u64,
     taken_at_unix_ms: u64,
     seq: u64,
+    /// Read (binary formats are positional) and then ignored.
+    #[serde(default, rename = "roots")]
+    _roots: BTreeSet<Pid>,
     processes: Vec<Arc<ProcessInfo>>,
 }
 
@@ -532,12 +535,19 @@ mod tests {
         let json = serde_json::to_value(&snap).unwrap();
         assert_eq!(json["processes"].as_array().unwrap().len(), 2);
         assert_eq!(json["roots"], serde_json::json!(["<0.1.0>"]));
-        assert_eq!(json["processes"][0]["kind"]["type"], "supervisor");
+        assert_eq!(
+            json["processes"][0]["kind"]["supervisor"]["strategy"],
+            "one_for_one"
+        );
         assert_eq!(
             json["processes"][1]["shutdown"],
             serde_json::json!({"timeout_ms": 5000})
         );
         let back: Snapshot = serde_json::from_value(json).unwrap();
         assert_eq!(back, snap);
+        let bytes = crate::binary::encode(&snap).unwrap();
+        let back: Snapshot = crate::binary::decode(&bytes).unwrap();
+        assert_eq!(back, snap);
+        assert_eq!(back.roots().map(|p| p.pid).collect::<Vec<_>>(), [Pid(1)]);
     }
 }

@@ -18,13 +18,13 @@ pub struct Delta {
     /// When the data was read (wall clock).
     pub taken_at_unix_ms: u64,
     /// Processes new to the view, in pid order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub added: Vec<Arc<ProcessInfo>>,
     /// Processes whose values changed, in pid order, as they are now.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub changed: Vec<Arc<ProcessInfo>>,
     /// Processes that exited, with why, in pid order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub removed: Vec<Removed>,
 }
 
@@ -53,20 +53,19 @@ pub struct Event {
     /// When it happened, in milliseconds since the node started.
     pub at_ms: u64,
     /// What happened.
-    #[serde(flatten)]
     pub kind: EventKind,
 }
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A process started.
     Spawned {
         /// The new process.
         pid: Pid,
         /// Who started it.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(default)]
         parent: Option<Pid>,
         /// Its behaviour label.
         label: Arc<str>,
@@ -176,11 +175,7 @@ pub enum Update {
         /// The events.
         events: Vec<Event>,
         /// How many events before these were dropped because the subscriber fell behind.
-        #[serde(default, skip_serializing_if = "is_zero")]
+        #[serde(default)]
         missed: u64,
     },
-}
-
-fn is_zero(value: &u64) -> bool {
-    *value == 0
 }
