@@ -556,7 +556,8 @@ impl<'a, W: Write> Runner<'a, W> {
             EventKind::Linked { .. } | EventKind::Unlinked { .. } => false,
             EventKind::Exited { .. }
             | EventKind::Restarted { .. }
-            | EventKind::SupervisorGaveUp { .. } => true,
+            | EventKind::SupervisorGaveUp { .. }
+            | EventKind::Command { .. } => true,
         };
         shown.then(|| format::event(kind, |pid| self.names.get(&pid).cloned()))
     }

@@ -245,6 +245,24 @@ impl Command {
         }
     }
 
+    /// The process the command acts on, if it names one (an app command's pid argument
+    /// counts).
+    pub fn target(&self) -> Option<Pid> {
+        match self {
+            Self::Exit { pid, .. } | Self::GetState { pid } => Some(*pid),
+            Self::WhichChildren { supervisor }
+            | Self::TerminateChild { supervisor, .. }
+            | Self::RestartChild { supervisor, .. }
+            | Self::DeleteChild { supervisor, .. }
+            | Self::StopSupervisor { supervisor, .. } => Some(*supervisor),
+            Self::RestartApp => None,
+            Self::App(command) => command.args.values().find_map(|arg| match arg {
+                ArgValue::Pid(pid) => Some(*pid),
+                _ => None,
+            }),
+        }
+    }
+
     /// True for the supervisor calls (which, terminate, restart and delete child, stop).
     pub fn is_supervisor_call(&self) -> bool {
         matches!(

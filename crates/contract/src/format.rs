@@ -2,7 +2,7 @@
 //! model's own `Display`. Numbers are grouped by thousands, durations read at a glance, a
 //! process is its name then its pid, and an event is one sentence.
 
-use crate::{EventKind, Pid};
+use crate::{Command, EventKind, Pid};
 
 /// `1234567` as `1,234,567`.
 pub fn thousands(value: u64) -> String {
@@ -114,6 +114,31 @@ pub fn event(kind: &EventKind, name_of: impl Fn(Pid) -> Option<String>) -> Strin
             "{} gave up: too many restarts ({child_id} exited: {reason})",
             name(*supervisor)
         ),
+        EventKind::Command { from, command, .. } => format!("{from} sent: {command}"),
+    }
+}
+
+/// A command as one line (`exit <0.42.0> killed`, `terminate_child <0.2.0> registry`,
+/// `kv put bucket="shopping" key="milk" value="3"`), for feeds and logs.
+pub fn command(command: &Command) -> String {
+    match command {
+        Command::Exit { pid, reason } => format!("exit {pid} {reason}"),
+        Command::GetState { pid } => format!("get_state {pid}"),
+        Command::WhichChildren { supervisor } => format!("which_children {supervisor}"),
+        Command::TerminateChild { supervisor, child } => {
+            format!("terminate_child {supervisor} {child}")
+        }
+        Command::RestartChild { supervisor, id } => format!("restart_child {supervisor} {id}"),
+        Command::DeleteChild { supervisor, id } => format!("delete_child {supervisor} {id}"),
+        Command::StopSupervisor { supervisor, reason } => format!("stop {supervisor} {reason}"),
+        Command::RestartApp => "restart_app".to_owned(),
+        Command::App(app) => {
+            let mut text = format!("{} {}", app.app, app.name);
+            for (name, value) in &app.args {
+                text.push_str(&format!(" {name}={value}"));
+            }
+            text
+        }
     }
 }
 
@@ -121,6 +146,24 @@ pub fn event(kind: &EventKind, name_of: impl Fn(Pid) -> Option<String>) -> Strin
 mod tests {
     use super::*;
     use crate::ExitReason;
+
+    #[test]
+    fn commands_read_as_one_line() {
+        let exit = Command::Exit {
+            pid: Pid(42),
+            reason: ExitReason::Killed,
+        };
+        assert_eq!(command(&exit), "exit <0.42.0> killed");
+        assert_eq!(exit.target(), Some(Pid(42)));
+        let put = Command::App(
+            crate::AppCommand::new("kv", "put")
+                .arg("bucket", "shopping")
+                .arg("key", "milk"),
+        );
+        assert_eq!(command(&put), r#"kv put bucket="shopping" key="milk""#);
+        assert_eq!(put.target(), None);
+        assert_eq!(command(&Command::RestartApp), "restart_app");
+    }
 
     #[test]
     fn numbers_and_durations_read_at_a_glance() {

@@ -217,7 +217,7 @@ mod tests {
             parent: Some(Pid(1)),
             label: "KV.Bucket".into(),
         };
-        assert_eq!(kind.pid(), Pid(5));
+        assert_eq!(kind.pid(), Some(Pid(5)));
         assert_eq!(kind.pids(), vec![Pid(5), Pid(1)]);
         assert_eq!(kind.to_string(), "KV.Bucket <0.5.0> spawned by <0.1.0>");
     }

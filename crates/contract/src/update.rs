@@ -111,16 +111,28 @@ pub enum EventKind {
         /// That child's exit reason.
         reason: ExitReason,
     },
+    /// A command sent from outside the node was carried out (a remote Observer's kill, an
+    /// attached script's put), recorded before it runs, so its effects follow it in the feed.
+    Command {
+        /// Who sent it: `remote 127.0.0.1:50312 (control)`.
+        from: Arc<str>,
+        /// The command as a sentence (`exit <0.42.0> killed`, `kv create_bucket name="x"`).
+        command: Arc<str>,
+        /// The process it targets, if any.
+        #[serde(default)]
+        target: Option<Pid>,
+    },
 }
 
 impl EventKind {
-    /// The process the event is mainly about (what a click on its row selects).
-    pub fn pid(&self) -> Pid {
+    /// The process the event is mainly about (what a click on its row selects), if any.
+    pub fn pid(&self) -> Option<Pid> {
         match self {
-            Self::Spawned { pid, .. } | Self::Exited { pid, .. } => *pid,
-            Self::Restarted { new, .. } => *new,
-            Self::Linked { a, .. } | Self::Unlinked { a, .. } => *a,
-            Self::SupervisorGaveUp { supervisor, .. } => *supervisor,
+            Self::Spawned { pid, .. } | Self::Exited { pid, .. } => Some(*pid),
+            Self::Restarted { new, .. } => Some(*new),
+            Self::Linked { a, .. } | Self::Unlinked { a, .. } => Some(*a),
+            Self::SupervisorGaveUp { supervisor, .. } => Some(*supervisor),
+            Self::Command { target, .. } => *target,
         }
     }
 
@@ -137,11 +149,12 @@ impl EventKind {
             } => vec![*new, *old, *supervisor],
             Self::Linked { a, b } | Self::Unlinked { a, b } => vec![*a, *b],
             Self::SupervisorGaveUp { supervisor, .. } => vec![*supervisor],
+            Self::Command { target, .. } => target.iter().copied().collect(),
         }
     }
 
     /// A short name: `spawned`, `exited`, `restarted`, `linked`, `unlinked`,
-    /// `supervisor_gave_up`.
+    /// `supervisor_gave_up`, `command`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Spawned { .. } => "spawned",
@@ -150,6 +163,7 @@ impl EventKind {
             Self::Linked { .. } => "linked",
             Self::Unlinked { .. } => "unlinked",
             Self::SupervisorGaveUp { .. } => "supervisor_gave_up",
+            Self::Command { .. } => "command",
         }
     }
 }

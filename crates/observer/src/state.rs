@@ -481,7 +481,8 @@ impl ObserverState {
             }
             EventKind::SupervisorGaveUp { .. }
             | EventKind::Linked { .. }
-            | EventKind::Unlinked { .. } => {}
+            | EventKind::Unlinked { .. }
+            | EventKind::Command { .. } => {}
         }
     }
 

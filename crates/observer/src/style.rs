@@ -199,6 +199,8 @@ pub struct EventColors {
     pub gave_up: Color32,
     /// A link or an unlink, as a kind.
     pub link: Color32,
+    /// A command sent from outside the node.
+    pub command: Color32,
     /// What is no news in a row: exits that are no crash, links.
     pub quiet: Color32,
 }
@@ -212,6 +214,7 @@ pub fn event_colors(visuals: &egui::Visuals) -> EventColors {
         restarted: mark_color(MarkKind::Restarted, dark),
         gave_up: visuals.error_fg_color,
         link: visuals.text_color(),
+        command: visuals.warn_fg_color,
         quiet: visuals.weak_text_color(),
     }
 }

@@ -157,7 +157,9 @@ fn story(node: &Node, seq: u64, names: &[(Pid, &str)]) -> Vec<String> {
                 child_id,
                 reason,
             } => Some(format!("give up {} {child_id} {reason}", name(supervisor))),
-            EventKind::Linked { .. } | EventKind::Unlinked { .. } => None,
+            EventKind::Linked { .. } | EventKind::Unlinked { .. } | EventKind::Command { .. } => {
+                None
+            }
         })
         .collect()
 }

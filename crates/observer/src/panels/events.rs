@@ -36,17 +36,20 @@ pub enum Kind {
     Unlinked,
     /// A supervisor exceeded its restart intensity.
     GaveUp,
+    /// A command sent from outside the node (a remote Observer, an attached script).
+    Command,
 }
 
 impl Kind {
     /// Every kind, in the order shown.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Spawned,
         Self::Exited,
         Self::Restarted,
         Self::Linked,
         Self::Unlinked,
         Self::GaveUp,
+        Self::Command,
     ];
 
     /// The kind of `event`.
@@ -58,6 +61,7 @@ impl Kind {
             EventKind::Linked { .. } => Self::Linked,
             EventKind::Unlinked { .. } => Self::Unlinked,
             EventKind::SupervisorGaveUp { .. } => Self::GaveUp,
+            EventKind::Command { .. } => Self::Command,
         }
     }
 
@@ -74,6 +78,7 @@ impl Kind {
             Self::Linked => "Linked",
             Self::Unlinked => "Unlinked",
             Self::GaveUp => "Supervisor gave up",
+            Self::Command => "Commands",
         }
     }
 
@@ -86,6 +91,7 @@ impl Kind {
             Self::Linked => "linked",
             Self::Unlinked => "unlinked",
             Self::GaveUp => "gave up",
+            Self::Command => "command",
         }
     }
 
@@ -97,6 +103,7 @@ impl Kind {
             Self::Restarted => colors.restarted,
             Self::GaveUp => colors.gave_up,
             Self::Linked | Self::Unlinked => colors.link,
+            Self::Command => colors.command,
         }
     }
 }
@@ -315,6 +322,10 @@ impl EventsPanel {
                         ui.add(egui::Label::new(sentence(&event.kind, state)).truncate());
                     });
                     let response = row.response();
+                    // A command that names no process selects nothing.
+                    let Some(pid) = pid else {
+                        return;
+                    };
                     if response.clicked() || response.secondary_clicked() {
                         view.push(UiCommand::Select(Some(pid)));
                     }

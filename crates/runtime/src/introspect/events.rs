@@ -77,6 +77,16 @@ pub enum EventKind {
         /// That child's exit reason.
         reason: ExitReason,
     },
+    /// A command sent from outside the node was carried out (a remote Observer's kill, an
+    /// attached script's put), recorded before it runs, so its effects follow it in the feed.
+    Command {
+        /// Who sent it: `remote 127.0.0.1:50312 (control)`.
+        from: Arc<str>,
+        /// The command as a sentence (`exit <0.42.0> killed`, `kv create_bucket name="x"`).
+        command: Arc<str>,
+        /// The process it targets, if any.
+        target: Option<Pid>,
+    },
 }
 
 /// A read from the event feed.

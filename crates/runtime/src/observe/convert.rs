@@ -304,6 +304,15 @@ pub(crate) fn event(event: runtime::Event, clock: &Clock) -> model::Event {
             child_id,
             reason: exit_reason(&reason),
         },
+        E::Command {
+            from,
+            command,
+            target,
+        } => model::EventKind::Command {
+            from,
+            command,
+            target: target.map(pid),
+        },
     };
     model::Event {
         seq: event.seq,
