@@ -27,6 +27,7 @@ pub mod observe;
 mod pid;
 mod prefetch;
 mod process;
+pub mod remote;
 mod server;
 mod signal;
 mod small_map;

@@ -1,0 +1,75 @@
+//! Frames: a 4-byte big-endian length, then that many bytes of the contract's binary form
+//! (tokio-util's length-delimited codec; nothing hand-written).
+
+use std::io;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::{Framed, LengthDelimitedCodec};
+
+use otpscope_contract::binary;
+
+use super::RemoteError;
+
+/// A byte stream cut into frames.
+pub(crate) type Wire<S> = Framed<S, LengthDelimitedCodec>;
+
+/// Frames over `stream`, refusing frames longer than `limit` bytes.
+pub(crate) fn framed<S: AsyncRead + AsyncWrite>(stream: S, limit: usize) -> Wire<S> {
+    Framed::new(
+        stream,
+        LengthDelimitedCodec::builder()
+            .length_field_type::<u32>()
+            .max_frame_length(limit)
+            .new_codec(),
+    )
+}
+
+/// Encodes `value` into one frame's bytes.
+pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Bytes, RemoteError> {
+    Ok(Bytes::from(binary::encode(value)?))
+}
+
+/// Sends one frame.
+pub(crate) async fn send<S, T>(wire: &mut Wire<S>, value: &T) -> Result<(), RemoteError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: Serialize,
+{
+    wire.send(encode(value)?)
+        .await
+        .map_err(RemoteError::from_io)
+}
+
+/// Receives one frame and decodes it; the end of the stream is [`RemoteError::Closed`].
+pub(crate) async fn receive<S, T>(wire: &mut Wire<S>) -> Result<T, RemoteError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    T: DeserializeOwned,
+{
+    match wire.next().await {
+        Some(Ok(frame)) => Ok(binary::decode(&frame)?),
+        Some(Err(error)) => Err(RemoteError::from_io(error)),
+        None => Err(RemoteError::Closed),
+    }
+}
+
+impl RemoteError {
+    /// Names what the codec reports: a frame over the limit is its own error.
+    pub(crate) fn from_io(error: io::Error) -> Self {
+        if error.kind() == io::ErrorKind::InvalidData
+            && error
+                .get_ref()
+                .is_some_and(|inner| inner.is::<tokio_util::codec::LengthDelimitedCodecError>())
+        {
+            return Self::FrameTooLong;
+        }
+        if error.kind() == io::ErrorKind::UnexpectedEof {
+            return Self::Truncated;
+        }
+        Self::Io(error)
+    }
+}
