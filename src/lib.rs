@@ -14,7 +14,8 @@
 //!
 //! Here: [`demo`] (the key-value app of the Elixir guide chapter "Dynamic supervisors", and
 //! the tree files' playground), [`scenario`] (fault scripts and the text tree, for the
-//! headless CLI) and [`sources`] (the in-process node as a source for the Observer).
+//! headless CLI) and [`sources`] (the in-process node and a served one as sources for the
+//! Observer).
 
 pub mod demo;
 pub mod scenario;

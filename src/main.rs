@@ -6,7 +6,8 @@
 //! command ends quietly with success, as Unix tools do, instead of panicking.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use otpscope::demo::kv::Stage;
 use otpscope::demo::playground::TreeSpec;
 use otpscope::demo::{App, AppHandle};
 use otpscope::runtime::Node;
+use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions};
 use otpscope::scenario::{self, Format, Runner, tree_text};
 use otpscope::snapshot::full_snapshot;
 
@@ -41,6 +43,15 @@ struct What {
     tree: Option<PathBuf>,
 }
 
+/// Where a served node is and how to prove the cookie.
+#[derive(Debug, Args, Clone)]
+struct Remote {
+    /// The file holding the node's cookie (default: $OTPSCOPE_COOKIE, else
+    /// ~/.otpscope/cookie).
+    #[arg(long, value_name = "FILE")]
+    cookie_file: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Commands {
     /// Start the app, print its supervision tree, and exit.
@@ -48,6 +59,35 @@ enum Commands {
         /// Print the JSON snapshot instead of the text tree.
         #[arg(long)]
         json: bool,
+        /// Print the tree of the node served at ADDR (`otpscope serve`) instead of starting
+        /// the app here.
+        #[arg(long, value_name = "ADDR")]
+        attach: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Run the app headless and serve it to Observers and scripts on other terminals or
+    /// machines (`otpscope attach ADDR`), until Ctrl-C.
+    Serve {
+        /// Where to listen: a port (on 127.0.0.1) or an address. Default: $OTPSCOPE_LISTEN,
+        /// else 127.0.0.1:4370.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// The cookie file clients must prove (created, mode 0600, if absent). Default:
+        /// $OTPSCOPE_COOKIE, else ~/.otpscope/cookie.
+        #[arg(long, value_name = "FILE")]
+        cookie_file: Option<PathBuf>,
+        /// Every client watches only: commands are refused.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Open the Observer on a node served by another process (`otpscope serve`, or a service
+    /// that calls `otpscope_runtime::remote::serve`).
+    Attach {
+        /// The node's address, such as 127.0.0.1:4370.
+        address: String,
+        #[command(flatten)]
+        remote: Remote,
     },
     /// Run a fault script: each command with the events it caused, then the final tree.
     /// Exits non-zero if an `expect` fails.
@@ -62,7 +102,7 @@ enum Commands {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if cli.command.is_none()
+    if matches!(cli.command, None | Some(Commands::Attach { .. }))
         && let Err(error) = check_display()
     {
         eprintln!("error: {error}");
@@ -80,7 +120,22 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         None => observer(&runtime, &cli.what).map(|()| ExitCode::SUCCESS),
-        Some(command) => runtime.block_on(run(command, &cli.what)),
+        Some(Commands::Attach { address, remote }) => {
+            attach(&runtime, &address, &remote).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Commands::Serve {
+            listen,
+            cookie_file,
+            read_only,
+        }) => runtime.block_on(serve(&cli.what, listen.as_deref(), cookie_file, read_only)),
+        Some(Commands::Dump {
+            json,
+            attach,
+            remote,
+        }) => runtime.block_on(dump(&cli.what, json, attach.as_deref(), &remote)),
+        Some(Commands::Run { json, script }) => {
+            runtime.block_on(run_script(&cli.what, json, &script))
+        }
     };
     match outcome {
         Ok(code) => code,
@@ -133,52 +188,191 @@ fn check_display() -> Result<()> {
     Ok(())
 }
 
-async fn run(command: Commands, what: &What) -> Result<ExitCode> {
-    let mut stdout = io::stdout().lock();
-    match command {
-        Commands::Dump { json } => {
+/// `dump`: the tree of the app started here, or of a served node.
+async fn dump(what: &What, json: bool, attach: Option<&str>, remote: &Remote) -> Result<ExitCode> {
+    let snapshot = match attach {
+        Some(address) => remote_snapshot(address, remote).await?,
+        None => {
             let node = Node::new("otpscope");
             start(&node, what).await?;
-            let snapshot = full_snapshot(&node);
-            if json {
-                serde_json::to_writer_pretty(&mut stdout, &snapshot).map_err(io::Error::from)?;
-                writeln!(stdout)?;
-            } else {
-                write!(
-                    stdout,
-                    "{}",
-                    tree_text::render(&snapshot, tree_text::DEFAULT_FOLD_AT)
-                )?;
-            }
-            stdout.flush()?;
-            Ok(ExitCode::SUCCESS)
+            full_snapshot(&node)
         }
-        Commands::Run { json, script } => {
-            let text = std::fs::read_to_string(&script)
-                .with_context(|| format!("cannot read script {}", script.display()))?;
-            let lines =
-                scenario::parse(&text).with_context(|| format!("in {}", script.display()))?;
-            let node = Node::new("otpscope");
-            let app = start(&node, what).await?;
-            let format = if json { Format::Json } else { Format::Text };
-            let summary = Runner::for_app(&app, format, &mut stdout)?
-                .run(&lines)
-                .await?;
-            if !json {
-                writeln!(
-                    stdout,
-                    "== {} commands, {} expectations passed, {} failed",
-                    summary.commands, summary.passed, summary.failed
-                )?;
+    };
+    let mut stdout = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut stdout, &snapshot).map_err(io::Error::from)?;
+        writeln!(stdout)?;
+    } else {
+        write!(
+            stdout,
+            "{}",
+            tree_text::render(&snapshot, tree_text::DEFAULT_FOLD_AT)
+        )?;
+    }
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run`: a fault script on the app started here.
+async fn run_script(what: &What, json: bool, script: &Path) -> Result<ExitCode> {
+    let text = std::fs::read_to_string(script)
+        .with_context(|| format!("cannot read script {}", script.display()))?;
+    let lines = scenario::parse(&text).with_context(|| format!("in {}", script.display()))?;
+    let node = Node::new("otpscope");
+    let app = start(&node, what).await?;
+    let format = if json { Format::Json } else { Format::Text };
+    let mut stdout = io::stdout().lock();
+    let summary = Runner::for_app(&app, format, &mut stdout)?
+        .run(&lines)
+        .await?;
+    if !json {
+        writeln!(
+            stdout,
+            "== {} commands, {} expectations passed, {} failed",
+            summary.commands, summary.passed, summary.failed
+        )?;
+    }
+    stdout.flush()?;
+    Ok(if summary.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Serves the app until Ctrl-C.
+async fn serve(
+    what: &What,
+    listen: Option<&str>,
+    cookie_file: Option<PathBuf>,
+    read_only: bool,
+) -> Result<ExitCode> {
+    let node = Node::new("otpscope");
+    let app = start(&node, what).await?;
+    let title = format!("{} on node {}", app.app().title(), node.name());
+    let mut options = ServeOptions::default()
+        .control(app.control())
+        .title(title.clone())
+        .read_only(read_only);
+    if let Some(listen) = listen {
+        options = options.listen(parse_listen(listen)?);
+    }
+    let cookie_place = match &cookie_file {
+        Some(path) => path.display().to_string(),
+        None if std::env::var_os(remote::COOKIE_ENV).is_some() => {
+            format!("${}", remote::COOKIE_ENV)
+        }
+        None => Cookie::default_path()?.display().to_string(),
+    };
+    if let Some(path) = cookie_file {
+        options = options.cookie_file(path);
+    }
+    let served = remote::serve(&node, options)?;
+    // Said once; a reader that closes the pipe after the first line (`| head -1`, a test
+    // taking the address) does not stop the service.
+    let announce = format!(
+        "serving {title} on {}{}; cookie in {cookie_place}\n\
+         attach with: otpscope attach {}   (Ctrl-C stops)\n",
+        served.local_addr(),
+        if read_only { " (read-only)" } else { "" },
+        served.local_addr()
+    );
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(announce.as_bytes()).ok();
+    stdout.flush().ok();
+    drop(stdout);
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    served.stop();
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A port (on 127.0.0.1) or an address.
+fn parse_listen(text: &str) -> Result<SocketAddr> {
+    text.parse::<u16>()
+        .map(|port| SocketAddr::from(([127, 0, 0, 1], port)))
+        .or_else(|_| text.parse::<SocketAddr>())
+        .with_context(|| {
+            format!("--listen {text:?}: expected a port or an address such as 127.0.0.1:4370")
+        })
+}
+
+/// The cookie a client proves: the file given, else $OTPSCOPE_COOKIE, else the default file
+/// (which must exist: a client never makes one up).
+fn client_cookie(remote: &Remote) -> Result<Cookie> {
+    if let Some(path) = &remote.cookie_file {
+        return Ok(Cookie::read(path)?);
+    }
+    if let Ok(text) = std::env::var(remote::COOKIE_ENV)
+        && !text.trim().is_empty()
+    {
+        return Ok(Cookie::new(&text)?);
+    }
+    let path = Cookie::default_path()?;
+    Cookie::read(&path).with_context(|| no_cookie_hint(&path))
+}
+
+fn no_cookie_hint(path: &Path) -> String {
+    format!(
+        "no cookie to prove: put the served node's cookie in {} (mode 0600), set {}, or pass \
+         --cookie-file",
+        path.display(),
+        remote::COOKIE_ENV
+    )
+}
+
+/// Connects to a served node, proving the cookie.
+async fn connect(address: &str, remote: &Remote) -> Result<(remote::Connection, ConnectOptions)> {
+    let options = ConnectOptions::new(client_cookie(remote)?);
+    let connection = remote::connect(address, &options)
+        .await
+        .with_context(|| format!("cannot attach to {address}"))?;
+    Ok((connection, options))
+}
+
+/// The first full snapshot of a served node.
+async fn remote_snapshot(address: &str, remote: &Remote) -> Result<otpscope::contract::Snapshot> {
+    let (mut connection, _) = connect(address, remote).await?;
+    connection
+        .subscribe(std::time::Duration::from_millis(200))
+        .await?;
+    loop {
+        match connection.receive().await? {
+            remote::ServerMessage::Update(otpscope::contract::Update::Full(snapshot)) => {
+                return Ok(snapshot);
             }
-            stdout.flush()?;
-            Ok(if summary.failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            _ => continue,
         }
     }
+}
+
+/// Opens the Observer on a served node.
+fn attach(runtime: &tokio::runtime::Runtime, address: &str, remote: &Remote) -> Result<()> {
+    let (connection, options) = runtime.block_on(connect(address, remote))?;
+    #[cfg(feature = "gui")]
+    {
+        let interval = std::time::Duration::from_millis(200);
+        let source = otpscope::sources::remote::RemoteSource::new(
+            connection,
+            address.to_owned(),
+            options,
+            interval,
+            runtime.handle(),
+        );
+        otpscope::gui::run(Box::new(source)).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the Observer's window: {error}\n\
+                 Without a window, `otpscope dump --attach {address}` works headless."
+            )
+        })?;
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        let _ = (connection, options);
+        anyhow::bail!("this otpscope was built without the Observer (feature gui)");
+    }
+    Ok(())
 }
 
 /// Opens the Observer on the KV app or the tree file (without the `gui` feature, prints the

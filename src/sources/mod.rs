@@ -3,5 +3,7 @@
 //! [`Source`](crate::gui::Source) trait.
 //!
 //! - [`local`]: a node in this OS process.
+//! - [`remote`]: a node served by another OS process, over TCP.
 
 pub mod local;
+pub mod remote;

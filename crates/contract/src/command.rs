@@ -368,4 +368,7 @@ pub enum CommandError {
     /// The application refused or failed; its own text.
     #[error("{0}")]
     App(String),
+    /// The source lost its node before the command could be carried out or answered.
+    #[error("not connected to the node ({0}): the command may or may not have run")]
+    Disconnected(String),
 }

@@ -19,7 +19,7 @@ use super::panels::process_window::ProcessWindows;
 use super::panels::processes::ProcessesPanel;
 use super::panels::system::SystemPanel;
 use super::panels::top_bar::TopBar;
-use super::source::{RequestId, Source};
+use super::source::{Link, RequestId, Source};
 use super::state::{ChildList, ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
 use super::style;
 
@@ -273,6 +273,35 @@ impl ObserverApp {
         if outcome.toggle_pause {
             self.paused = !self.paused;
         }
+        // A lost node: say so above everything, and grey its last data below.
+        let link = self.source.link();
+        if let Link::Lost { error, attempts } = &link {
+            egui::Panel::top("link_lost")
+                .frame(style::panel_frame(ui.style()))
+                .show(ui, |ui| {
+                    let text = format!(
+                        "⚠ Disconnected from the node: {error}. Showing its last data; \
+                         reconnecting ({attempts} {} failed)…",
+                        if *attempts == 1 {
+                            "attempt"
+                        } else {
+                            "attempts"
+                        }
+                    );
+                    ui.label(
+                        egui::RichText::new(text)
+                            .strong()
+                            .color(ui.visuals().error_fg_color),
+                    );
+                });
+        }
+        let lost = link != Link::Live;
+        let grey = move |ui: &mut egui::Ui| {
+            if lost {
+                ui.disable();
+                ui.set_opacity(0.45);
+            }
+        };
         let mut console_height = 0.0;
         let apps: Vec<_> = capabilities
             .apps
@@ -288,6 +317,7 @@ impl ObserverApp {
                 .frame(style::panel_frame(ui.style()))
                 .resizable(true)
                 .show(ui, |ui| {
+                    grey(ui);
                     for app in apps {
                         let console = self.consoles.entry(app.name.clone()).or_default();
                         console.ui(ui, app, &mut view);
@@ -303,15 +333,19 @@ impl ObserverApp {
             .default_size(340.0)
             .min_size(260.0)
             .show(ui, |ui| {
+                grey(ui);
                 self.details.ui(ui, &mut view);
             });
         egui::CentralPanel::default()
             .frame(style::central_frame(ui.style()))
-            .show(ui, |ui| match self.tab {
-                Tab::Applications => self.applications.ui(ui, &mut view),
-                Tab::Processes => self.processes.ui(ui, &mut view),
-                Tab::System => self.system.ui(ui, &mut view),
-                Tab::Events => self.events.ui(ui, &mut view),
+            .show(ui, |ui| {
+                grey(ui);
+                match self.tab {
+                    Tab::Applications => self.applications.ui(ui, &mut view),
+                    Tab::Processes => self.processes.ui(ui, &mut view),
+                    Tab::System => self.system.ui(ui, &mut view),
+                    Tab::Events => self.events.ui(ui, &mut view),
+                }
             });
         self.windows.ui(ui.ctx(), &mut view);
         self.notices.ui(ui.ctx(), &self.state, console_height);

@@ -22,7 +22,7 @@ pub mod widgets;
 
 pub use app::ObserverApp;
 pub use command::UiCommand;
-pub use source::{RequestId, Source};
+pub use source::{Link, RequestId, Source};
 pub use state::{ObserverState, Preferences, Tab, Theme};
 
 /// Opens the Observer in a window on `source`, and returns when the window closes.

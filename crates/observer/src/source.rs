@@ -11,6 +11,21 @@ use otpscope_contract::{Capabilities, Command, CommandError, Reply, Update};
 /// Identifies a command sent to a source, to match its reply.
 pub type RequestId = u64;
 
+/// Whether the data a source gives is live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Updates arrive as the node changes.
+    Live,
+    /// The node was lost (its service stopped, the network failed): what the Observer shows
+    /// is its last data, and the source is trying to reach it again.
+    Lost {
+        /// Why, in the source's words.
+        error: String,
+        /// How many attempts to reach it again have failed so far.
+        attempts: u32,
+    },
+}
+
 /// A stream of snapshots and events, and a way to send commands.
 pub trait Source {
     /// What is being observed, for the title bar (`KV app (final) on node otpscope`).
@@ -40,5 +55,11 @@ pub trait Source {
     /// Memory the observed node's OS process holds, if the source can tell.
     fn memory_bytes(&self) -> Option<u64> {
         None
+    }
+
+    /// Whether its data is live. A source that cannot lose its node (one in this OS process)
+    /// is always live. When a lost node comes back, the source sends a full snapshot.
+    fn link(&self) -> Link {
+        Link::Live
     }
 }

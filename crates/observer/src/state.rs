@@ -341,6 +341,19 @@ impl ObserverState {
     pub fn apply(&mut self, update: Update) {
         match update {
             Update::Full(snapshot) => {
+                let same_node = self.snapshot.as_ref().is_none_or(|old| {
+                    old.node == snapshot.node
+                        && old.node_started_at_unix_ms == snapshot.node_started_at_unix_ms
+                });
+                if !same_node {
+                    // Another node, or the same one started again (a source that reconnected
+                    // after its service restarted): its pids and events start over, so
+                    // nothing of the old one can be kept beside them.
+                    *self = Self {
+                        notices: std::mem::take(&mut self.notices),
+                        ..Self::new()
+                    };
+                }
                 if let Some(old) = self.snapshot.take() {
                     for info in old.processes() {
                         if !snapshot.contains(info.pid) {

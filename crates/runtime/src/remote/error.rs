@@ -11,7 +11,7 @@ use super::CookieError;
 pub enum RemoteError {
     /// The socket failed.
     #[error("connection: {0}")]
-    Io(#[source] io::Error),
+    Io(io::Error),
     /// The peer closed the connection.
     #[error("the connection was closed")]
     Closed,

@@ -1,0 +1,180 @@
+//! The CLI across two OS processes: `otpscope serve` in one, `otpscope dump --attach` in
+//! another; a wrong cookie and a node that went away are errors that say so.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+fn otpscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_otpscope"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("OTPSCOPE_COOKIE")
+        .output()
+        .expect("the otpscope binary runs")
+}
+
+/// `otpscope serve` on a free loopback port, killed when dropped.
+struct Service {
+    child: Child,
+    address: String,
+    cookie: PathBuf,
+}
+
+impl Service {
+    fn start(test: &str, extra: &[&str]) -> Self {
+        let folder = std::env::temp_dir().join(format!("otpscope-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let cookie = folder.join("cookie");
+        std::fs::remove_file(&cookie).ok();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_otpscope"))
+            .args(["serve", "--listen", "0", "--cookie-file"])
+            .arg(&cookie)
+            .args(extra)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("OTPSCOPE_COOKIE")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // "serving KV app (final stage) on node otpscope on 127.0.0.1:PORT; cookie in FILE"
+        let address = first
+            .split(" on ")
+            .last()
+            .and_then(|rest| rest.split(';').next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .trim()
+            .to_owned();
+        assert!(address.starts_with("127.0.0.1:"), "{first}");
+        Self {
+            child,
+            address,
+            cookie,
+        }
+    }
+
+    fn cookie(&self) -> &str {
+        self.cookie.to_str().unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+        if let Some(folder) = self.cookie.parent() {
+            std::fs::remove_dir_all(folder).ok();
+        }
+    }
+}
+
+#[test]
+fn dump_attach_prints_the_served_tree_and_refuses_a_wrong_cookie() {
+    let service = Service::start("serve-dump", &[]);
+    let output = otpscope(&[
+        "dump",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        service.cookie(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "node otpscope (3 processes)\n\
+         KV.Supervisor <0.1.0> supervisor one_for_all (3 in 5s)\n\
+         ├─ KV.BucketSupervisor <0.2.0> dynamic_supervisor one_for_one permanent\n\
+         └─ KV.Registry <0.3.0> server permanent\n"
+    );
+    let json = otpscope(&[
+        "dump",
+        "--json",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        service.cookie(),
+    ]);
+    let snapshot: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(snapshot["processes"].as_array().unwrap().len(), 3);
+
+    let wrong = service.cookie.with_file_name("wrong");
+    std::fs::write(&wrong, "not-the-cookie\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let refused = otpscope(&[
+        "dump",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        wrong.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        format!(
+            "error: cannot attach to {}: refused by the node: wrong cookie\n",
+            service.address
+        )
+    );
+}
+
+#[test]
+fn a_node_that_went_away_is_an_error_naming_it() {
+    let mut service = Service::start("serve-gone", &[]);
+    service.child.kill().unwrap();
+    service.child.wait().unwrap();
+    let output = otpscope(&[
+        "dump",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        service.cookie(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: cannot attach to {}: connection: ",
+            service.address
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_writes_a_private_cookie_and_a_missing_client_cookie_is_explained() {
+    let service = Service::start("serve-cookie", &["--read-only"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&service.cookie)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let missing = service.cookie.with_file_name("absent");
+    let output = otpscope(&[
+        "dump",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cookie file"), "{stderr}");
+    assert!(stderr.contains("absent"), "{stderr}");
+}

@@ -1,0 +1,120 @@
+//! The Observer on a node served over TCP (loopback), headless with egui_kittest: the served
+//! tree and its app console appear; when the service stops, the Observer says it is
+//! disconnected and keeps the last data; when a service comes back on the same address, it
+//! reconnects by itself and shows the new node.
+
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use otpscope::demo::kv::{self, Stage};
+use otpscope::gui::{ObserverApp, Preferences, Tab};
+use otpscope::runtime::Node;
+use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions, Served};
+use otpscope::sources::remote::RemoteSource;
+use tokio::runtime::Runtime;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+fn cookie() -> Cookie {
+    Cookie::new("gui-remote-test").unwrap()
+}
+
+/// Serves a fresh node named `name` running the KV app on `address`.
+fn serve_kv(runtime: &Runtime, name: &str, address: SocketAddr) -> (Node, Served) {
+    runtime.block_on(async {
+        let node = Node::new(name);
+        kv::start(&node, Stage::Final).await.unwrap();
+        let options = ServeOptions::default()
+            .listen(address)
+            .cookie(cookie())
+            .control(kv::control::for_node(&node))
+            .title(format!("KV on {name}"));
+        let served = remote::serve(&node, options).unwrap();
+        (node, served)
+    })
+}
+
+fn wait_for(
+    harness: &mut Harness<'static, ObserverApp>,
+    what: &str,
+    condition: impl Fn(&Harness<'static, ObserverApp>) -> bool,
+) {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        harness.run_steps(1);
+        if condition(harness) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn shows(harness: &Harness<'static, ObserverApp>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
+}
+
+#[test]
+fn the_observer_follows_a_served_node_through_its_loss_and_return() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (first_node, served) = serve_kv(&runtime, "first", "127.0.0.1:0".parse().unwrap());
+    let address = served.local_addr();
+    let options = ConnectOptions::new(cookie());
+    let connection = runtime
+        .block_on(remote::connect(address, &options))
+        .unwrap();
+    let source = RemoteSource::new(
+        connection,
+        address.to_string(),
+        options,
+        Duration::from_millis(20),
+        runtime.handle(),
+    );
+    let prefs = Preferences {
+        tab: Tab::Applications,
+        ..Preferences::default()
+    };
+    let app = ObserverApp::new(Box::new(source), prefs);
+    let mut harness = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_step_dt(1.0 / 60.0)
+        .build_ui_state(|ui, app: &mut ObserverApp| app.frame_ui(ui), app);
+
+    // The served tree, and the KV console its capabilities describe.
+    wait_for(&mut harness, "the served tree", |h| {
+        shows(h, "KV.Registry <0.3.0>")
+    });
+    assert!(shows(&harness, "KV on first (remote)"));
+    assert!(harness.query_by_label("Create bucket").is_some());
+    assert!(!shows(&harness, "Disconnected from the node"));
+
+    // The service stops: the Observer says so and keeps the last tree.
+    served.stop();
+    drop(first_node);
+    wait_for(&mut harness, "the disconnected banner", |h| {
+        shows(h, "Disconnected from the node")
+    });
+    assert!(
+        shows(&harness, "KV.Registry <0.3.0>"),
+        "the last data stays shown"
+    );
+
+    // A service comes back on the same address: the Observer reconnects and shows it.
+    let (second_node, _served) = serve_kv(&runtime, "second", address);
+    let registry = second_node.whereis("KV.Registry").unwrap();
+    wait_for(&mut harness, "the reconnection", |h| {
+        !shows(h, "Disconnected from the node")
+    });
+    wait_for(&mut harness, "the new node's tree", |h| {
+        shows(h, &format!("KV.Registry <0.{}.0>", registry.serial()))
+    });
+}
