@@ -95,6 +95,12 @@ enum Commands {
         /// One JSON object a line.
         #[arg(long)]
         json: bool,
+        /// Run it on the node served at ADDR (`otpscope serve`) instead of starting the app
+        /// here.
+        #[arg(long, value_name = "ADDR")]
+        attach: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
         /// The script file.
         script: PathBuf,
     },
@@ -133,9 +139,18 @@ fn main() -> ExitCode {
             attach,
             remote,
         }) => runtime.block_on(dump(&cli.what, json, attach.as_deref(), &remote)),
-        Some(Commands::Run { json, script }) => {
-            runtime.block_on(run_script(&cli.what, json, &script))
-        }
+        Some(Commands::Run {
+            json,
+            attach,
+            remote,
+            script,
+        }) => runtime.block_on(run_script(
+            &cli.what,
+            json,
+            attach.as_deref(),
+            &remote,
+            &script,
+        )),
     };
     match outcome {
         Ok(code) => code,
@@ -213,18 +228,36 @@ async fn dump(what: &What, json: bool, attach: Option<&str>, remote: &Remote) ->
     Ok(ExitCode::SUCCESS)
 }
 
-/// `run`: a fault script on the app started here.
-async fn run_script(what: &What, json: bool, script: &Path) -> Result<ExitCode> {
+/// `run`: a fault script on the app started here, or on a served node.
+async fn run_script(
+    what: &What,
+    json: bool,
+    attach: Option<&str>,
+    remote: &Remote,
+    script: &Path,
+) -> Result<ExitCode> {
     let text = std::fs::read_to_string(script)
         .with_context(|| format!("cannot read script {}", script.display()))?;
     let lines = scenario::parse(&text).with_context(|| format!("in {}", script.display()))?;
-    let node = Node::new("otpscope");
-    let app = start(&node, what).await?;
     let format = if json { Format::Json } else { Format::Text };
     let mut stdout = io::stdout().lock();
-    let summary = Runner::for_app(&app, format, &mut stdout)?
-        .run(&lines)
-        .await?;
+    let summary = match attach {
+        Some(address) => {
+            let (connection, _) = connect(address, remote).await?;
+            Runner::attached(connection, format, &mut stdout)
+                .await
+                .with_context(|| format!("cannot subscribe to {address}"))?
+                .run(&lines)
+                .await?
+        }
+        None => {
+            let node = Node::new("otpscope");
+            let app = start(&node, what).await?;
+            Runner::for_app(&app, format, &mut stdout)?
+                .run(&lines)
+                .await?
+        }
+    };
     if !json {
         writeln!(
             stdout,

@@ -178,3 +178,84 @@ fn serve_writes_a_private_cookie_and_a_missing_client_cookie_is_explained() {
     assert!(stderr.contains("cookie file"), "{stderr}");
     assert!(stderr.contains("absent"), "{stderr}");
 }
+
+#[test]
+fn run_attach_kills_the_served_registry_and_sees_it_restarted() {
+    let service = Service::start("serve-run", &[]);
+    let script = service.cookie.with_file_name("script.txt");
+    std::fs::write(
+        &script,
+        "create shopping\nkill KV.Registry\nsettle\nexpect restarted KV.Registry 1\n\
+         expect exited KV.Registry killed\nexpect lookup shopping none\n",
+    )
+    .unwrap();
+    let output = otpscope(&[
+        "run",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        service.cookie(),
+        script.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let head: Vec<&str> = stdout.lines().take(11).collect();
+    assert_eq!(
+        head,
+        [
+            "> create shopping",
+            "  * KV.Bucket <0.4.0> spawned by KV.BucketSupervisor <0.2.0>",
+            "> kill KV.Registry",
+            "  sent kill to <0.3.0>",
+            "  * KV.Registry <0.3.0> exited: killed",
+            "  * KV.Bucket <0.4.0> exited: shutdown",
+            "  * KV.BucketSupervisor <0.2.0> exited: shutdown",
+            "  * KV.Supervisor <0.1.0> restarted KV.BucketSupervisor: <0.2.0> -> <0.5.0>",
+            "  * KV.Supervisor <0.1.0> restarted KV.Registry: <0.3.0> -> <0.6.0>",
+            "> settle",
+            "> expect restarted KV.Registry 1",
+        ]
+    );
+    assert!(
+        stdout.ends_with("== 6 commands, 3 expectations passed, 0 failed\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn run_attach_reports_a_node_that_goes_away_and_fails() {
+    let mut service = Service::start("serve-lost", &[]);
+    let script = service.cookie.with_file_name("script.txt");
+    std::fs::write(&script, "sleep 1500\nexpect alive KV.Registry\n").unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_otpscope"))
+        .args([
+            "run",
+            "--attach",
+            &service.address,
+            "--cookie-file",
+            service.cookie(),
+        ])
+        .arg(&script)
+        .env_remove("OTPSCOPE_COOKIE")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    service.child.kill().unwrap();
+    service.child.wait().unwrap();
+    let output = run.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("> expect alive KV.Registry\n  FAILED (line 2): the node is gone: "),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("== 2 commands, 0 expectations passed, 1 failed"),
+        "{stdout}"
+    );
+}

@@ -7,6 +7,7 @@
 
 pub mod parse;
 pub mod run;
+pub mod session;
 pub mod tree_text;
 
 pub use parse::{Command, Expectation, Line, ScriptError, Target, parse};

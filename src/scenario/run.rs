@@ -1,13 +1,16 @@
 //! Runs a parsed fault script against a node: each command, then the events it caused.
 //!
-//! The runner is an observer like any other: it subscribes to the node's snapshot stream and
-//! prints the events that arrive after each command (who exited with which reason, who was
-//! restarted with which new pid). After a command it waits until the node's event feed has
-//! been quiet for [`QUIET`], so the events a command caused are printed with it. KV commands
-//! go through the app's control ([`KvControl`]); `create` waits until the registry knows the
-//! bucket, since the chapter's create is a cast. The supervisor calls (`terminate_child`,
-//! `restart_child`, `delete_child`, `stop`) and `restart_app` go through the same
-//! [`Control`] as the Observer's menus, so a script and a click do the same thing.
+//! The runner is an observer like any other: it subscribes to the node's snapshot stream,
+//! keeps a view of the node from it, and prints the events that arrive after each command
+//! (who exited with which reason, who was restarted with which new pid). After a command it
+//! waits until no event has arrived for [`QUIET`], so the events a command caused are printed
+//! with it. Everything goes through a [`Session`]: the commands are the contract's (an exit
+//! signal, OTP's supervisor calls, `restart_app`, the KV app's `create_bucket`, `lookup`,
+//! `put`, `get`, `delete`), carried out by the same control as the Observer's menus, and
+//! every question (is it alive, how many restarts, which pid has this name) is answered from
+//! the view. So a script does the same on a node in this process and on one served by
+//! another (`otpscope run --attach`). The KV app's create waits until the registry knows
+//! the bucket, since the chapter's create is a cast.
 //!
 //! The runner remembers every exit it saw (`expect exited`, `expect exit_order`): a target
 //! names the latest process that had that registered name (or label), or that pid.
@@ -20,16 +23,19 @@ use serde_json::json;
 // Every wait reads tokio's clock, so a run on paused time (a test's) waits on that clock only.
 use tokio::time::Instant;
 
-use crate::contract::format;
+use crate::contract::{Capabilities, format};
 use crate::demo::AppHandle;
-use crate::demo::kv::control::KvControl;
-use crate::runtime::{ExitReason, Node};
+use crate::demo::kv::control::{self as kv, KvControl};
+use crate::runtime::Node;
+use crate::runtime::remote::{Connection, RemoteError};
 use crate::snapshot::model::{
-    self, ChildRef, Command as ControlCommand, Event, EventKind, Pid, Reply, Snapshot, Update,
+    self, ChildRef, Command as ControlCommand, Event, EventKind, Pid, ProcessKind, Reply, Snapshot,
+    Update,
 };
-use crate::snapshot::{AlreadyObserved, Control, Subscription, full_snapshot, observe};
+use crate::snapshot::{AlreadyObserved, Control};
 
 use super::parse::{Command, Expectation, Line, Target};
+use super::session::Session;
 use super::tree_text;
 
 /// How long the event feed must be quiet before a command's events are taken as complete.
@@ -59,55 +65,41 @@ pub struct Summary {
     pub failed: usize,
 }
 
-/// Runs a script on `node`; `kv` is the KV app's control when the node runs it.
+/// Runs a script on a node, in this OS process or served by another.
 pub struct Runner<'a, W: Write> {
-    node: Node,
-    kv: Option<KvControl>,
-    /// The app, when the runner may start it again (`restart_app`).
-    app: Option<AppHandle>,
-    /// Carries out the supervisor calls and `restart_app`, as for the Observer.
-    control: Control,
+    /// The node's stream and commands.
+    session: Session,
+    /// What the node offers (whether it runs the KV app, whether it can restart the app).
+    capabilities: Capabilities,
     /// Every exit seen: (event seq, pid, reason), in order.
     exits: Vec<(u64, Pid, model::ExitReason)>,
     format: Format,
     out: &'a mut W,
-    subscription: Subscription,
-    /// The stream's view, to name processes in the output.
+    /// The stream's view of the node.
     view: Option<Snapshot>,
     /// Names of every process seen, dead ones included.
     names: HashMap<Pid, String>,
     /// Events received but not yet printed.
     pending: Vec<Event>,
-    /// The sequence number of the next event to receive.
-    next_seq: u64,
+    /// How the node's feed names this run's own commands, if it does.
+    own_commands: Option<String>,
 }
 
 impl<'a, W: Write> Runner<'a, W> {
-    /// A runner on `node`, writing to `out`. Subscribes to the node at once.
-    /// Fails only if a collector built directly already holds the node's change marks.
+    /// A runner on `node`, writing to `out`, with the KV commands when `kv` is given.
+    /// Subscribes to the node at once. Fails only if a collector built directly already
+    /// holds the node's change marks.
     pub fn new(
         node: &Node,
         kv: Option<KvControl>,
         format: Format,
         out: &'a mut W,
     ) -> Result<Self, AlreadyObserved> {
-        // What happened before the subscription is in its first full snapshot, not in the
-        // events it sends: count those as received.
-        let next_seq = node.introspect().next_event_seq();
-        Ok(Self {
-            node: node.clone(),
-            kv,
-            app: None,
-            control: Control::new(node),
-            exits: Vec::new(),
-            format,
-            out,
-            subscription: observe(node, Duration::from_millis(5))?,
-            view: None,
-            names: HashMap::new(),
-            pending: Vec::new(),
-            next_seq,
-        })
+        let control = match kv {
+            Some(kv) => Control::new(node).with_app(std::sync::Arc::new(kv)),
+            None => Control::new(node),
+        };
+        Self::with_control(control, format, out)
     }
 
     /// A runner on the node `app` runs on: the KV commands when it is the KV app, and
@@ -117,17 +109,47 @@ impl<'a, W: Write> Runner<'a, W> {
         format: Format,
         out: &'a mut W,
     ) -> Result<Self, AlreadyObserved> {
-        let mut runner = Self::new(app.node(), app.kv().cloned(), format, out)?;
-        runner.control = app.control();
-        runner.app = Some(app.clone());
-        Ok(runner)
+        Self::with_control(app.control(), format, out)
     }
 
-    /// Runs every line, then prints the final tree.
+    /// A runner that carries out commands with `control`, on the node it acts on.
+    pub fn with_control(
+        control: Control,
+        format: Format,
+        out: &'a mut W,
+    ) -> Result<Self, AlreadyObserved> {
+        Ok(Self::on(Session::local(control)?, format, out))
+    }
+
+    /// A runner on the node `connection` reached (`otpscope run --attach`).
+    pub async fn attached(
+        connection: Connection,
+        format: Format,
+        out: &'a mut W,
+    ) -> Result<Self, RemoteError> {
+        Ok(Self::on(Session::remote(connection).await?, format, out))
+    }
+
+    fn on(session: Session, format: Format, out: &'a mut W) -> Self {
+        Self {
+            capabilities: session.capabilities(),
+            own_commands: session.own_commands(),
+            session,
+            exits: Vec::new(),
+            format,
+            out,
+            view: None,
+            names: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Runs every line, then prints the final tree. A node lost on the way fails every line
+    /// left, with the reason.
     pub async fn run(&mut self, lines: &[Line]) -> io::Result<Summary> {
         let mut summary = Summary::default();
-        self.catch_up(self.node.introspect().next_event_seq()).await;
-        self.pending.clear();
+        // What happened before the run is in the first full snapshot, not in its output.
+        self.events_caused(false).await;
         for line in lines {
             summary.commands += 1;
             let outcome = self.execute(&line.command).await;
@@ -148,27 +170,28 @@ impl<'a, W: Write> Runner<'a, W> {
     }
 
     async fn execute(&mut self, command: &Command) -> Result<Option<String>, String> {
+        if let Some(error) = self.session.failure() {
+            return Err(format!("the node is gone: {error}"));
+        }
         match command {
             Command::Create(name) => {
-                self.kv()?.create(name).await.map_err(|e| e.to_string())?;
+                self.kv()?;
+                self.command(kv::create_bucket(name)).await?;
                 Ok(None)
             }
             Command::Put(name, key, value) => {
-                let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
-                bucket
-                    .put(key.clone(), value.clone())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                self.kv()?;
+                self.command(kv::put(name, key, value)).await?;
                 Ok(None)
             }
             Command::Get(name, key) => {
-                let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
-                let value = bucket.get(key).await.map_err(|e| e.to_string())?;
+                self.kv()?;
+                let value = value_of(self.command(kv::get(name, key)).await?)?;
                 Ok(Some(value_text(value.as_deref())))
             }
             Command::Delete(name, key) => {
-                let bucket = self.kv()?.bucket(name).await.map_err(|e| e.to_string())?;
-                let value = bucket.delete(key).await.map_err(|e| e.to_string())?;
+                self.kv()?;
+                let value = value_of(self.command(kv::delete(name, key)).await?)?;
                 Ok(Some(value_text(value.as_deref())))
             }
             Command::Kill(target, reason) => {
@@ -176,11 +199,13 @@ impl<'a, W: Write> Runner<'a, W> {
                     .resolve(target)
                     .await
                     .ok_or_else(|| format!("no process {target}"))?;
-                let serial = pid.serial();
-                self.node
-                    .exit(self.node.pid(serial), ExitReason::parse(reason))
-                    .map_err(|e| e.to_string())?;
-                Ok(Some(format!("sent {} to {pid}", ExitReason::parse(reason))))
+                let reason = model::ExitReason::parse(reason);
+                self.command(ControlCommand::Exit {
+                    pid,
+                    reason: reason.clone(),
+                })
+                .await?;
+                Ok(Some(format!("sent {reason} to {pid}")))
             }
             Command::TerminateChild(supervisor, child) => {
                 let (supervisor, is_dynamic) = self.supervisor(supervisor).await?;
@@ -229,7 +254,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 Ok(Some(format!("stopped {supervisor} with {reason}")))
             }
             Command::RestartApp => {
-                if self.app.is_none() {
+                if !self.capabilities.restart_app {
                     return Err("this run cannot start the app again".to_owned());
                 }
                 match self.command(ControlCommand::RestartApp).await? {
@@ -245,41 +270,47 @@ impl<'a, W: Write> Runner<'a, W> {
             }
             Command::Settle => Ok(None),
             Command::Dump => Ok(Some(tree_text::render(
-                &full_snapshot(&self.node),
+                self.view()?,
                 tree_text::DEFAULT_FOLD_AT,
             ))),
             Command::Expect(expectation) => self.check(expectation).await.map(Some),
         }
     }
 
-    /// Carries out a command through the control, its error as text.
-    async fn command(&self, command: ControlCommand) -> Result<Reply, String> {
-        self.control
+    /// Carries out a command on the node, its error as text.
+    async fn command(&mut self, command: ControlCommand) -> Result<Reply, String> {
+        self.session
             .execute(command)
             .await
             .map_err(|error| error.to_string())
     }
 
+    /// The node as the stream last showed it.
+    fn view(&self) -> Result<&Snapshot, String> {
+        self.view
+            .as_ref()
+            .ok_or_else(|| "no snapshot of the node arrived".to_owned())
+    }
+
+    /// The process `pid` as the view shows it, if it is alive there.
+    fn live(&self, pid: Pid) -> Option<&model::ProcessInfo> {
+        self.view.as_ref()?.process(pid)
+    }
+
     /// The pid of the supervisor `target` names, and whether it is a dynamic supervisor.
-    async fn supervisor(&self, target: &Target) -> Result<(Pid, bool), String> {
+    async fn supervisor(&mut self, target: &Target) -> Result<(Pid, bool), String> {
         let pid = self
             .resolve(target)
             .await
             .ok_or_else(|| format!("no process {target}"))?;
         let is_dynamic = self
-            .node
-            .process_info(self.node.pid(pid.serial()))
-            .is_some_and(|info| {
-                matches!(
-                    info.kind,
-                    crate::runtime::ProcessKind::DynamicSupervisor { .. }
-                )
-            });
+            .live(pid)
+            .is_some_and(|info| matches!(info.kind, ProcessKind::DynamicSupervisor { .. }));
         Ok((pid, is_dynamic))
     }
 
     /// The children `target` supervises, running or not.
-    async fn children(&self, target: &Target) -> Result<Vec<model::ChildRow>, String> {
+    async fn children(&mut self, target: &Target) -> Result<Vec<model::ChildRow>, String> {
         let (supervisor, _) = self.supervisor(target).await?;
         match self
             .command(ControlCommand::WhichChildren { supervisor })
@@ -291,7 +322,7 @@ impl<'a, W: Write> Runner<'a, W> {
     }
 
     /// The latest exit of the process `target` names: (seq, pid, reason).
-    async fn last_exit(&self, target: &Target) -> Option<(u64, Pid, model::ExitReason)> {
+    async fn last_exit(&mut self, target: &Target) -> Option<(u64, Pid, model::ExitReason)> {
         let pid = match target {
             Target::Pid(serial) => Some(Pid(*serial)),
             Target::Name(_) => None,
@@ -308,10 +339,21 @@ impl<'a, W: Write> Runner<'a, W> {
             .cloned()
     }
 
-    fn kv(&self) -> Result<&KvControl, String> {
-        self.kv
-            .as_ref()
-            .ok_or_else(|| "this tree runs no KV app".to_owned())
+    /// Fails unless the node runs the KV app.
+    fn kv(&self) -> Result<(), String> {
+        match self.capabilities.app(kv::APP) {
+            Some(_) => Ok(()),
+            None => Err("this tree runs no KV app".to_owned()),
+        }
+    }
+
+    /// The bucket the registry maps `name` to, if any.
+    async fn lookup(&mut self, name: &str) -> Result<Option<Pid>, String> {
+        self.kv()?;
+        match self.command(kv::lookup(name)).await? {
+            Reply::Found { pid } => Ok(pid),
+            other => Err(format!("unexpected reply {other:?}")),
+        }
     }
 
     /// Checks an expectation: `Ok(what was found)` or `Err(expected ..., found ...)`.
@@ -338,10 +380,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 let pid = self.resolve(target).await.ok_or_else(|| {
                     format!("expected {target} restarted {n} times, found no process")
                 })?;
-                let restarts = self
-                    .node
-                    .process_info(self.node.pid(pid.serial()))
-                    .map(|info| info.restarts);
+                let restarts = self.live(pid).map(|info| info.restarts);
                 let restarts = restarts.ok_or_else(|| {
                     format!("expected {target} restarted {n} times, found {pid} dead")
                 })?;
@@ -355,10 +394,7 @@ impl<'a, W: Write> Runner<'a, W> {
                 let pid = self.resolve(target).await.ok_or_else(|| {
                     format!("expected {n} children of {target}, found no process")
                 })?;
-                let count = self
-                    .node
-                    .process_info(self.node.pid(pid.serial()))
-                    .map(|info| info.children.len());
+                let count = self.live(pid).map(|info| info.children.len());
                 let count = count.ok_or_else(|| {
                     format!("expected {n} children of {target}, found {pid} dead")
                 })?;
@@ -411,11 +447,8 @@ impl<'a, W: Write> Runner<'a, W> {
                 )
             }
             Expectation::Lookup(name, some) => {
-                let kv = self.kv()?;
-                let bucket = kv.bucket(name).await.ok();
-                let text = bucket
-                    .as_ref()
-                    .map_or_else(|| "none".to_owned(), |b| format!("some {}", b.pid()));
+                let bucket = self.lookup(name).await?;
+                let text = bucket.map_or_else(|| "none".to_owned(), |pid| format!("some {pid}"));
                 found(
                     bucket.is_some() == *some,
                     format!("lookup {name} {}", if *some { "some" } else { "none" }),
@@ -424,12 +457,12 @@ impl<'a, W: Write> Runner<'a, W> {
             }
             Expectation::Get(name, key, value) => {
                 let expected = value_text(value.as_deref());
-                let bucket = self
-                    .kv()?
-                    .bucket(name)
+                self.kv()?;
+                let got = self
+                    .command(kv::get(name, key))
                     .await
+                    .and_then(value_of)
                     .map_err(|e| format!("expected {name}[{key}] = {expected}, found {e}"))?;
-                let got = bucket.get(key).await.map_err(|e| e.to_string())?;
                 found(
                     got == *value,
                     format!("{name}[{key}] = {expected}"),
@@ -440,7 +473,7 @@ impl<'a, W: Write> Runner<'a, W> {
     }
 
     fn is_alive(&self, pid: Pid) -> bool {
-        self.node.is_alive(self.node.pid(pid.serial()))
+        self.live(pid).is_some()
     }
 
     fn state_of(&self, target: &Target, pid: Option<Pid>) -> String {
@@ -451,27 +484,27 @@ impl<'a, W: Write> Runner<'a, W> {
         }
     }
 
+    /// The live process registered as `name`, in the view.
+    fn registered(&self, name: &str) -> Option<&model::ProcessInfo> {
+        self.view
+            .as_ref()?
+            .processes()
+            .find(|info| info.name.as_deref() == Some(name))
+    }
+
     /// The pid a target points at now (alive or not), if any.
-    async fn resolve(&self, target: &Target) -> Option<Pid> {
+    async fn resolve(&mut self, target: &Target) -> Option<Pid> {
         match target {
             Target::Pid(serial) => Some(Pid(*serial)),
-            Target::Name(name) => self.node.whereis(name).map(|pid| Pid(pid.serial())),
-            Target::Bucket(name) => {
-                let bucket = self.kv.as_ref()?.bucket(name).await.ok()?;
-                Some(Pid(bucket.pid().serial()))
-            }
+            Target::Name(name) => self.registered(name).map(|info| info.pid),
+            Target::Bucket(name) => self.lookup(name).await.ok().flatten(),
             Target::Path(path) => {
-                let snapshot = full_snapshot(&self.node);
+                let snapshot = self.view.as_ref()?;
                 let (first, rest) = path.split_first()?;
                 let root = snapshot.roots().find(|info| {
                     info.name.as_deref() == Some(first.as_str()) || *info.label == **first
                 });
-                let named = || {
-                    self.node
-                        .whereis(first)
-                        .and_then(|pid| snapshot.process(Pid(pid.serial())))
-                };
-                let mut current = root.or_else(named)?;
+                let mut current = root.or_else(|| self.registered(first))?;
                 for id in rest {
                     current = snapshot
                         .children_of(current.pid)
@@ -482,39 +515,32 @@ impl<'a, W: Write> Runner<'a, W> {
         }
     }
 
-    /// Waits until the feed is quiet, then collects the events received since the last call.
+    /// Takes updates until no event has arrived for a while (and the first snapshot is in),
+    /// then gives the events received since the last call.
     async fn events_caused(&mut self, settle: bool) -> Vec<Event> {
         let quiet = if settle { SETTLE_QUIET } else { QUIET };
-        let started = Instant::now();
-        let mut seq = self.node.introspect().next_event_seq();
-        let mut quiet_since = Instant::now();
-        while started.elapsed() < MAX_WAIT {
-            tokio::time::sleep(Duration::from_millis(2)).await;
-            let now = self.node.introspect().next_event_seq();
-            if now != seq {
-                seq = now;
-                quiet_since = Instant::now();
-            } else if quiet_since.elapsed() >= quiet {
-                break;
-            }
-        }
-        self.catch_up(seq).await;
-        std::mem::take(&mut self.pending)
-    }
-
-    /// Drains the subscription until every event before `seq` has arrived.
-    async fn catch_up(&mut self, seq: u64) {
         let deadline = Instant::now() + MAX_WAIT;
-        while self.next_seq < seq || self.view.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, self.subscription.recv()).await {
-                Ok(Some(update)) => self.take(update),
+        let mut quiet_until = Instant::now() + quiet;
+        loop {
+            let until = if self.view.is_none() {
+                deadline
+            } else {
+                quiet_until.min(deadline)
+            };
+            match tokio::time::timeout_at(until, self.session.recv()).await {
+                Ok(Some(update)) => {
+                    let news =
+                        matches!(&update, Update::Events { events, .. } if !events.is_empty());
+                    self.take(update);
+                    if news {
+                        quiet_until = Instant::now() + quiet;
+                    }
+                }
+                // The stream ended (the node is gone) or the feed is quiet.
                 Ok(None) | Err(_) => break,
             }
         }
-        while let Some(update) = self.subscription.try_recv() {
-            self.take(update);
-        }
+        std::mem::take(&mut self.pending)
     }
 
     fn take(&mut self, update: Update) {
@@ -541,7 +567,6 @@ impl<'a, W: Write> Runner<'a, W> {
                     if let EventKind::Spawned { pid, label, .. } = &event.kind {
                         self.names.entry(*pid).or_insert_with(|| label.to_string());
                     }
-                    self.next_seq = self.next_seq.max(event.seq + 1);
                     self.pending.push(event);
                 }
             }
@@ -549,15 +574,19 @@ impl<'a, W: Write> Runner<'a, W> {
     }
 
     /// The events worth a line in text output (not links; not the spawn of a restarted
-    /// child, which its restart line names), as the contract's sentences.
+    /// child, which its restart line names; not this run's own commands, which their `>`
+    /// line shows, but those someone else sent meanwhile), as the contract's sentences.
     fn describe_event(&self, kind: &EventKind, restarted: &[Pid]) -> Option<String> {
         let shown = match kind {
             EventKind::Spawned { pid, .. } => !restarted.contains(pid),
             EventKind::Linked { .. } | EventKind::Unlinked { .. } => false,
             EventKind::Exited { .. }
             | EventKind::Restarted { .. }
-            | EventKind::SupervisorGaveUp { .. }
-            | EventKind::Command { .. } => true,
+            | EventKind::SupervisorGaveUp { .. } => true,
+            EventKind::Command { from, .. } => self
+                .own_commands
+                .as_deref()
+                .is_none_or(|own| !from.starts_with(own)),
         };
         shown.then(|| format::event(kind, |pid| self.names.get(&pid).cloned()))
     }
@@ -612,7 +641,10 @@ impl<'a, W: Write> Runner<'a, W> {
     }
 
     fn final_tree(&mut self) -> io::Result<()> {
-        let snapshot = full_snapshot(&self.node);
+        let Some(snapshot) = self.view.as_ref() else {
+            let why = self.session.failure().unwrap_or("no snapshot arrived");
+            return writeln!(self.out, "== no final tree: {why}");
+        };
         match self.format {
             Format::Json => writeln!(self.out, "{}", json!({ "final": snapshot })),
             Format::Text => {
@@ -620,10 +652,18 @@ impl<'a, W: Write> Runner<'a, W> {
                 write!(
                     self.out,
                     "{}",
-                    tree_text::render(&snapshot, tree_text::DEFAULT_FOLD_AT)
+                    tree_text::render(snapshot, tree_text::DEFAULT_FOLD_AT)
                 )
             }
         }
+    }
+}
+
+/// The value a KV `get` or `delete` answered.
+fn value_of(reply: Reply) -> Result<Option<String>, String> {
+    match reply {
+        Reply::Value { value } => Ok(value),
+        other => Err(format!("unexpected reply {other:?}")),
     }
 }
 

@@ -316,6 +316,11 @@ pub enum Reply {
         /// The new process.
         pid: Option<Pid>,
     },
+    /// A process looked up by a name the app knows (a bucket's), or none.
+    Found {
+        /// The process.
+        pid: Option<Pid>,
+    },
 }
 
 /// Why a [`Command`] failed.

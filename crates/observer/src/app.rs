@@ -208,6 +208,9 @@ impl ObserverApp {
             (Some(Pending::Console { app, what }), reply) => {
                 let text = match &reply {
                     Ok(Reply::Value { value }) => format!("{what}: {}", format::value(value)),
+                    // As iex prints `KV.Registry.lookup/2`'s answer.
+                    Ok(Reply::Found { pid: Some(pid) }) => format!("{what}: {{:ok, #PID{pid}}}"),
+                    Ok(Reply::Found { pid: None }) => format!("{what}: :error"),
                     Ok(_) => format!("{what}: ok"),
                     Err(error) => format!("{what} failed: {error}"),
                 };

@@ -1,5 +1,6 @@
-//! The KV app's commands for observers: create a bucket, put, get, delete, and create many
-//! buckets at once, so the chapter's iex session can be replayed from a view or a script.
+//! The KV app's commands for observers: create a bucket, look one up, put, get, delete, and
+//! create many buckets at once, so the chapter's iex session can be replayed from a view or a
+//! script.
 //!
 //! Implements [`AppControl`] from the snapshot stream's public API, as any application that
 //! wants its own commands in the Observer would. The registry is resolved by name at each
@@ -8,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::contract::{
-    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, Reply, format,
+    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, Pid, Reply, format,
 };
 use crate::runtime::Node;
 use crate::snapshot::{AppControl, AppFuture, Control};
@@ -83,6 +84,16 @@ impl KvControl {
                 bucket.put(key, value).await.map_err(app_error)?;
                 Ok(Reply::Done)
             }
+            "lookup" => {
+                let registry = self.registry()?;
+                let bucket = registry
+                    .lookup(command.text("bucket")?)
+                    .await
+                    .map_err(app_error)?;
+                Ok(Reply::Found {
+                    pid: bucket.map(|bucket| Pid(bucket.pid().serial())),
+                })
+            }
             "get" => {
                 let bucket = self.bucket(command.text("bucket")?).await?;
                 let value = bucket.get(command.text("key")?).await.map_err(app_error)?;
@@ -142,6 +153,10 @@ pub fn spec() -> AppSpec {
                 .arg(bucket.clone())
                 .equivalent("KV.Registry.create(KV.Registry, \"{bucket}\")")
                 .submit_from(["bucket"]),
+            CommandSpec::new("lookup", "Lookup")
+                .help("Asks KV.Registry which bucket has this name")
+                .arg(bucket.clone())
+                .equivalent("KV.Registry.lookup(KV.Registry, \"{bucket}\")"),
             CommandSpec::new("put", "Put")
                 .help("Puts the value under the key in the bucket")
                 .arg(bucket.clone())
@@ -180,6 +195,11 @@ pub const APP: &str = "kv";
 /// `KV.Registry.create(KV.Registry, name)` as a command for a view.
 pub fn create_bucket(name: &str) -> Command {
     Command::App(AppCommand::new(APP, "create_bucket").arg("bucket", name))
+}
+
+/// `KV.Registry.lookup(KV.Registry, name)` as a command for a view.
+pub fn lookup(name: &str) -> Command {
+    Command::App(AppCommand::new(APP, "lookup").arg("bucket", name))
 }
 
 /// `KV.Bucket.put(bucket, key, value)` as a command for a view.

@@ -114,7 +114,7 @@ struct Filter {
     /// Lowercase words that must all appear in the row's text.
     terms: Vec<String>,
     /// Which kinds are shown, by [`Kind::index`].
-    shown: [bool; 6],
+    shown: [bool; Kind::ALL.len()],
 }
 
 /// The Events tab.
@@ -122,7 +122,7 @@ pub struct EventsPanel {
     /// The text filter typed by the user.
     pub filter: String,
     /// Which kinds are shown, by [`Kind`] in [`Kind::ALL`] order.
-    pub shown: [bool; 6],
+    pub shown: [bool; Kind::ALL.len()],
     /// Set by Ctrl+F: the filter takes the focus at the next frame.
     pub focus_filter: bool,
     /// The sequence numbers of the matching events, oldest first.
@@ -132,7 +132,7 @@ pub struct EventsPanel {
     /// The newest event already filtered.
     last_seq: Option<u64>,
     /// How many events of each kind the feed holds.
-    counts: [usize; 6],
+    counts: [usize; Kind::ALL.len()],
     /// The oldest and newest event when `counts` was taken, and the feed's length.
     counted: Option<(u64, u64, usize)>,
     /// Whether the table showed its last row at the last frame.
@@ -145,12 +145,12 @@ impl Default for EventsPanel {
     fn default() -> Self {
         Self {
             filter: String::new(),
-            shown: [true; 6],
+            shown: [true; Kind::ALL.len()],
             focus_filter: false,
             matches: Vec::new(),
             built_with: None,
             last_seq: None,
-            counts: [0; 6],
+            counts: [0; Kind::ALL.len()],
             counted: None,
             at_bottom: true,
             jump_to_newest: false,
@@ -203,7 +203,7 @@ impl EventsPanel {
             .zip(events.back())
             .map(|(first, last)| (first.seq, last.seq, events.len()));
         if counted != self.counted {
-            self.counts = [0; 6];
+            self.counts = [0; Kind::ALL.len()];
             for event in events {
                 self.counts[Kind::of(&event.kind).index()] += 1;
             }

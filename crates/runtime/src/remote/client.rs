@@ -53,6 +53,7 @@ pub struct Connection {
     role: Role,
     node: NodeInfo,
     peer: SocketAddr,
+    local: SocketAddr,
 }
 
 /// Connects to the node served at `address` and proves the cookie.
@@ -65,6 +66,7 @@ pub async fn connect(
         let stream = TcpStream::connect(address).await.map_err(RemoteError::Io)?;
         stream.set_nodelay(true).ok();
         let peer = stream.peer_addr().map_err(RemoteError::Io)?;
+        let local = stream.local_addr().map_err(RemoteError::Io)?;
         let mut wire = wire::framed(stream, HANDSHAKE_FRAME_LIMIT);
         let (role, node) = handshake::connect(&mut wire, &options.cookie).await?;
         wire.codec_mut().set_max_frame_length(options.max_frame);
@@ -73,6 +75,7 @@ pub async fn connect(
             role,
             node,
             peer,
+            local,
         })
     };
     tokio::time::timeout(options.timeout, attempt)
@@ -94,6 +97,12 @@ impl Connection {
     /// The node's address.
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// This end's address, as the node names this client in its event feed
+    /// (`remote 127.0.0.1:50312 (control)`).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
     }
 
     /// Starts (or restarts, with a full snapshot first) the snapshot stream.
