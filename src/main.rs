@@ -84,8 +84,10 @@ enum Commands {
     /// Open the Observer on a node served by another process (`otpscope serve`, or a service
     /// that calls `otpscope_runtime::remote::serve`).
     Attach {
-        /// The node's address, such as 127.0.0.1:4370.
-        address: String,
+        /// The nodes' addresses, such as 127.0.0.1:4370; with several, a nodes bar picks the
+        /// one shown and "All nodes" shows every tree.
+        #[arg(required = true, value_name = "ADDR")]
+        addresses: Vec<String>,
         #[command(flatten)]
         remote: Remote,
     },
@@ -126,8 +128,8 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         None => observer(&runtime, &cli.what).map(|()| ExitCode::SUCCESS),
-        Some(Commands::Attach { address, remote }) => {
-            attach(&runtime, &address, &remote).map(|()| ExitCode::SUCCESS)
+        Some(Commands::Attach { addresses, remote }) => {
+            attach(&runtime, &addresses, &remote).map(|()| ExitCode::SUCCESS)
         }
         Some(Commands::Serve {
             listen,
@@ -380,29 +382,38 @@ async fn remote_snapshot(address: &str, remote: &Remote) -> Result<otpscope::con
     }
 }
 
-/// Opens the Observer on a served node.
-fn attach(runtime: &tokio::runtime::Runtime, address: &str, remote: &Remote) -> Result<()> {
-    let (connection, options) = runtime.block_on(connect(address, remote))?;
+/// Opens the Observer on served nodes (each must answer at the start; any lost later is
+/// shown as lost and reached again).
+fn attach(runtime: &tokio::runtime::Runtime, addresses: &[String], remote: &Remote) -> Result<()> {
+    let mut connections = Vec::new();
+    for address in addresses {
+        connections.push((address, runtime.block_on(connect(address, remote))?));
+    }
     #[cfg(feature = "gui")]
     {
         let interval = std::time::Duration::from_millis(200);
-        let source = otpscope::sources::remote::RemoteSource::new(
-            connection,
-            address.to_owned(),
-            options,
-            interval,
-            runtime.handle(),
-        );
-        otpscope::gui::run(Box::new(source)).map_err(|error| {
+        let sources = connections
+            .into_iter()
+            .map(|(address, (connection, options))| {
+                Box::new(otpscope::sources::remote::RemoteSource::new(
+                    connection,
+                    address.clone(),
+                    options,
+                    interval,
+                    runtime.handle(),
+                )) as Box<dyn otpscope::gui::Source>
+            })
+            .collect();
+        otpscope::gui::run_many(sources).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the Observer's window: {error}\n\
-                 Without a window, `otpscope dump --attach {address}` works headless."
+                 Without a window, `otpscope dump --attach ADDR` works headless."
             )
         })?;
     }
     #[cfg(not(feature = "gui"))]
     {
-        let _ = (connection, options);
+        let _ = connections;
         anyhow::bail!("this otpscope was built without the Observer (feature gui)");
     }
     Ok(())

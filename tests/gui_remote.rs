@@ -93,7 +93,7 @@ fn the_observer_follows_a_served_node_through_its_loss_and_return() {
     wait_for(&mut harness, "the served tree", |h| {
         shows(h, "KV.Registry <0.3.0>")
     });
-    assert!(shows(&harness, "KV on first (remote)"));
+    assert!(shows(&harness, &format!("KV on first at {address}")));
     assert!(harness.query_by_label("Create bucket").is_some());
     assert!(!shows(&harness, "Disconnected from the node"));
 

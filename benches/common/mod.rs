@@ -1,5 +1,5 @@
-//! What the benchmarks share: the 2-worker runtime they run on, a counting server, and the
-//! spec of a KV bucket.
+//! What the benchmarks share: the 2-worker runtime they run on, a counting server, the spec
+//! of a KV bucket, and a node full of idle processes.
 
 #![allow(dead_code)]
 
@@ -8,7 +8,8 @@ use std::time::Duration;
 use otpscope::demo::kv::BUCKET_SUPERVISOR;
 use otpscope::demo::kv::bucket::Bucket;
 use otpscope::runtime::{
-    ChildSpec, DynamicSupervisor, DynamicSupervisorFlags, Node, Server, ServerContext, SpawnOptions,
+    Addr, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, Inbox, Node, Server,
+    ServerContext, SpawnOptions,
 };
 use tokio::runtime::Runtime;
 
@@ -75,4 +76,38 @@ pub(crate) async fn bucket_supervisor(node: &Node) -> DynamicSupervisor {
     )
     .await
     .expect("a dynamic supervisor")
+}
+
+/// Starts one root process that spawns `children` idle linked children (each waiting for a
+/// message, counting the ones it gets), and waits until every one waits; gives their handles.
+pub(crate) async fn idle_children(node: &Node, children: usize) -> Vec<Addr<()>> {
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    node.spawn(move |ctx: Context, mut inbox: Inbox<()>| async move {
+        let spawned: Vec<Addr<()>> = (0..children)
+            .map(|_| {
+                ctx.spawn_link(|_ctx: Context, mut inbox: Inbox<()>| async move {
+                    loop {
+                        inbox.recv().await;
+                    }
+                    #[allow(unreachable_code)]
+                    ()
+                })
+            })
+            .collect();
+        sender.send(spawned).ok();
+        loop {
+            inbox.recv().await;
+        }
+        #[allow(unreachable_code)]
+        ()
+    });
+    let spawned = receiver.await.expect("the children");
+    while node
+        .processes()
+        .iter()
+        .any(|info| info.status != otpscope::runtime::Status::Waiting)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    spawned
 }

@@ -73,6 +73,7 @@ impl RemoteSource {
         let (note_sender, notes) = std_mpsc::channel();
         let (asks, ask_receiver) = mpsc::unbounded_channel();
         let info = connection.node().clone();
+        let title = format!("{} at {address}", info.title);
         let task = Task {
             address,
             options,
@@ -85,7 +86,7 @@ impl RemoteSource {
         };
         runtime.spawn(task.run(connection));
         Self {
-            title: format!("{} (remote)", info.title),
+            title,
             capabilities: info.capabilities,
             updates,
             notes,

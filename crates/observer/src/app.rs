@@ -122,6 +122,22 @@ impl ObserverApp {
         }
     }
 
+    /// What is observed, as the title bar says it.
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    /// Whether the source's data is live.
+    pub fn link(&self) -> Link {
+        self.source.link()
+    }
+
+    /// Selects `pid` and shows it in the Applications tab.
+    pub fn reveal(&mut self, pid: Pid) {
+        self.commands.push(UiCommand::Reveal(pid));
+        self.run_commands();
+    }
+
     /// Lets the source wake the UI when something arrives.
     pub fn install_waker(&mut self, ctx: &egui::Context) {
         let ctx = ctx.clone();

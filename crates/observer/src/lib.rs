@@ -14,6 +14,7 @@
 pub mod app;
 pub mod command;
 pub mod format;
+pub mod nodes;
 pub mod panels;
 pub mod source;
 pub mod state;
@@ -22,11 +23,18 @@ pub mod widgets;
 
 pub use app::ObserverApp;
 pub use command::UiCommand;
+pub use nodes::NodesApp;
 pub use source::{Link, RequestId, Source};
 pub use state::{ObserverState, Preferences, Tab, Theme};
 
 /// Opens the Observer in a window on `source`, and returns when the window closes.
 pub fn run(source: Box<dyn Source>) -> Result<(), eframe::Error> {
+    run_many(vec![source])
+}
+
+/// Opens the Observer on several nodes (a nodes bar picks the one shown; one source is the
+/// plain Observer), and returns when the window closes.
+pub fn run_many(mut sources: Vec<Box<dyn Source>>) -> Result<(), eframe::Error> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("otpscope Observer")
@@ -43,7 +51,14 @@ pub fn run(source: Box<dyn Source>) -> Result<(), eframe::Error> {
                 .storage
                 .and_then(|storage| eframe::get_value(storage, state::PREFERENCES_KEY))
                 .unwrap_or_default();
-            let mut app = ObserverApp::new(source, prefs);
+            if sources.len() == 1
+                && let Some(source) = sources.pop()
+            {
+                let mut app = ObserverApp::new(source, prefs);
+                app.install_waker(&cc.egui_ctx);
+                return Ok(Box::new(app));
+            }
+            let mut app = NodesApp::new(std::mem::take(&mut sources), prefs);
             app.install_waker(&cc.egui_ctx);
             Ok(Box::new(app))
         }),

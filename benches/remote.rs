@@ -1,0 +1,235 @@
+//! A node observed over the remote wire, on loopback: a full snapshot of 100,000 processes
+//! from request to a decoded model in the client (and its size), a delta when 1% of them
+//! changed from the change to the decoded delta, and what one remote client at 10 Hz costs a
+//! cast-heavy workload on the node (paired with no client, batch by batch).
+//!
+//! `cargo bench --bench remote -- --warm-up-time 1 --measurement-time 5`
+//!
+//! Targets (issue 12): full snapshot <= 30 ms and <= 80 bytes a process; delta <= 2 ms;
+//! throughput cost with one client at 10 Hz <= 3%.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use otpscope::contract::{Update, binary};
+use otpscope::runtime::remote::{
+    self, ConnectOptions, Connection, Cookie, ServeOptions, ServerMessage,
+};
+use otpscope::runtime::{Node, ServerRef};
+use tokio::runtime::Runtime;
+
+use common::{Counter, idle_children, on_worker, runtime_and_node};
+
+/// Processes in the big node.
+const PROCESSES: usize = 100_000;
+/// Processes changed before each delta: 1%.
+const CHANGED: usize = PROCESSES / 100;
+/// Casts per timed batch.
+const CASTS: u64 = 100_000;
+
+fn cookie() -> Cookie {
+    Cookie::new("bench").unwrap()
+}
+
+/// Serves `node` on a free loopback port and connects a client to it.
+fn serve_and_connect(runtime: &Runtime, node: &Node) -> (remote::Served, Connection) {
+    let options = ServeOptions::default()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .cookie(cookie());
+    let served = remote::serve(node, options).unwrap();
+    let connection = runtime
+        .block_on(remote::connect(
+            served.local_addr(),
+            &ConnectOptions::new(cookie()),
+        ))
+        .unwrap();
+    (served, connection)
+}
+
+fn snapshot_and_delta(c: &mut Criterion) {
+    let (runtime, node) = runtime_and_node();
+    let children = runtime.block_on(idle_children(&node, PROCESSES - 1));
+    let (_served, mut client) = serve_and_connect(&runtime, &node);
+
+    // The size of what the wire carries for one full snapshot.
+    let full = runtime.block_on(async {
+        client.subscribe(Duration::from_secs(1)).await.unwrap();
+        loop {
+            if let ServerMessage::Update(Update::Full(snapshot)) = client.receive().await.unwrap() {
+                return snapshot;
+            }
+        }
+    });
+    let bytes = binary::encode(&ServerMessage::Update(Update::Full(full)))
+        .unwrap()
+        .len();
+    println!(
+        "remote/full_100k size: {bytes} bytes, {:.1} bytes a process",
+        bytes as f64 / PROCESSES as f64
+    );
+
+    let mut group = c.benchmark_group("remote");
+    group.sample_size(20);
+    // Subscribing again asks for a new full snapshot: the node copies its model, encodes and
+    // sends it; the client reads and decodes it.
+    group.bench_function("full_100k_request_to_model", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                client.subscribe(Duration::from_secs(1)).await.unwrap();
+                loop {
+                    if let ServerMessage::Update(Update::Full(snapshot)) =
+                        client.receive().await.unwrap()
+                    {
+                        assert_eq!(snapshot.len(), PROCESSES);
+                        return snapshot;
+                    }
+                }
+            })
+        })
+    });
+
+    // Deltas every millisecond; time from the changes (a message to each of 1% of the
+    // processes) to the client holding decoded deltas that name all of them.
+    runtime.block_on(async {
+        client.subscribe(Duration::from_millis(1)).await.unwrap();
+    });
+    let mut round = 0_usize;
+    group.bench_function("delta_1pct_of_100k_change_to_model", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                round += 1;
+                let targets: Vec<_> = (0..CHANGED)
+                    .map(|i| &children[(round * CHANGED + i * 97) % children.len()])
+                    .collect();
+                timed += runtime.block_on(async {
+                    // Let what is in flight settle, untimed.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    while let Ok(Ok(_)) =
+                        tokio::time::timeout(Duration::from_millis(2), client.receive()).await
+                    {
+                    }
+                    let started = Instant::now();
+                    for target in &targets {
+                        target.send(()).ok();
+                    }
+                    let mut seen = 0;
+                    while seen < CHANGED {
+                        if let ServerMessage::Update(Update::Delta(delta)) =
+                            client.receive().await.unwrap()
+                        {
+                            seen += delta.changed.len();
+                        }
+                    }
+                    started.elapsed()
+                });
+            }
+            timed
+        })
+    });
+    group.finish();
+}
+
+/// Casts `CASTS` to a counter from a task of the runtime and waits until all are handled.
+fn cast_batch(runtime: &Runtime, counter: &ServerRef<Counter>) -> Duration {
+    let counter = counter.clone();
+    on_worker(runtime, async move {
+        let before = counter.call(()).await.unwrap();
+        let started = Instant::now();
+        for _ in 0..CASTS {
+            counter.cast(()).unwrap();
+        }
+        let after = counter.call(()).await.unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(after - before, CASTS);
+        elapsed
+    })
+}
+
+/// One remote client at 10 Hz against none, batch by batch: batches alternate, so the
+/// machine's drift hits both alike. Criterion's two rows, then the paired medians printed.
+fn remote_client_cost(c: &mut Criterion) {
+    let (runtime, node) = runtime_and_node();
+    let counter = runtime.block_on(async {
+        idle_children(&node, 1_000).await;
+        ServerRef::start(&node, Counter { casts: 0 }, Default::default())
+            .await
+            .unwrap()
+    });
+    let options = ServeOptions::default()
+        .listen("127.0.0.1:0".parse().unwrap())
+        .cookie(cookie());
+    let served = remote::serve(&node, options).unwrap();
+    // A client in its own runtime (its own threads), as another OS process would be, reading
+    // everything at 10 Hz.
+    let client_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let watch = |interval: Duration| {
+        let address = served.local_addr();
+        client_runtime.spawn(async move {
+            let mut client = remote::connect(address, &ConnectOptions::new(cookie()))
+                .await
+                .unwrap();
+            client.subscribe(interval).await.unwrap();
+            while client.receive().await.is_ok() {}
+        })
+    };
+
+    const ROUNDS: usize = 100;
+    let (mut alone, mut watched) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        cast_batch(&runtime, &counter);
+    }
+    for round in 0..ROUNDS {
+        for with_client in [round % 2 == 0, round % 2 != 0] {
+            if with_client {
+                let client = watch(Duration::from_millis(100));
+                runtime.block_on(async {
+                    while served.clients() == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                });
+                watched.push(cast_batch(&runtime, &counter));
+                client.abort();
+                runtime.block_on(async {
+                    while served.clients() > 0 || node.introspect().is_tracking_changes() {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                });
+            } else {
+                alone.push(cast_batch(&runtime, &counter));
+            }
+        }
+    }
+    alone.sort();
+    watched.sort();
+    let (base, with) = (alone[ROUNDS / 2], watched[ROUNDS / 2]);
+    println!(
+        "remote/paired: {CASTS} casts, median with no client {base:?}, with one remote client \
+         at 10 Hz {with:?}, cost {:+.1}% ({ROUNDS} pairs)",
+        (with.as_secs_f64() / base.as_secs_f64() - 1.0) * 100.0
+    );
+
+    let mut group = c.benchmark_group("remote_casts");
+    group.throughput(Throughput::Elements(CASTS));
+    group.sample_size(30);
+    group.bench_function("no_client", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
+    });
+    let client = watch(Duration::from_millis(100));
+    group.bench_function("one_remote_client_10hz", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
+    });
+    group.finish();
+    client.abort();
+}
+
+criterion_group!(benches, snapshot_and_delta, remote_client_cost);
+criterion_main!(benches);
