@@ -50,6 +50,13 @@ struct Remote {
     /// ~/.otpscope/cookie).
     #[arg(long, value_name = "FILE")]
     cookie_file: Option<PathBuf>,
+    /// Speak TLS, trusting the certificates in this PEM file: a CA's, or the node's own
+    /// self-signed certificate (pinning it).
+    #[arg(long, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// The name the node's certificate must carry, when not the address's host.
+    #[arg(long, value_name = "NAME", requires = "tls_ca")]
+    tls_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +87,12 @@ enum Commands {
         /// Every client watches only: commands are refused.
         #[arg(long)]
         read_only: bool,
+        /// Speak TLS only, with this certificate chain (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The private key of --tls-cert (PEM).
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Open the Observer on a node served by another process (`otpscope serve`, or a service
     /// that calls `otpscope_runtime::remote::serve`).
@@ -135,7 +148,18 @@ fn main() -> ExitCode {
             listen,
             cookie_file,
             read_only,
-        }) => runtime.block_on(serve(&cli.what, listen.as_deref(), cookie_file, read_only)),
+            tls_cert,
+            tls_key,
+        }) => {
+            let tls = tls_cert.zip(tls_key);
+            runtime.block_on(serve(
+                &cli.what,
+                listen.as_deref(),
+                cookie_file,
+                read_only,
+                tls,
+            ))
+        }
         Some(Commands::Dump {
             json,
             attach,
@@ -281,6 +305,7 @@ async fn serve(
     listen: Option<&str>,
     cookie_file: Option<PathBuf>,
     read_only: bool,
+    tls: Option<(PathBuf, PathBuf)>,
 ) -> Result<ExitCode> {
     let node = Node::new("otpscope");
     let app = start(&node, what).await?;
@@ -302,14 +327,22 @@ async fn serve(
     if let Some(path) = cookie_file {
         options = options.cookie_file(path);
     }
+    if let Some((cert, key)) = &tls {
+        options = options.tls(remote::TlsServer::from_pem_files(cert, key)?);
+    }
     let served = remote::serve(&node, options)?;
     // Said once; a reader that closes the pipe after the first line (`| head -1`, a test
     // taking the address) does not stop the service.
+    let mode = match (read_only, tls.is_some()) {
+        (true, true) => "; read-only, TLS",
+        (true, false) => "; read-only",
+        (false, true) => "; TLS",
+        (false, false) => "",
+    };
     let announce = format!(
-        "serving {title} on {}{}; cookie in {cookie_place}\n\
+        "serving {title} on {}; cookie in {cookie_place}{mode}\n\
          attach with: otpscope attach {}   (Ctrl-C stops)\n",
         served.local_addr(),
-        if read_only { " (read-only)" } else { "" },
         served.local_addr()
     );
     let mut stdout = io::stdout().lock();
@@ -359,10 +392,32 @@ fn no_cookie_hint(path: &Path) -> String {
 
 /// Connects to a served node, proving the cookie.
 async fn connect(address: &str, remote: &Remote) -> Result<(remote::Connection, ConnectOptions)> {
-    let options = ConnectOptions::new(client_cookie(remote)?);
-    let connection = remote::connect(address, &options)
-        .await
-        .with_context(|| format!("cannot attach to {address}"))?;
+    let mut options = ConnectOptions::new(client_cookie(remote)?);
+    if let Some(ca) = &remote.tls_ca {
+        let mut tls = remote::TlsClient::trusting_pem_file(ca)?;
+        // The certificate names the host connected to, unless told another name.
+        let host = address.rsplit_once(':').map_or(address, |(host, _)| host);
+        let name = remote
+            .tls_name
+            .as_deref()
+            .unwrap_or(host.trim_matches(['[', ']']));
+        tls = tls.server_name(name)?;
+        options = options.tls(tls);
+    }
+    let connection = match remote::connect(address, &options).await {
+        Ok(connection) => connection,
+        Err(error @ (remote::RemoteError::Closed | remote::RemoteError::Truncated))
+            if remote.tls_ca.is_none() =>
+        {
+            return Err(anyhow::Error::new(error)).with_context(|| {
+                format!("cannot attach to {address} (if the node speaks TLS, pass --tls-ca)")
+            });
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error))
+                .with_context(|| format!("cannot attach to {address}"));
+        }
+    };
     Ok((connection, options))
 }
 

@@ -259,3 +259,48 @@ fn run_attach_reports_a_node_that_goes_away_and_fails() {
         "{stdout}"
     );
 }
+
+#[test]
+fn serve_with_tls_is_reached_with_its_certificate_and_only_so() {
+    let folder = std::env::temp_dir().join(format!("otpscope-cli-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    let (cert, key) = (folder.join("cert.pem"), folder.join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let service = Service::start(
+        "serve-tls",
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    let output = otpscope(&[
+        "dump",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        service.cookie(),
+        "--tls-ca",
+        cert.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("node otpscope (3 processes)\n"));
+    let plain = otpscope(&[
+        "dump",
+        "--attach",
+        &service.address,
+        "--cookie-file",
+        service.cookie(),
+    ]);
+    assert_eq!(plain.status.code(), Some(2));
+    std::fs::remove_dir_all(&folder).ok();
+}

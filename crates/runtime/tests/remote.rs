@@ -412,3 +412,75 @@ async fn a_client_that_stops_reading_never_slows_the_node_and_is_dropped() {
     fresh.subscribe(Duration::from_millis(5)).await.unwrap();
     first_snapshot(&mut fresh).await;
 }
+
+/// A self-signed certificate for 127.0.0.1 and localhost, its key, and the PEM of both.
+#[cfg(feature = "tls")]
+fn certificate() -> (rcgen::CertifiedKey, String, String) {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
+    let cert_pem = certified.cert.pem();
+    let key_pem = certified.key_pair.serialize_pem();
+    (certified, cert_pem, key_pem)
+}
+
+#[cfg(feature = "tls")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_carries_the_stream_and_refuses_untrusted_and_plain_peers() {
+    use otpscope_runtime::remote::{TlsClient, TlsServer};
+
+    let folder = std::env::temp_dir().join(format!("otpscope-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let (_certified, cert_pem, key_pem) = certificate();
+    let (cert_file, key_file) = (folder.join("cert.pem"), folder.join("key.pem"));
+    std::fs::write(&cert_file, &cert_pem).unwrap();
+    std::fs::write(&key_file, &key_pem).unwrap();
+
+    let node = node_with_tree("tls").await;
+    let served = serve_with(
+        &node,
+        ServeOptions::default().tls(TlsServer::from_pem_files(&cert_file, &key_file).unwrap()),
+    );
+    // Pinned: the service's own certificate is the only one trusted.
+    let pinned = TlsClient::trusting_pem_file(&cert_file).unwrap();
+    let options = ConnectOptions::new(cookie("control-secret")).tls(pinned.clone());
+    let mut client = connect(served.local_addr(), &options).await.unwrap();
+    client.subscribe(Duration::from_millis(5)).await.unwrap();
+    assert_eq!(first_snapshot(&mut client).await.len(), 2);
+    // By name instead of address.
+    let by_name = ConnectOptions::new(cookie("control-secret"))
+        .tls(pinned.clone().server_name("localhost").unwrap());
+    connect(served.local_addr(), &by_name).await.unwrap();
+
+    // Another certificate is not trusted.
+    let (_other, other_pem, _) = certificate();
+    let other_file = folder.join("other.pem");
+    std::fs::write(&other_file, other_pem).unwrap();
+    let untrusting = ConnectOptions::new(cookie("control-secret"))
+        .tls(TlsClient::trusting_pem_file(&other_file).unwrap());
+    let error = connect(served.local_addr(), &untrusting).await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("TLS: invalid peer certificate"),
+        "{error}"
+    );
+    // A plain client gets nothing from a TLS node, and TLS does not replace the cookie.
+    assert!(attach(&served, "control-secret").await.is_err());
+    let wrong = ConnectOptions::new(cookie("guess")).tls(pinned);
+    let error = connect(served.local_addr(), &wrong).await.unwrap_err();
+    assert_eq!(error.to_string(), "refused by the node: wrong cookie");
+    wait_until("three refusals", || served.refused() == 3).await;
+
+    // A TLS client to a plain node fails its TLS handshake.
+    let plain = serve_with(&node, ServeOptions::default());
+    let error = connect(
+        plain.local_addr(),
+        &ConnectOptions::new(cookie("control-secret"))
+            .tls(TlsClient::trusting_pem_file(&cert_file).unwrap()),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().starts_with("TLS: "), "{error}");
+    std::fs::remove_dir_all(&folder).ok();
+}

@@ -6,13 +6,16 @@ use std::time::Duration;
 
 use tokio::net::{TcpStream, ToSocketAddrs};
 
+#[cfg(feature = "tls")]
+use super::tls::TlsClient;
+
 use otpscope_contract::Command;
 
 use super::RemoteError;
 use super::auth::Cookie;
 use super::handshake;
 use super::protocol::{ClientMessage, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, ServerMessage};
-use super::wire::{self, Wire};
+use super::wire::{self, Stream, Wire};
 
 /// How a client connects.
 #[derive(Clone, Debug)]
@@ -20,6 +23,8 @@ pub struct ConnectOptions {
     cookie: Cookie,
     max_frame: usize,
     timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsClient>,
 }
 
 impl ConnectOptions {
@@ -30,7 +35,16 @@ impl ConnectOptions {
             cookie,
             max_frame: 1 << 30,
             timeout: Duration::from_secs(5),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
+    }
+
+    /// Speaks TLS to the node, trusting what `tls` trusts.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: TlsClient) -> Self {
+        self.tls = Some(tls);
+        self
     }
 
     /// The longest frame accepted from the node, in bytes.
@@ -47,9 +61,8 @@ impl ConnectOptions {
 }
 
 /// An authenticated connection to a served node.
-#[derive(Debug)]
 pub struct Connection {
-    wire: Wire<TcpStream>,
+    wire: Wire<Stream>,
     role: Role,
     node: NodeInfo,
     peer: SocketAddr,
@@ -67,6 +80,7 @@ pub async fn connect(
         stream.set_nodelay(true).ok();
         let peer = stream.peer_addr().map_err(RemoteError::Io)?;
         let local = stream.local_addr().map_err(RemoteError::Io)?;
+        let stream = secure(stream, options, peer).await?;
         let mut wire = wire::framed(stream, HANDSHAKE_FRAME_LIMIT);
         let (role, node) = handshake::connect(&mut wire, &options.cookie).await?;
         wire.codec_mut().set_max_frame_length(options.max_frame);
@@ -81,6 +95,40 @@ pub async fn connect(
     tokio::time::timeout(options.timeout, attempt)
         .await
         .map_err(|_| RemoteError::HandshakeTimeout(timeout_ms))?
+}
+
+/// The stream the handshake runs on: TLS when the options ask for it.
+#[cfg_attr(not(feature = "tls"), allow(clippy::unused_async))]
+async fn secure(
+    stream: TcpStream,
+    options: &ConnectOptions,
+    peer: SocketAddr,
+) -> Result<Stream, RemoteError> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &options.tls {
+        let name = tls
+            .name
+            .clone()
+            .unwrap_or_else(|| rustls_pki_types::ServerName::IpAddress(peer.ip().into()));
+        let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+        let stream = connector
+            .connect(name, stream)
+            .await
+            .map_err(|error| RemoteError::Tls(error.to_string()))?;
+        return Ok(Box::new(stream));
+    }
+    let _ = (options, peer);
+    Ok(Box::new(stream))
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("peer", &self.peer)
+            .field("role", &self.role)
+            .field("node", &self.node.name)
+            .finish()
+    }
 }
 
 impl Connection {

@@ -51,6 +51,9 @@ pub enum RemoteError {
         "the node could not prove it holds the cookie: not the node meant, or not the same cookie"
     )]
     ServerUnproven,
+    /// The TLS session could not be set up (an untrusted certificate, a plain peer).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The handshake did not finish in time.
     #[error("the handshake did not finish within {0} ms")]
     HandshakeTimeout(u64),

@@ -22,8 +22,9 @@
 //! read-only, has every command refused with `CommandError::ReadOnly`. Every command a
 //! client runs is put in the node's event feed, with who sent it, before it runs.
 //!
-//! The wire is not encrypted: on a network that is not trusted, tunnel it (ssh -L) or keep
-//! it on loopback, as the default does.
+//! The wire is authenticated but not encrypted unless TLS is set up (feature `tls`:
+//! [`ServeOptions::tls`] with a certificate and key, [`ConnectOptions::tls`] trusting a CA or
+//! pinning the node's certificate); the cookie handshake then runs inside the TLS session.
 
 mod auth;
 mod client;
@@ -31,6 +32,8 @@ mod error;
 mod handshake;
 mod protocol;
 mod serve;
+#[cfg(feature = "tls")]
+mod tls;
 mod wire;
 
 pub use auth::{COOKIE_ENV, Cookie, CookieError};
@@ -40,3 +43,7 @@ pub use protocol::{
     ClientMessage, DEFAULT_PORT, MAGIC, NodeInfo, PROTOCOL_VERSION, Role, ServerMessage,
 };
 pub use serve::{LISTEN_ENV, MAX_IN_FLIGHT, ServeError, ServeOptions, Served, serve};
+#[cfg(feature = "tls")]
+pub use tls::TlsServer;
+#[cfg(feature = "tls")]
+pub use tls::{TlsClient, TlsError};

@@ -29,7 +29,9 @@ use super::handshake::{self, Keys};
 use super::protocol::{
     ClientMessage, DEFAULT_PORT, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, ServerMessage,
 };
-use super::wire::{self, Wire};
+#[cfg(feature = "tls")]
+use super::tls::TlsServer;
+use super::wire::{self, Stream, Wire};
 use super::{CookieError, RemoteError};
 use crate::observe::{Control, ObserveOptions, Subscription, observe_with};
 use crate::{EventKind, Node};
@@ -58,6 +60,8 @@ pub struct ServeOptions {
     handshake_timeout: Duration,
     queue_capacity: usize,
     write_timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsServer>,
 }
 
 /// A [`Control`] in the options (which is not `Debug`).
@@ -87,6 +91,8 @@ impl Default for ServeOptions {
             handshake_timeout: Duration::from_secs(5),
             queue_capacity: 64,
             write_timeout: Duration::from_secs(10),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -166,6 +172,13 @@ impl ServeOptions {
         self.write_timeout = timeout;
         self
     }
+
+    /// Speaks TLS only, with this certificate and key; plain clients are refused.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: TlsServer) -> Self {
+        self.tls = Some(tls);
+        self
+    }
 }
 
 /// Why a node could not be served.
@@ -243,6 +256,8 @@ struct Shared {
     write_timeout: Duration,
     stats: Arc<Stats>,
     stop: watch::Receiver<bool>,
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 /// Serves `node` to clients on TCP, as `options` say; returns once it listens.
@@ -296,6 +311,10 @@ pub fn serve(node: &Node, options: ServeOptions) -> Result<Served, ServeError> {
         write_timeout: options.write_timeout,
         stats: stats.clone(),
         stop: stop_receiver,
+        #[cfg(feature = "tls")]
+        tls: options
+            .tls
+            .map(|tls| tokio_rustls::TlsAcceptor::from(tls.0)),
     });
     node.handle().spawn(accept_loop(listener, shared));
     Ok(Served {
@@ -341,10 +360,31 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         });
         let shared = shared.clone();
         tokio::spawn(async move {
-            client(&shared, stream, peer, busy).await;
+            match secure(&shared, stream).await {
+                Some(stream) => client(&shared, stream, peer, busy).await,
+                None => {
+                    shared.stats.refused.fetch_add(1, Ordering::Relaxed);
+                }
+            }
             shared.stats.connected.fetch_sub(1, Ordering::Relaxed);
         });
     }
+}
+
+/// The stream a client's handshake runs on: a TLS session when the node speaks TLS (`None`
+/// if the client did not set one up in time).
+#[cfg_attr(not(feature = "tls"), allow(clippy::unused_async))]
+async fn secure(shared: &Shared, stream: tokio::net::TcpStream) -> Option<Stream> {
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = &shared.tls {
+        let accept = acceptor.accept(stream);
+        return match tokio::time::timeout(shared.handshake_timeout, accept).await {
+            Ok(Ok(stream)) => Some(Box::new(stream)),
+            _ => None,
+        };
+    }
+    let _ = shared;
+    Some(Box::new(stream))
 }
 
 /// One client, from its handshake to its end.

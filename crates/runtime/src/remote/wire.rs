@@ -17,6 +17,14 @@ use super::RemoteError;
 /// A byte stream cut into frames.
 pub(crate) type Wire<S> = Framed<S, LengthDelimitedCodec>;
 
+/// What a connection runs on: a TCP stream, or a TLS session over one.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// A connection's byte stream, plain or TLS.
+pub(crate) type Stream = Box<dyn Io>;
+
 /// Frames over `stream`, refusing frames longer than `limit` bytes.
 pub(crate) fn framed<S: AsyncRead + AsyncWrite>(stream: S, limit: usize) -> Wire<S> {
     Framed::new(
