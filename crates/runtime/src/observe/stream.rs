@@ -160,6 +160,10 @@ async fn run_subscriber(
     let node = hub.node();
     let quarter_feed = (node.introspect().event_capacity() / 4) as u64;
     loop {
+        // The feed can refill as fast as it is drained (a burst of spawns and exits): without
+        // this, the loop below never yields, and a task woken from it (the reader of this
+        // subscription, in the worker's LIFO slot) waits for as long as the burst lasts.
+        tokio::task::coop::consume_budget().await;
         let drain_at = hub.event_cursor() + quarter_feed;
         tokio::select! {
             biased;
@@ -181,7 +185,12 @@ async fn run_subscriber(
 
 // === impl Hub ===
 
+/// How long a new subscriber waits for the node's previous hub to finish dropping.
+const HUB_TEARDOWN_WAIT: Duration = Duration::from_secs(2);
+
 /// The hubs of observed nodes, by node id; a hub lives as long as a subscriber task holds it.
+/// A dead entry stays until a hub for its node is started again, so that a subscriber can
+/// tell a hub still dropping from a collector built directly.
 static HUBS: Mutex<Vec<(u32, Weak<Hub>)>> = Mutex::new(Vec::new());
 
 /// One node's shared collector and its subscribers' pending updates.
@@ -224,26 +233,48 @@ enum Change {
 
 impl Hub {
     /// The node's hub, started (with a full read) if the node has none.
+    ///
+    /// A hub whose last subscriber just went may still be dropping its collector (and with
+    /// it the node's change marks) on another thread: a new subscriber then waits for that
+    /// drop to finish, at most [`HUB_TEARDOWN_WAIT`], instead of being refused.
     fn for_node(node: &Node) -> Result<Arc<Self>, AlreadyObserved> {
         let node_id = node.pid(0).node_id();
-        let mut hubs = HUBS.lock();
-        hubs.retain(|(_, hub)| hub.strong_count() > 0);
-        if let Some(hub) = hubs
-            .iter()
-            .find(|(id, _)| *id == node_id)
-            .and_then(|(_, hub)| hub.upgrade())
-        {
-            return Ok(hub);
+        let deadline = std::time::Instant::now() + HUB_TEARDOWN_WAIT;
+        loop {
+            let mut hubs = HUBS.lock();
+            let tearing_down = hubs
+                .iter()
+                .any(|(id, hub)| *id == node_id && hub.strong_count() == 0);
+            if let Some(hub) = hubs
+                .iter()
+                .find(|(id, _)| *id == node_id)
+                .and_then(|(_, hub)| hub.upgrade())
+            {
+                return Ok(hub);
+            }
+            match Collector::new(node) {
+                Ok(collector) => {
+                    hubs.retain(|(_, hub)| hub.strong_count() > 0);
+                    let hub = Arc::new(Self {
+                        state: Mutex::new(HubState {
+                            collector,
+                            subscribers: Vec::new(),
+                            next_id: 0,
+                        }),
+                    });
+                    hubs.push((node_id, Arc::downgrade(&hub)));
+                    return Ok(hub);
+                }
+                Err(error) if !tearing_down || std::time::Instant::now() >= deadline => {
+                    hubs.retain(|(_, hub)| hub.strong_count() > 0);
+                    return Err(error);
+                }
+                Err(_) => {
+                    drop(hubs);
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+            }
         }
-        let hub = Arc::new(Self {
-            state: Mutex::new(HubState {
-                collector: Collector::new(node)?,
-                subscribers: Vec::new(),
-                next_id: 0,
-            }),
-        });
-        hubs.push((node_id, Arc::downgrade(&hub)));
-        Ok(hub)
     }
 
     /// Adds a subscriber and queues its full snapshot (the queue is new, so it has room).

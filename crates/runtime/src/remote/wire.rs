@@ -1,21 +1,71 @@
 //! Frames: a 4-byte big-endian length, then that many bytes of the contract's binary form
-//! (tokio-util's length-delimited codec; nothing hand-written).
+//! (tokio-util's length-delimited codec; nothing hand-written). Each direction has its own
+//! limit: what an end accepts is bounded (a node takes small frames from clients, a client
+//! takes a big node's snapshots), what it sends only by the length field.
 
 use std::io;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_util::codec::{Framed, LengthDelimitedCodec};
+use tokio_util::codec::{Decoder, Encoder, Framed, LengthDelimitedCodec};
 
 use otpscope_contract::binary;
 
 use super::RemoteError;
 
 /// A byte stream cut into frames.
-pub(crate) type Wire<S> = Framed<S, LengthDelimitedCodec>;
+pub(crate) type Wire<S> = Framed<S, FrameCodec>;
+
+/// Length-delimited frames with a limit on those read and none but the length field's on
+/// those written.
+pub(crate) struct FrameCodec {
+    inbound: LengthDelimitedCodec,
+    outbound: LengthDelimitedCodec,
+}
+
+impl FrameCodec {
+    fn new(limit: usize) -> Self {
+        let codec = |limit| {
+            LengthDelimitedCodec::builder()
+                .length_field_type::<u32>()
+                .max_frame_length(limit)
+                .new_codec()
+        };
+        Self {
+            inbound: codec(limit),
+            outbound: codec(u32::MAX as usize),
+        }
+    }
+
+    /// Frames read from now on may be at most `limit` bytes.
+    pub(crate) fn set_max_frame_length(&mut self, limit: usize) {
+        self.inbound.set_max_frame_length(limit);
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = BytesMut;
+    type Error = io::Error;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, io::Error> {
+        self.inbound.decode(src)
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<BytesMut>, io::Error> {
+        self.inbound.decode_eof(src)
+    }
+}
+
+impl Encoder<Bytes> for FrameCodec {
+    type Error = io::Error;
+
+    fn encode(&mut self, frame: Bytes, dst: &mut BytesMut) -> Result<(), io::Error> {
+        self.outbound.encode(frame, dst)
+    }
+}
 
 /// What a connection runs on: a TCP stream, or a TLS session over one.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -25,15 +75,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 /// A connection's byte stream, plain or TLS.
 pub(crate) type Stream = Box<dyn Io>;
 
-/// Frames over `stream`, refusing frames longer than `limit` bytes.
+/// Frames over `stream`, refusing to read frames longer than `limit` bytes.
 pub(crate) fn framed<S: AsyncRead + AsyncWrite>(stream: S, limit: usize) -> Wire<S> {
-    Framed::new(
-        stream,
-        LengthDelimitedCodec::builder()
-            .length_field_type::<u32>()
-            .max_frame_length(limit)
-            .new_codec(),
-    )
+    Framed::new(stream, FrameCodec::new(limit))
 }
 
 /// Encodes `value` into one frame's bytes.
