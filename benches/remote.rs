@@ -53,7 +53,41 @@ fn serve_and_connect(runtime: &Runtime, node: &Node) -> (remote::Served, Connect
 fn snapshot_and_delta(c: &mut Criterion) {
     let (runtime, node) = runtime_and_node();
     let children = runtime.block_on(idle_children(&node, PROCESSES - 1));
-    let (_served, mut client) = serve_and_connect(&runtime, &node);
+    let (served, mut client) = serve_and_connect(&runtime, &node);
+    let address = served.local_addr();
+    let mut group = c.benchmark_group("remote");
+    group.sample_size(20);
+
+    // A client attaching to a node nobody observes: the node reads every process first,
+    // then encodes and sends; the client reads and decodes. Between attaches, untimed, the
+    // node's hub goes with the last client.
+    group.bench_function("full_100k_first_attach", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                timed += runtime.block_on(async {
+                    while node.introspect().is_tracking_changes() {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    let started = Instant::now();
+                    let mut fresh = remote::connect(address, &ConnectOptions::new(cookie()))
+                        .await
+                        .unwrap();
+                    fresh.subscribe(Duration::from_secs(1)).await.unwrap();
+                    loop {
+                        if let ServerMessage::Update(Update::Full(snapshot)) =
+                            fresh.receive().await.unwrap()
+                        {
+                            assert_eq!(snapshot.len(), PROCESSES);
+                            break;
+                        }
+                    }
+                    started.elapsed()
+                });
+            }
+            timed
+        })
+    });
 
     // The size of what the wire carries for one full snapshot.
     let full = runtime.block_on(async {
@@ -64,18 +98,23 @@ fn snapshot_and_delta(c: &mut Criterion) {
             }
         }
     });
-    let bytes = binary::encode(&ServerMessage::Update(Update::Full(full)))
-        .unwrap()
-        .len();
+    let message = ServerMessage::Update(Update::Full(full));
+    let encoded = binary::encode(&message).unwrap();
     println!(
-        "remote/full_100k size: {bytes} bytes, {:.1} bytes a process",
-        bytes as f64 / PROCESSES as f64
+        "remote/full_100k size: {} bytes, {:.1} bytes a process",
+        encoded.len(),
+        encoded.len() as f64 / PROCESSES as f64
     );
-
-    let mut group = c.benchmark_group("remote");
-    group.sample_size(20);
-    // Subscribing again asks for a new full snapshot: the node copies its model, encodes and
-    // sends it; the client reads and decodes it.
+    // The two ends' own work on a full snapshot, without the socket.
+    group.bench_function("full_100k_encode", |b| {
+        b.iter(|| binary::encode(&message).unwrap())
+    });
+    group.bench_function("full_100k_decode", |b| {
+        b.iter(|| binary::decode::<ServerMessage>(&encoded).unwrap())
+    });
+    // Subscribing again asks for a new full snapshot while the node's hub runs: the node
+    // copies its model, encodes and sends it; the client reads and decodes it (what an
+    // attached Observer's resync or interval change costs).
     group.bench_function("full_100k_request_to_model", |b| {
         b.iter(|| {
             runtime.block_on(async {
@@ -171,15 +210,27 @@ fn remote_client_cost(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    // Returns once the client has its first full snapshot, so that attaching (the node's
+    // first read of every process, the snapshot's encoding) is not in the timed batch.
     let watch = |interval: Duration| {
         let address = served.local_addr();
-        client_runtime.spawn(async move {
+        let (ready, started) = tokio::sync::oneshot::channel();
+        let client = client_runtime.spawn(async move {
             let mut client = remote::connect(address, &ConnectOptions::new(cookie()))
                 .await
                 .unwrap();
             client.subscribe(interval).await.unwrap();
-            while client.receive().await.is_ok() {}
-        })
+            let mut ready = Some(ready);
+            while let Ok(message) = client.receive().await {
+                if matches!(message, ServerMessage::Update(Update::Full(_)))
+                    && let Some(ready) = ready.take()
+                {
+                    ready.send(()).ok();
+                }
+            }
+        });
+        runtime.block_on(started).unwrap();
+        client
     };
 
     const ROUNDS: usize = 100;
@@ -191,11 +242,6 @@ fn remote_client_cost(c: &mut Criterion) {
         for with_client in [round % 2 == 0, round % 2 != 0] {
             if with_client {
                 let client = watch(Duration::from_millis(100));
-                runtime.block_on(async {
-                    while served.clients() == 0 {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                });
                 watched.push(cast_batch(&runtime, &counter));
                 client.abort();
                 runtime.block_on(async {

@@ -495,8 +495,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     ) -> Result<(), RemoteError> {
         match message {
             ClientMessage::Subscribe { interval_ms } => {
-                // Drop the old stream first, so the hub does not feed two.
-                self.subscription = None;
+                // The new stream starts before the old one ends, so the node's hub (and its
+                // model) lives on: the new full snapshot is a copy of the model, not a
+                // read of every process again.
                 let options = ObserveOptions::new(Duration::from_millis(interval_ms.max(1)))
                     .queue_capacity(self.shared.queue_capacity);
                 // Refused only while a collector built directly holds the node's change
