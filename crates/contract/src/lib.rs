@@ -16,6 +16,7 @@
 
 pub mod binary;
 mod capabilities;
+mod intern;
 mod command;
 pub mod format;
 mod pid;

@@ -262,7 +262,8 @@ pub struct ProcessInfo {
     pub name: Option<Arc<str>>,
     /// What it is.
     pub kind: ProcessKind,
-    /// Its behaviour label, such as `KV.Bucket`.
+    /// Its behaviour label, such as `KV.Bucket` (read shared: see `intern`).
+    #[serde(deserialize_with = "crate::intern::label")]
     pub label: Arc<str>,
     /// The process that started it, if any (it may have exited since).
     #[serde(default)]
