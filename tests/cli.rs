@@ -118,7 +118,7 @@ fn dump_json_is_the_snapshot() {
         names,
         ["KV.Supervisor", "KV.BucketSupervisor", "KV.Registry"]
     );
-    assert_eq!(snapshot["format_version"], 2);
+    assert_eq!(snapshot["format_version"], 3);
 }
 
 #[test]
