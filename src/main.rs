@@ -122,6 +122,9 @@ enum Commands {
     /// path), print each kill and what followed, then a summary. Exits 1 if the tree did not
     /// survive.
     Chaos(cli::chaos::ChaosArgs),
+    /// Check a lesson file (a chapter as steps whose expectations check themselves): every
+    /// step headless with --check; exits 1 if a step fails.
+    Lesson(cli::lesson::LessonArgs),
     /// Run a fault script: each command with the events it caused, then the final tree.
     /// Exits non-zero if an `expect` fails.
     Run {
@@ -179,6 +182,7 @@ fn main() -> ExitCode {
             ))
         }
         Some(Commands::Chaos(args)) => runtime.block_on(cli::chaos::run(args, &cli.what)),
+        Some(Commands::Lesson(args)) => runtime.block_on(cli::lesson::run(args)),
         Some(Commands::Dump {
             json,
             attach,
