@@ -170,6 +170,7 @@ fn every_shipped_scenario_passes_on_its_stage_or_tree() {
         ("--stage", "permanent", "assets/scenarios/permanent.txt"),
         ("--stage", "one_for_one", "assets/scenarios/one_for_one.txt"),
         ("--stage", "final", "assets/scenarios/final.txt"),
+        ("--stage", "final", "assets/scenarios/buckets.txt"),
         (
             "--tree",
             "assets/trees/crash_loop.toml",
