@@ -12,12 +12,15 @@
 //! - `gui` (`otpscope-observer`, feature `gui`, on by default): the Observer, an egui app
 //!   that knows the contract only.
 //!
-//! Here: [`demo`] (the key-value app of the Elixir guide chapter "Dynamic supervisors", and
+//! Here: [`chaos`] (seeded kills, reproducible by tree path), [`lesson`] (a chapter as
+//! self-checking steps), [`demo`] (the key-value app of the Elixir guide chapter "Dynamic supervisors", and
 //! the tree files' playground), [`scenario`] (fault scripts and the text tree, for the
 //! headless CLI) and [`sources`] (the in-process node and a served one as sources for the
 //! Observer).
 
+pub mod chaos;
 pub mod demo;
+pub mod lesson;
 pub mod scenario;
 #[cfg(feature = "gui")]
 pub mod sources;

@@ -22,6 +22,8 @@ use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions};
 use otpscope::scenario::{self, Format, Runner, tree_text};
 use otpscope::snapshot::full_snapshot;
 
+mod cli;
+
 /// Erlang/OTP-style supervision for Rust, and an Observer to watch it.
 #[derive(Debug, Parser)]
 #[command(name = "otpscope", version, about)]
@@ -41,6 +43,18 @@ struct What {
     /// A tree file (TOML) to start instead of the KV app; see assets/trees/.
     #[arg(long, global = true, value_name = "FILE")]
     tree: Option<PathBuf>,
+}
+
+impl What {
+    /// The options that start the same app again: `--stage linked `, `--tree FILE ` or
+    /// nothing for the final stage.
+    fn as_args(&self) -> String {
+        match (&self.tree, self.stage) {
+            (Some(tree), _) => format!("--tree {} ", tree.display()),
+            (None, Stage::Final) => String::new(),
+            (None, stage) => format!("--stage {stage} "),
+        }
+    }
 }
 
 /// Where a served node is and how to prove the cookie.
@@ -104,6 +118,13 @@ enum Commands {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Kill processes at random from a seed (the same seed, the same kills, named by tree
+    /// path), print each kill and what followed, then a summary. Exits 1 if the tree did not
+    /// survive.
+    Chaos(cli::chaos::ChaosArgs),
+    /// Check a lesson file (a chapter as steps whose expectations check themselves): every
+    /// step headless with --check; exits 1 if a step fails.
+    Lesson(cli::lesson::LessonArgs),
     /// Run a fault script: each command with the events it caused, then the final tree.
     /// Exits non-zero if an `expect` fails.
     Run {
@@ -160,6 +181,8 @@ fn main() -> ExitCode {
                 tls,
             ))
         }
+        Some(Commands::Chaos(args)) => runtime.block_on(cli::chaos::run(args, &cli.what)),
+        Some(Commands::Lesson(args)) => runtime.block_on(cli::lesson::run(args)),
         Some(Commands::Dump {
             json,
             attach,

@@ -118,7 +118,7 @@ fn dump_json_is_the_snapshot() {
         names,
         ["KV.Supervisor", "KV.BucketSupervisor", "KV.Registry"]
     );
-    assert_eq!(snapshot["format_version"], 2);
+    assert_eq!(snapshot["format_version"], 3);
 }
 
 #[test]
@@ -170,6 +170,7 @@ fn every_shipped_scenario_passes_on_its_stage_or_tree() {
         ("--stage", "permanent", "assets/scenarios/permanent.txt"),
         ("--stage", "one_for_one", "assets/scenarios/one_for_one.txt"),
         ("--stage", "final", "assets/scenarios/final.txt"),
+        ("--stage", "final", "assets/scenarios/buckets.txt"),
         (
             "--tree",
             "assets/trees/crash_loop.toml",

@@ -501,3 +501,30 @@ fn a_process_window_shows_a_buckets_contents_and_says_dead_after_a_kill() {
         !o.harness.state().windows.open.contains_key(&pid)
     });
 }
+
+#[test]
+fn a_supervisors_details_show_its_restart_budget_used_by_kills() {
+    let mut observed = observe(Stage::Final, Preferences::default());
+    observed.wait_for("the tree", |o| o.pid_of("KV.Registry").is_some());
+    let top = observed.pid_of("KV.Supervisor").unwrap();
+    observed
+        .outline_row(&format!("KV.Supervisor {top}"))
+        .click();
+    observed.wait_for("a full budget", |o| {
+        o.shows("0 of 3 in the last 5 s: 3 left")
+    });
+    // Two kills of the registry: two restarts of the one_for_all KV.Supervisor (each starts
+    // both children again, and counts once).
+    for round in 1..=2 {
+        let registry = observed.pid_of("KV.Registry").unwrap();
+        observed
+            .node
+            .exit(observed.node.pid(registry.0), ExitReason::Kill)
+            .unwrap();
+        observed.wait_for("a new registry", |o| {
+            o.pid_of("KV.Registry").is_some_and(|pid| pid != registry)
+        });
+        let text = format!("{round} of 3 in the last 5 s: {} left", 3 - round);
+        observed.wait_for(&text, |o| o.shows(&text));
+    }
+}

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! A TARGET is a pid (`<0.42.0>`), a registered name (`KV.Registry`), a path of child ids from
-//! a root (`KV.Supervisor/KV.BucketSupervisor`; the first step may also be any registered name)
+//! a root (`KV.Supervisor/KV.BucketSupervisor`; the first step may also be any registered name;
+//! `KV.Bucket[2]` is the second of the siblings sharing that id, see [`path`](super::path))
 //! or `bucket:NAME`. A REASON is `kill` (the default of `kill`), `shutdown`, `normal` (the
 //! default of `stop`, as for `Supervisor.stop/2`), `shutdown:TERM` or any other word (a custom
 //! reason). Words with spaces go in double quotes. A CHILD is a child id under a supervisor,

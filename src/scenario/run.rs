@@ -498,20 +498,7 @@ impl<'a, W: Write> Runner<'a, W> {
             Target::Pid(serial) => Some(Pid(*serial)),
             Target::Name(name) => self.registered(name).map(|info| info.pid),
             Target::Bucket(name) => self.lookup(name).await.ok().flatten(),
-            Target::Path(path) => {
-                let snapshot = self.view.as_ref()?;
-                let (first, rest) = path.split_first()?;
-                let root = snapshot.roots().find(|info| {
-                    info.name.as_deref() == Some(first.as_str()) || *info.label == **first
-                });
-                let mut current = root.or_else(|| self.registered(first))?;
-                for id in rest {
-                    current = snapshot
-                        .children_of(current.pid)
-                        .find(|child| child.child_id.as_deref() == Some(id.as_str()))?;
-                }
-                Some(current.pid)
-            }
+            Target::Path(path) => super::path::resolve(self.view.as_ref()?, path),
         }
     }
 

@@ -15,6 +15,7 @@
 //!   [`Snapshot::node_started_at_unix_ms`] turns the first into the second.
 
 pub mod binary;
+mod budget;
 mod capabilities;
 mod intern;
 mod command;
@@ -25,6 +26,7 @@ mod process_table;
 mod snapshot;
 mod update;
 
+pub use budget::RestartBudget;
 pub use capabilities::{AppSpec, ArgKind, ArgSpec, Capabilities, CommandSpec, OnProcess};
 pub use command::{
     AppCommand, ArgValue, ChildRef, ChildRow, Command, CommandError, Reply, StateRow,
@@ -50,7 +52,8 @@ pub mod build {
 ///
 /// 2: every field always written (no skipped empties), enums tagged externally
 /// (`{"exited": {..}}`), an event's kind in its own `kind` field, pids binary as serials.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: `ProcessInfo::recent_restarts_ms` (a supervisor's restarts against its intensity), last.
+pub const FORMAT_VERSION: u32 = 3;
 
 #[cfg(test)]
 mod tests {

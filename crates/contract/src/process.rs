@@ -301,6 +301,13 @@ pub struct ProcessInfo {
     pub restarts: u32,
     /// When it started, in milliseconds since the node started.
     pub started_at_ms: u64,
+    /// A supervisor's restarts that count against its restart intensity, in milliseconds
+    /// since the node started, oldest first, as of its latest restart (at most
+    /// `max_restarts + 1`). Those within `max_seconds` of now use up its budget: one more
+    /// than `max_restarts` and it gives up. Empty for other processes, and for sources that
+    /// do not know.
+    #[serde(default)]
+    pub recent_restarts_ms: Vec<u64>,
 }
 
 impl ProcessInfo {
@@ -327,6 +334,7 @@ impl ProcessInfo {
             messages_handled: 0,
             restarts: 0,
             started_at_ms: 0,
+            recent_restarts_ms: Vec::new(),
         }
     }
 

@@ -106,6 +106,19 @@ pub fn intensity(max_restarts: u32, max_seconds: u32) -> String {
     format!("{max_restarts} restart{plural} in {max_seconds} s")
 }
 
+/// A supervisor's restart budget: `2 of 3 in the last 5 s: 1 left`, and `gives up at the next`
+/// when none is left.
+pub fn restart_budget(budget: &otpscope_contract::RestartBudget) -> String {
+    let head = format!(
+        "{} of {} in the last {} s",
+        budget.used, budget.max_restarts, budget.max_seconds
+    );
+    match budget.left() {
+        0 => format!("{head}: gives up at the next"),
+        left => format!("{head}: {left} left"),
+    }
+}
+
 /// An uptime that ticks once a second on screen: whole seconds below a minute (`42 s`), then
 /// as [`duration_ms`] (`3m 07s`). A tenth of a second would promise a precision a view
 /// repainted once a second does not keep.

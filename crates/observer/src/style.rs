@@ -144,6 +144,17 @@ pub fn success_color(visuals: &egui::Visuals) -> Color32 {
     }
 }
 
+/// The fill of a restart-budget gauge: green while most of the budget is left, the warning
+/// colour when one restart is left, the error colour when the next restart makes the
+/// supervisor give up.
+pub fn budget_color(left: u32, visuals: &egui::Visuals) -> Color32 {
+    match left {
+        0 => visuals.error_fg_color,
+        1 => visuals.warn_fg_color,
+        _ => success_color(visuals),
+    }
+}
+
 /// The fill of the Resume button while paused: the warning colour, toned to the theme.
 pub fn paused_fill(visuals: &egui::Visuals) -> Color32 {
     let warn = visuals.warn_fg_color;

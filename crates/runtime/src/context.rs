@@ -219,6 +219,12 @@ impl Context {
     pub(crate) fn event(&self, kind: EventKind) {
         self.node.event(kind);
     }
+
+    /// Publishes a supervisor's restarts that count against its intensity, for observers.
+    pub(crate) fn set_recent_restarts(&self, restarts: Vec<std::time::Instant>) {
+        self.process.core().state.lock().meta.recent_restarts = restarts;
+        self.process.core().touch();
+    }
 }
 
 impl std::fmt::Debug for Context {
@@ -492,6 +498,7 @@ fn conceive<M: Send + 'static>(
         restart: None,
         shutdown: None,
         restarts: 0,
+        recent_restarts: Vec::new(),
     };
     let mut cell = Cell::<M>::new(pid, meta, node.tracker.clone());
     // Nobody sees the process before it is in the table: set its side without locking.

@@ -41,7 +41,9 @@ impl Intensity {
         child_id: &Arc<str>,
         reason: &ExitReason,
     ) -> bool {
-        if self.allows() {
+        let allowed = self.allows();
+        ctx.set_recent_restarts(self.restarts.iter().map(|at| at.into_std()).collect());
+        if allowed {
             return true;
         }
         ctx.event(EventKind::SupervisorGaveUp {

@@ -198,6 +198,9 @@ pub(crate) struct Meta {
     pub(crate) restart: Option<Restart>,
     pub(crate) shutdown: Option<Shutdown>,
     pub(crate) restarts: u32,
+    /// A supervisor's restarts that count against its intensity, oldest first (at most
+    /// `max_restarts + 1`; some may have aged out of the window since). Empty for others.
+    pub(crate) recent_restarts: Vec<Instant>,
 }
 
 impl Core {
@@ -409,6 +412,12 @@ impl<'a> ProcessView<'a> {
         self.state.meta.restarts
     }
 
+    /// A supervisor's restarts that count against its intensity, oldest first, as of its
+    /// latest restart: those within `max_seconds` of now use up its budget.
+    pub fn recent_restarts(&self) -> &[Instant] {
+        &self.state.meta.recent_restarts
+    }
+
     /// When it started.
     pub fn started_at(&self) -> Instant {
         self.core.started_at
@@ -442,6 +451,7 @@ impl<'a> ProcessView<'a> {
             messages_handled: self.messages_handled(),
             restarts: meta.restarts,
             started_at: self.core.started_at,
+            recent_restarts: meta.recent_restarts.clone(),
         }
     }
 }

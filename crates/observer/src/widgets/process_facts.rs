@@ -138,6 +138,7 @@ pub fn overview_grid_ui(
                         "Intensity",
                         format::intensity(*max_restarts, *max_seconds),
                     );
+                    restart_budget_ui(ui, info, state, alive);
                 }
                 ProcessKind::DynamicSupervisor {
                     max_restarts,
@@ -150,6 +151,7 @@ pub fn overview_grid_ui(
                         "Intensity",
                         format::intensity(*max_restarts, *max_seconds),
                     );
+                    restart_budget_ui(ui, info, state, alive);
                     row(
                         ui,
                         "Max children",
@@ -190,6 +192,35 @@ pub fn overview_grid_ui(
                 format::thousands(info.children.len() as u64),
             );
         });
+}
+
+/// The restart budget row of a supervisor: a gauge of its restarts within its window against
+/// its intensity, and the count in words (`2 of 3 in the last 5 s: 1 left`). Restarts age out
+/// of the window; the grid repaints once a second while the process is alive (its uptime),
+/// which brings the gauge down too. A dead supervisor shows its budget when it died.
+fn restart_budget_ui(ui: &mut egui::Ui, info: &ProcessInfo, state: &ObserverState, alive: bool) {
+    let now_ms = if alive {
+        state.snapshot.as_deref().map(node_now_ms)
+    } else {
+        state.dead.get(&info.pid).and_then(|dead| dead.at_ms)
+    };
+    let Some(budget) = now_ms.and_then(|now_ms| info.restart_budget(now_ms)) else {
+        return;
+    };
+    ui.weak("Restart budget").on_hover_text(
+        "Restarts within the intensity's window; one more than allowed and the supervisor gives up",
+    );
+    ui.horizontal(|ui| {
+        let fill = style::budget_color(budget.left(), ui.visuals());
+        ui.add(
+            egui::ProgressBar::new(budget.fraction_used())
+                .desired_width(70.0)
+                .desired_height(10.0)
+                .fill(fill),
+        );
+        ui.label(format::restart_budget(&budget));
+    });
+    ui.end_row();
 }
 
 /// Links, monitors, monitored by and children, each a list of links.

@@ -135,6 +135,9 @@ pub struct ProcessInfo {
     pub restarts: u32,
     /// When it started.
     pub started_at: Instant,
+    /// A supervisor's restarts that count against its intensity, oldest first, as of its
+    /// latest restart (those within `max_seconds` of now use up its budget); empty for others.
+    pub recent_restarts: Vec<Instant>,
 }
 
 mod changes;

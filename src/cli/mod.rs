@@ -1,0 +1,5 @@
+//! The subcommands that live outside `main.rs`, one module each, so that each stays with its
+//! feature: [`chaos`], [`lesson`].
+
+pub(crate) mod chaos;
+pub(crate) mod lesson;
