@@ -17,9 +17,9 @@
 pub mod binary;
 mod budget;
 mod capabilities;
-mod intern;
 mod command;
 pub mod format;
+mod intern;
 mod pid;
 mod process;
 mod process_table;
