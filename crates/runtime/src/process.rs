@@ -229,11 +229,27 @@ impl Core {
     }
 
     pub(crate) fn set_status(&self, status: Status) {
-        let value = status as u8;
-        if self.status.load(Ordering::Relaxed) != value {
-            self.status.store(value, Ordering::Relaxed);
+        if self.store_status(status) {
             self.touch();
         }
+    }
+
+    /// [`set_status`](Self::set_status) under the process's mailbox lock, which the caller
+    /// holds (see [`touch_in_mailbox`](Self::touch_in_mailbox)).
+    fn set_status_in_mailbox(&self, status: Status) {
+        if self.store_status(status) {
+            self.touch_in_mailbox();
+        }
+    }
+
+    /// Stores `status`; false if it was already the status.
+    fn store_status(&self, status: Status) -> bool {
+        let value = status as u8;
+        let changed = self.status.load(Ordering::Relaxed) != value;
+        if changed {
+            self.status.store(value, Ordering::Relaxed);
+        }
+        changed
     }
 
     /// Counts a message taken from the mailbox. Only the process itself takes messages, so a
@@ -246,6 +262,13 @@ impl Core {
     /// Tells observers that something they can see of this process changed.
     pub(crate) fn touch(&self) {
         self.tracker.mark(&self.dirty, self.pid);
+    }
+
+    /// [`touch`](Self::touch) for a change made under the process's mailbox lock, which the
+    /// caller holds: a message sent or taken. The lock orders it against an observer, so it
+    /// needs no fence (see `introspect::changes`).
+    fn touch_in_mailbox(&self) {
+        self.tracker.mark_in_mailbox(&self.dirty, self.pid);
     }
 
     /// Dooms the process with `reason` unless it is already ending; wakes its task.
@@ -473,6 +496,9 @@ pub(crate) trait AnyProcess: Send + Sync + 'static {
     fn deliver(&self, message: SystemMessage) -> bool;
     /// Messages in the mailbox now, without locking it.
     fn mailbox_len(&self) -> usize;
+    /// Takes and releases the mailbox's lock: what was changed under it before is visible to
+    /// the caller's reads after (see `introspect::changes`).
+    fn sync_mailbox(&self);
     /// Takes the task of a process whose task was deferred and never spawned (see
     /// [`Cell::defer_task`]); `None` if it runs or is being spawned.
     fn take_deferred(&self) -> Option<DeferredTask>;
@@ -539,7 +565,7 @@ impl<M: Send + 'static> Cell<M> {
         }
         mailbox.queue.push_back(wrap(value));
         self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
-        self.core.touch();
+        self.core.touch_in_mailbox();
         // Woken after the lock is released: a wake may hand the task to another worker at
         // once, which would then find the mailbox still locked and spin.
         let waker = if mailbox.waiting {
@@ -587,10 +613,10 @@ impl<M: Send + 'static> Cell<M> {
         if let Some(message) = mailbox.queue.pop_front() {
             mailbox.waiting = false;
             self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
-            drop(mailbox);
             self.core.count_handled();
-            self.core.touch();
-            self.core.set_status(Status::Running);
+            self.core.set_status_in_mailbox(Status::Running);
+            self.core.touch_in_mailbox();
+            drop(mailbox);
             return Poll::Ready(message);
         }
         mailbox.waiting = true;
@@ -601,8 +627,8 @@ impl<M: Send + 'static> Cell<M> {
         {
             mailbox.waker = Some(cx.waker().clone());
         }
+        self.core.set_status_in_mailbox(Status::Waiting);
         drop(mailbox);
-        self.core.set_status(Status::Waiting);
         Poll::Pending
     }
 
@@ -610,9 +636,9 @@ impl<M: Send + 'static> Cell<M> {
         let mut mailbox = self.mailbox.lock();
         let message = mailbox.queue.pop_front()?;
         self.queued.store(mailbox.queue.len(), Ordering::Relaxed);
-        drop(mailbox);
         self.core.count_handled();
-        self.core.touch();
+        self.core.touch_in_mailbox();
+        drop(mailbox);
         Some(message)
     }
 }
@@ -638,6 +664,10 @@ impl<M: Send + 'static> AnyProcess for Cell<M> {
 
     fn mailbox_len(&self) -> usize {
         self.queued.load(Ordering::Relaxed)
+    }
+
+    fn sync_mailbox(&self) {
+        drop(self.mailbox.lock());
     }
 
     fn take_deferred(&self) -> Option<DeferredTask> {

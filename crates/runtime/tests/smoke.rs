@@ -4,6 +4,10 @@
 
 mod support;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use otpscope_runtime::*;
 use support::*;
 
@@ -158,6 +162,90 @@ async fn change_tracking_lists_each_changed_process_once_and_only_while_observed
         again.take_changed().is_empty(),
         "nothing was recorded while nobody tracked"
     );
+}
+
+/// The marks are taken while messages flow on other threads; once the flow stops, the last
+/// view the observer took of each process must be its final state. A change whose mark was
+/// lost (its mark read as set just before the observer reset it, the observer reading before
+/// the change) would leave a stale count behind, seen by nobody until the next message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_change_is_lost_while_marks_are_taken_concurrently() {
+    const RECEIVERS: usize = 8;
+    const ROUNDS: u64 = 5_000;
+    let node = Node::new("marks");
+    let receivers: Vec<_> = (0..RECEIVERS)
+        .map(|_| {
+            node.spawn(|_ctx, mut inbox: Inbox<u64>| async move {
+                while !matches!(inbox.recv().await, Message::User(u64::MAX)) {}
+            })
+        })
+        .collect();
+    let tracking = node.introspect().track_changes().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let observer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut seen: HashMap<Pid, (u64, usize)> = HashMap::new();
+            let take = |seen: &mut HashMap<Pid, (u64, usize)>| {
+                tracking.take_changed_views(|pid, view| {
+                    if let Some(view) = view {
+                        seen.insert(pid, (view.messages_handled(), view.mailbox_len()));
+                    }
+                });
+            };
+            while !stop.load(Ordering::Acquire) {
+                take(&mut seen);
+                std::hint::spin_loop();
+            }
+            take(&mut seen);
+            seen
+        })
+    };
+    let senders: Vec<_> = (0..4u64)
+        .map(|sender| {
+            let receivers: Vec<_> = receivers.clone();
+            tokio::spawn(async move {
+                for round in 0..ROUNDS {
+                    // Bursts of different lengths, so mailboxes fill and drain at odd times.
+                    for _ in 0..(round + sender) % 7 {
+                        receivers[(round as usize + sender as usize) % RECEIVERS]
+                            .send(round)
+                            .unwrap();
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        within("a sender ends", sender).await.unwrap();
+    }
+    let sent: HashMap<Pid, u64> = {
+        let mut sent = HashMap::new();
+        for sender in 0..4u64 {
+            for round in 0..ROUNDS {
+                let to = receivers[(round as usize + sender as usize) % RECEIVERS].pid();
+                *sent.entry(to).or_default() += (round + sender) % 7;
+            }
+        }
+        sent
+    };
+    wait_until("every message is handled", || {
+        receivers.iter().all(|receiver| {
+            node.process_info(receiver.pid()).unwrap().messages_handled == sent[&receiver.pid()]
+        })
+    })
+    .await;
+    stop.store(true, Ordering::Release);
+    let seen = observer.join().unwrap();
+    for receiver in &receivers {
+        assert_eq!(
+            seen.get(&receiver.pid()),
+            Some(&(sent[&receiver.pid()], 0)),
+            "the observer's last view of {} is its final state",
+            receiver.pid()
+        );
+    }
 }
 
 #[test]

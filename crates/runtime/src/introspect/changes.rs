@@ -6,6 +6,22 @@
 //! [`ChangeTracking`] returned by [`Introspect::track_changes`](super::Introspect::track_changes),
 //! which the snapshot stream's collector holds. A second tracker is refused instead of
 //! silently stealing the first one's marks.
+//!
+//! # Why a mark is never lost
+//!
+//! A change and its mark race with the reader's reset of the mark: the writer changes, then
+//! loads the mark (set already: nothing to do); the reader resets the mark, then reads. Either
+//! the writer's load sees the reset (and marks again), or the reader's read sees the change.
+//! That needs the two sides ordered, in one of two ways:
+//! - [`DirtyTracker::mark`]: a `SeqCst` fence on each side (Dekker's pattern). For changes
+//!   that are rare next to messages: links, monitors, exits, names, status outside a receive.
+//! - [`DirtyTracker::mark_in_mailbox`]: no fence; the change and its mark are made under the
+//!   process's mailbox lock, and the reader takes that lock after resetting the mark (see
+//!   [`AnyProcess::sync_mailbox`](crate::process::AnyProcess::sync_mailbox)) and before it
+//!   reads. The two critical sections are ordered: if the writer's comes first, the reader
+//!   sees the change; if the reader's does, the reset happens before the writer's load. This
+//!   is the path of every message sent and taken, where a fence on each was 15–25 % of a cast
+//!   on an Intel Xeon (BENCHMARKS.md, "The observer's cost on casts").
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +30,7 @@ use parking_lot::Mutex;
 
 use crate::node::NodeShared;
 use crate::pid::Pid;
-use crate::process::ProcessView;
+use crate::process::{AnyProcess, ProcessView};
 
 /// Which processes changed since the observer last asked, recorded only while the node's
 /// [`ChangeTracking`] is held.
@@ -42,6 +58,20 @@ impl DirtyTracker {
         // Pairs with the fence in `ChangeTracking::take_*`: either this load sees the reset
         // mark and lists the process again, or the reader sees the change just made.
         std::sync::atomic::fence(Ordering::SeqCst);
+        self.set(flag, pid);
+    }
+
+    /// [`mark`](Self::mark) for a change made under the process's mailbox lock, which the
+    /// caller holds: the lock orders it against the reader (see the module's docs), so no
+    /// fence.
+    pub(crate) fn mark_in_mailbox(&self, flag: &AtomicBool, pid: Pid) {
+        if !self.held.load(Ordering::Relaxed) {
+            return;
+        }
+        self.set(flag, pid);
+    }
+
+    fn set(&self, flag: &AtomicBool, pid: Pid) {
         if flag.load(Ordering::Relaxed) || flag.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -81,12 +111,11 @@ impl ChangeTracking {
     pub fn take_changed(&self) -> Vec<Pid> {
         let pids = self.node.tracker.take();
         let table = self.node.table.read();
-        for pid in &pids {
-            if let Some(process) = table.get(&pid.serial()) {
-                process.core().dirty.store(false, Ordering::Release);
-            }
-        }
-        std::sync::atomic::fence(Ordering::SeqCst);
+        let processes: Vec<_> = pids
+            .iter()
+            .filter_map(|pid| table.get(&pid.serial()))
+            .collect();
+        reset(&processes);
         pids
     }
 
@@ -103,13 +132,11 @@ impl ChangeTracking {
             .into_iter()
             .map(|pid| (pid, table.get(&pid.serial())))
             .collect();
-        // Reset every mark first, then one fence for the batch. Pairs with the fence in
-        // `DirtyTracker::mark`: a change made after a reset is either seen by the reads below
-        // or marks its process again.
-        for process in processes.iter().filter_map(|(_, process)| *process) {
-            process.core().dirty.store(false, Ordering::Release);
-        }
-        std::sync::atomic::fence(Ordering::SeqCst);
+        let alive: Vec<_> = processes
+            .iter()
+            .filter_map(|(_, process)| *process)
+            .collect();
+        reset(&alive);
         for (pid, process) in processes {
             match process {
                 Some(process) => {
@@ -120,6 +147,21 @@ impl ChangeTracking {
                 None => f(pid, None),
             }
         }
+    }
+}
+
+/// Resets the marks of `processes`, then orders the reads that follow after every change made
+/// before the reset (see the module's docs): one fence for the batch, pairing with the fence in
+/// [`DirtyTracker::mark`], then each mailbox's lock taken and released, pairing with
+/// [`DirtyTracker::mark_in_mailbox`]. A change made after this is either seen by those reads
+/// or marks its process again.
+fn reset(processes: &[&std::sync::Arc<dyn AnyProcess>]) {
+    for process in processes {
+        process.core().dirty.store(false, Ordering::Release);
+    }
+    std::sync::atomic::fence(Ordering::SeqCst);
+    for process in processes {
+        process.sync_mailbox();
     }
 }
 
