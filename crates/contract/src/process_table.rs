@@ -23,6 +23,68 @@ const REMOVE_ONE_BY_ONE_AT_MOST: usize = 8;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Cursor(usize);
 
+/// Reads a sequence of processes into `Arc`s, one allocation each. serde's own
+/// `Arc<ProcessInfo>` reads a `Box` first and moves it into a new `Arc`: two allocations, a
+/// copy and a free a process, a third of decoding a full snapshot. Capacity is reserved from
+/// the sequence's length only up to a bound, so a forged length cannot make a reader
+/// allocate what the input does not hold.
+pub(crate) fn read_processes<'de, D, F>(deserializer: D, mut push: F) -> Result<(), D::Error>
+where
+    D: serde::Deserializer<'de>,
+    F: FnMut(Arc<ProcessInfo>, Option<usize>),
+{
+    struct Processes<F>(F);
+
+    impl<'de, F: FnMut(Arc<ProcessInfo>, Option<usize>)> serde::de::Visitor<'de> for Processes<F> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a sequence of processes")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+            let mut hint = seq.size_hint();
+            while let Some(info) = seq.next_element::<ProcessInfo>()? {
+                (self.0)(Arc::new(info), hint.take());
+            }
+            Ok(())
+        }
+    }
+
+    deserializer.deserialize_seq(Processes(&mut push))
+}
+
+/// The most room reserved ahead from a sequence's announced length.
+pub(crate) const RESERVE_AT_MOST: usize = 1 << 16;
+
+/// `deserialize_with` for a `Vec<Arc<ProcessInfo>>` (see [`read_processes`]).
+pub(crate) fn shared_processes<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Arc<ProcessInfo>>, D::Error> {
+    let mut processes = Vec::new();
+    read_processes(deserializer, |info, hint| {
+        if let Some(len) = hint {
+            processes.reserve(len.min(RESERVE_AT_MOST));
+        }
+        processes.push(info);
+    })?;
+    Ok(processes)
+}
+
+/// `deserialize_with` for a [`ReadRun`] (see [`read_processes`]).
+pub(crate) fn read_run<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ReadRun, D::Error> {
+    let mut run = ReadRun::with_capacity(0);
+    read_processes(deserializer, |info, hint| {
+        if let Some(len) = hint {
+            run.reserve(len.min(RESERVE_AT_MOST));
+        }
+        run.push_shared(info);
+    })?;
+    Ok(run)
+}
+
 /// Processes as a source read them in one run, in the order read, each beside its pid and
 /// its parent's (kept apart so that building the table copies them without touching the
 /// processes). See [`ProcessTable::from_runs`].
@@ -44,6 +106,13 @@ impl ReadRun {
             infos: Vec::with_capacity(len),
             ascending: true,
         }
+    }
+
+    /// Makes room for `more` processes.
+    fn reserve(&mut self, more: usize) {
+        self.pids.reserve(more);
+        self.parents.reserve(more);
+        self.infos.reserve(more);
     }
 
     /// Adds a process read.

@@ -370,7 +370,8 @@ struct SnapshotIn {
     /// Read (binary formats are positional) and then ignored.
     #[serde(default, rename = "roots")]
     _roots: BTreeSet<Pid>,
-    processes: Vec<Arc<ProcessInfo>>,
+    #[serde(deserialize_with = "crate::process_table::read_run")]
+    processes: ReadRun,
 }
 
 impl Serialize for Snapshot {
@@ -391,12 +392,12 @@ impl Serialize for Snapshot {
 impl<'de> Deserialize<'de> for Snapshot {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = SnapshotIn::deserialize(deserializer)?;
-        let mut snapshot = Self::new(
+        let mut snapshot = Self::from_runs(
             wire.node,
             wire.node_started_at_unix_ms,
             wire.taken_at_unix_ms,
             wire.seq,
-            wire.processes,
+            vec![wire.processes],
         );
         snapshot.format_version = wire.format_version;
         Ok(snapshot)

@@ -18,10 +18,10 @@ pub struct Delta {
     /// When the data was read (wall clock).
     pub taken_at_unix_ms: u64,
     /// Processes new to the view, in pid order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::process_table::shared_processes")]
     pub added: Vec<Arc<ProcessInfo>>,
     /// Processes whose values changed, in pid order, as they are now.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::process_table::shared_processes")]
     pub changed: Vec<Arc<ProcessInfo>>,
     /// Processes that exited, with why, in pid order.
     #[serde(default)]
