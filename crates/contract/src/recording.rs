@@ -274,6 +274,117 @@ fn block_len(len: usize) -> Result<u32, RecordingError> {
     })
 }
 
+// === impl Sink ===
+
+/// What a recorder does with a source's stream, with no clock or runtime of its own: writes
+/// each update as a frame at the time it is given, keeps the view's model current, and puts
+/// the model down as a keyframe whenever `keyframe_every_ms` has passed since the last one
+/// (a full snapshot from the source is a keyframe itself). Times given that go backwards are
+/// taken as the latest time seen, so frames never go back in time.
+pub struct Sink<W: Write> {
+    /// Where the frames go.
+    writer: Writer<W>,
+    /// The node as a view of the stream holds it, for the next keyframe.
+    model: Option<Snapshot>,
+    /// When the last keyframe was written.
+    last_keyframe_ms: Option<u64>,
+    /// How often to write a keyframe, from the header.
+    keyframe_every_ms: u64,
+    /// The latest frame time, so that times never go down.
+    latest_ms: u64,
+    /// Frames written so far.
+    frames: u64,
+}
+
+impl<W: Write> Sink<W> {
+    /// Starts a recording in `out` (see [`Writer::new`]).
+    pub fn new(out: W, header: &Header) -> Result<Self, RecordingError> {
+        Ok(Self {
+            writer: Writer::new(out, header)?,
+            model: None,
+            last_keyframe_ms: None,
+            keyframe_every_ms: header.keyframe_every_ms,
+            latest_ms: 0,
+            frames: 0,
+        })
+    }
+
+    /// Records an update that arrived `at_ms` after the start.
+    pub fn update(&mut self, at_ms: u64, update: Update) -> Result<(), RecordingError> {
+        let at_ms = self.latest(at_ms);
+        match update {
+            Update::Full(snapshot) => {
+                self.push(&Frame::Keyframe {
+                    at_ms,
+                    snapshot: snapshot.clone(),
+                })?;
+                self.model = Some(snapshot);
+                self.last_keyframe_ms = Some(at_ms);
+            }
+            Update::Delta(delta) => {
+                if let Some(model) = &mut self.model {
+                    model.apply(&delta).ok();
+                }
+                self.push(&Frame::Update {
+                    at_ms,
+                    update: Update::Delta(delta),
+                })?;
+                let is_due = self
+                    .last_keyframe_ms
+                    .is_some_and(|last| at_ms - last >= self.keyframe_every_ms);
+                if is_due && let Some(model) = &self.model {
+                    let frame = Frame::Keyframe {
+                        at_ms,
+                        snapshot: model.clone(),
+                    };
+                    self.push(&frame)?;
+                    self.last_keyframe_ms = Some(at_ms);
+                }
+            }
+            update @ Update::Events { .. } => self.push(&Frame::Update { at_ms, update })?,
+        }
+        Ok(())
+    }
+
+    /// Records a command or a reply (or any frame), at its time or later.
+    pub fn frame(&mut self, mut frame: Frame) -> Result<(), RecordingError> {
+        let at_ms = self.latest(frame.at_ms());
+        match &mut frame {
+            Frame::Keyframe { at_ms: at, .. }
+            | Frame::Update { at_ms: at, .. }
+            | Frame::Command { at_ms: at, .. }
+            | Frame::Reply { at_ms: at, .. } => *at = at_ms,
+        }
+        self.push(&frame)
+    }
+
+    fn latest(&mut self, at_ms: u64) -> u64 {
+        self.latest_ms = self.latest_ms.max(at_ms);
+        self.latest_ms
+    }
+
+    fn push(&mut self, frame: &Frame) -> Result<(), RecordingError> {
+        self.writer.push(frame)?;
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Writes the pending frames if they are due (see [`Writer::flush_if_due`]).
+    pub fn flush_if_due(&mut self, now: Instant) -> Result<(), RecordingError> {
+        self.writer.flush_if_due(now)
+    }
+
+    /// Frames written so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Writes what is pending and hands the sink back.
+    pub fn finish(self) -> Result<W, RecordingError> {
+        self.writer.finish()
+    }
+}
+
 // === impl Recording ===
 
 /// A recording read into memory, indexed for seeking.
