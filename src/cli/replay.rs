@@ -21,7 +21,7 @@ use otpscope::scenario::tree_text;
 pub(crate) struct ReplayArgs {
     /// The recording.
     pub(crate) file: PathBuf,
-    /// Print the tree at one moment (the start unless --at or --end) and exit, headless.
+    /// Print the tree at one moment (the first recorded unless --at or --end) and exit, headless.
     #[arg(long)]
     pub(crate) dump: bool,
     /// With --dump: the moment, in seconds from the start of the recording.
@@ -73,12 +73,16 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
             (seconds * 1000.0).round() as u64
         }
         (Some(seconds), false) => anyhow::bail!("--at {seconds}: expected seconds, 0 or more"),
-        (None, false) => 0,
+        (None, false) => recording.first_keyframe_ms().unwrap_or(0),
     };
     let Some(snapshot) = recording.snapshot_at(at_ms) else {
         anyhow::bail!(
-            "no snapshot of the node at {:.3} s: the recording holds none by then",
-            at_ms as f64 / 1000.0
+            "no snapshot of the node at {:.3} s: {}",
+            at_ms as f64 / 1000.0,
+            match recording.first_keyframe_ms() {
+                Some(first) => format!("the first is at {:.3} s", first as f64 / 1000.0),
+                None => "the recording holds none".to_owned(),
+            }
         );
     };
     if args.json {

@@ -51,7 +51,7 @@ pub struct RecordingSource {
 }
 
 impl RecordingSource {
-    /// A source on `recording`, paused at its start.
+    /// A source on `recording`, paused at its first keyframe.
     pub fn new(recording: Recording) -> Self {
         let mut markers = Vec::new();
         let mut event_times = Vec::new();
@@ -101,7 +101,8 @@ impl RecordingSource {
             event_times,
             waker: None,
         };
-        source.seek(0);
+        let first = source.recording.first_keyframe_ms().unwrap_or(0);
+        source.seek(first);
         source
     }
 
@@ -186,7 +187,7 @@ impl Timeline for RecordingSource {
             return;
         }
         if self.position_ms >= self.duration_ms() {
-            self.seek(0);
+            self.seek(self.recording.first_keyframe_ms().unwrap_or(0));
         }
         self.anchor = Some((Instant::now(), self.position_ms));
     }

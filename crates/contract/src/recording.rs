@@ -549,6 +549,13 @@ impl Recording {
         self.frames.last().map_or(0, Frame::at_ms)
     }
 
+    /// When the first keyframe was written: the first moment a view can show.
+    pub fn first_keyframe_ms(&self) -> Option<u64> {
+        self.keyframes
+            .first()
+            .map(|&index| self.frames[index].at_ms())
+    }
+
     /// The number of frames at or before `at_ms`.
     pub fn frames_until(&self, at_ms: u64) -> usize {
         self.frames.partition_point(|frame| frame.at_ms() <= at_ms)
