@@ -41,7 +41,7 @@ impl TimelinePanel {
                 action = Some(TimelineAction::Step(false));
             }
             let play = if timeline.is_playing() {
-                "⏸ Pause"
+                "⏸ Pause replay"
             } else {
                 "▶ Play"
             };
