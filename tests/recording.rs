@@ -246,3 +246,82 @@ fn replay_refuses_a_newer_recording_and_names_where_a_damaged_one_ends() {
         outcome.recording.frames[..read.recording.frames.len()]
     );
 }
+
+#[test]
+fn serve_record_reaches_the_file_within_a_second_and_finishes_on_ctrl_c() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let dir = std::env::temp_dir().join(format!("otpscope-serve-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cookie, path, script) = (dir.join("cookie"), dir.join("serve.rec"), dir.join("s.txt"));
+    std::fs::remove_file(&cookie).ok();
+    std::fs::write(&script, "create shopping\n").unwrap();
+    let mut child = otpscope()
+        .args(["serve", "--listen", "0", "--cookie-file"])
+        .arg(&cookie)
+        .arg("--record")
+        .arg(&path)
+        .env_remove("OTPSCOPE_COOKIE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let address = first
+        .split(" on ")
+        .last()
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .trim()
+        .to_owned();
+    let run = otpscope()
+        .args(["run", "--attach", &address, "--cookie-file"])
+        .arg(&cookie)
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+
+    // While the service runs, the bucket reaches the file (a chunk a second at most).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let bytes = std::fs::read(&path).unwrap();
+        let recording = recording::read(&bytes).unwrap().recording;
+        let has_bucket = recording
+            .snapshot_at(recording.duration_ms())
+            .is_some_and(|snapshot| snapshot.processes().any(|info| &*info.label == "KV.Bucket"));
+        if has_bucket {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bucket never reached the file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let interrupted = Process::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("recorded "));
+    let bytes = std::fs::read(&path).unwrap();
+    let outcome = recording::read(&bytes).unwrap();
+    assert!(outcome.damage.is_none());
+    assert!(
+        outcome
+            .recording
+            .events_until(u64::MAX)
+            .any(|(_, event)| event.kind.name() == "command"),
+        "the remote command is in the feed"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
