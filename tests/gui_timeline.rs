@@ -8,8 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use egui::accesskit::{Action, ActionData, ActionRequest, Role};
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use otpscope::contract::recording::{Frame, Header, Recording};
 use otpscope::contract::{
     Capabilities, Delta, Event, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind, Removed,
@@ -161,4 +162,23 @@ fn playing_runs_to_the_end_and_stops() {
     harness.get_by_label("▶ Play");
     assert_eq!(pids(&harness), [2, 3]);
     assert_eq!(harness.state().state.events.len(), 2);
+}
+
+#[test]
+fn the_time_slider_jumps_to_a_moment() {
+    let mut harness = harness();
+    let (target_node, target_tree) = harness
+        .get_by_role_and_label(Role::Slider, "Time")
+        .accesskit_node()
+        .locate();
+    harness.event(egui::Event::AccessKitActionRequest(ActionRequest {
+        target_node,
+        target_tree,
+        action: Action::SetValue,
+        data: Some(ActionData::NumericValue(1.5)),
+    }));
+    harness.run_steps(3);
+    harness.get_by_label("1.5 s / 2.0 s");
+    assert_eq!(pids(&harness), [2]);
+    assert_eq!(harness.state().state.events.len(), 1);
 }
