@@ -21,6 +21,7 @@
 pub mod chaos;
 pub mod demo;
 pub mod lesson;
+pub mod record;
 pub mod scenario;
 #[cfg(feature = "gui")]
 pub mod sources;

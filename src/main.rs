@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use otpscope::demo::kv::Stage;
 use otpscope::demo::playground::TreeSpec;
 use otpscope::demo::{App, AppHandle};
+use otpscope::record::Recorder;
 use otpscope::runtime::Node;
 use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions};
 use otpscope::scenario::{self, Format, Runner, tree_text};
@@ -107,6 +108,9 @@ enum Commands {
         /// The private key of --tls-cert (PEM).
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Record the node as observed to FILE until Ctrl-C (`otpscope replay FILE`).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
     },
     /// Open the Observer on a node served by another process (`otpscope serve`, or a service
     /// that calls `otpscope_runtime::remote::serve`).
@@ -125,6 +129,9 @@ enum Commands {
     /// Check a lesson file (a chapter as steps whose expectations check themselves): every
     /// step headless with --check; exits 1 if a step fails.
     Lesson(cli::lesson::LessonArgs),
+    /// Replay a recording (`run --record`, `serve --record`): the Observer with a timeline,
+    /// or headless with --dump [--at SECONDS | --end] [--json], or --json to export it.
+    Replay(cli::replay::ReplayArgs),
     /// Run a fault script: each command with the events it caused, then the final tree.
     /// Exits non-zero if an `expect` fails.
     Run {
@@ -137,6 +144,10 @@ enum Commands {
         attach: Option<String>,
         #[command(flatten)]
         remote: Remote,
+        /// Record the node as observed, with the script's commands and replies, to FILE
+        /// (`otpscope replay FILE`).
+        #[arg(long, value_name = "FILE", conflicts_with = "attach")]
+        record: Option<PathBuf>,
         /// The script file.
         script: PathBuf,
     },
@@ -144,9 +155,12 @@ enum Commands {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, None | Some(Commands::Attach { .. }))
-        && let Err(error) = check_display()
-    {
+    let is_gui = match &cli.command {
+        None | Some(Commands::Attach { .. }) => true,
+        Some(Commands::Replay(args)) => args.is_gui(),
+        Some(_) => false,
+    };
+    if is_gui && let Err(error) = check_display() {
         eprintln!("error: {error}");
         return ExitCode::from(2);
     }
@@ -171,6 +185,7 @@ fn main() -> ExitCode {
             read_only,
             tls_cert,
             tls_key,
+            record,
         }) => {
             let tls = tls_cert.zip(tls_key);
             runtime.block_on(serve(
@@ -179,8 +194,13 @@ fn main() -> ExitCode {
                 cookie_file,
                 read_only,
                 tls,
+                record.as_deref(),
             ))
         }
+        Some(Commands::Replay(args)) if args.is_gui() => {
+            replay_observer(&args.file).map(|()| ExitCode::SUCCESS)
+        }
+        Some(Commands::Replay(args)) => cli::replay::run(&args),
         Some(Commands::Chaos(args)) => runtime.block_on(cli::chaos::run(args, &cli.what)),
         Some(Commands::Lesson(args)) => runtime.block_on(cli::lesson::run(args)),
         Some(Commands::Dump {
@@ -192,12 +212,14 @@ fn main() -> ExitCode {
             json,
             attach,
             remote,
+            record,
             script,
         }) => runtime.block_on(run_script(
             &cli.what,
             json,
             attach.as_deref(),
             &remote,
+            record.as_deref(),
             &script,
         )),
     };
@@ -283,6 +305,7 @@ async fn run_script(
     json: bool,
     attach: Option<&str>,
     remote: &Remote,
+    record: Option<&Path>,
     script: &Path,
 ) -> Result<ExitCode> {
     let text = std::fs::read_to_string(script)
@@ -302,9 +325,19 @@ async fn run_script(
         None => {
             let node = Node::new("otpscope");
             let app = start(&node, what).await?;
-            Runner::for_app(&app, format, &mut stdout)?
-                .run(&lines)
-                .await?
+            let recorder = match record {
+                Some(path) => Some(start_recording(&node, &app, path)?),
+                None => None,
+            };
+            let mut runner = Runner::for_app(&app, format, &mut stdout)?;
+            if let Some(recorder) = &recorder {
+                runner = runner.record_commands(recorder.commands());
+            }
+            let summary = runner.run(&lines).await?;
+            if let (Some(recorder), Some(path)) = (recorder, record) {
+                stop_recording(recorder, path).await?;
+            }
+            summary
         }
     };
     if !json {
@@ -329,9 +362,14 @@ async fn serve(
     cookie_file: Option<PathBuf>,
     read_only: bool,
     tls: Option<(PathBuf, PathBuf)>,
+    record: Option<&Path>,
 ) -> Result<ExitCode> {
     let node = Node::new("otpscope");
     let app = start(&node, what).await?;
+    let recorder = match record {
+        Some(path) => Some(start_recording(&node, &app, path)?),
+        None => None,
+    };
     let title = format!("{} on node {}", app.app().title(), node.name());
     let mut options = ServeOptions::default()
         .control(app.control())
@@ -376,7 +414,53 @@ async fn serve(
         .await
         .context("cannot wait for Ctrl-C")?;
     served.stop();
+    if let (Some(recorder), Some(path)) = (recorder, record) {
+        stop_recording(recorder, path).await?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts recording the node the app runs on to `path`.
+fn start_recording(node: &Node, app: &AppHandle, path: &Path) -> Result<Recorder> {
+    let title = format!("{} on node {}", app.app().title(), node.name());
+    Recorder::start(node, path, title, app.control().capabilities())
+        .with_context(|| format!("cannot record to {}", path.display()))
+}
+
+/// Finishes a recording and says what it holds, on stderr (stdout is the command's output).
+async fn stop_recording(recorder: Recorder, path: &Path) -> Result<()> {
+    let recorded = recorder
+        .stop()
+        .await
+        .with_context(|| format!("cannot finish the recording {}", path.display()))?;
+    eprintln!(
+        "recorded {} frames over {:.1} s to {}",
+        recorded.frames,
+        recorded.duration_ms as f64 / 1000.0,
+        path.display()
+    );
+    Ok(())
+}
+
+/// Opens the Observer on a recording, with its timeline.
+fn replay_observer(path: &Path) -> Result<()> {
+    let recording = cli::replay::load(path)?;
+    #[cfg(feature = "gui")]
+    {
+        let source = otpscope::sources::recording::RecordingSource::new(recording);
+        otpscope::gui::run(Box::new(source)).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot open the Observer's window: {error}\n\
+                 Without a window, `otpscope replay FILE --dump [--at SECONDS]` works headless."
+            )
+        })?;
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        let _ = recording;
+        anyhow::bail!("this otpscope was built without the Observer (feature gui)");
+    }
+    Ok(())
 }
 
 /// A port (on 127.0.0.1) or an address.

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use crate::contract::{Capabilities, format};
 use crate::demo::AppHandle;
 use crate::demo::kv::control::{self as kv, KvControl};
+use crate::record::CommandLog;
 use crate::runtime::Node;
 use crate::runtime::remote::{Connection, RemoteError};
 use crate::snapshot::model::{
@@ -83,6 +84,8 @@ pub struct Runner<'a, W: Write> {
     pending: Vec<Event>,
     /// How the node's feed names this run's own commands, if it does.
     own_commands: Option<String>,
+    /// Where the commands and their replies are recorded (`run --record`), if they are.
+    record: Option<CommandLog>,
 }
 
 impl<'a, W: Write> Runner<'a, W> {
@@ -141,7 +144,14 @@ impl<'a, W: Write> Runner<'a, W> {
             view: None,
             names: HashMap::new(),
             pending: Vec::new(),
+            record: None,
         }
+    }
+
+    /// Records every command this runner sends, and its reply, in `log`.
+    pub fn record_commands(mut self, log: CommandLog) -> Self {
+        self.record = Some(log);
+        self
     }
 
     /// Runs every line, then prints the final tree. A node lost on the way fails every line
@@ -279,10 +289,12 @@ impl<'a, W: Write> Runner<'a, W> {
 
     /// Carries out a command on the node, its error as text.
     async fn command(&mut self, command: ControlCommand) -> Result<Reply, String> {
-        self.session
-            .execute(command)
-            .await
-            .map_err(|error| error.to_string())
+        let recorded = self.record.as_ref().map(|log| log.command(&command));
+        let result = self.session.execute(command).await;
+        if let (Some(log), Some(id)) = (&self.record, recorded) {
+            log.reply(id, &result);
+        }
+        result.map_err(|error| error.to_string())
     }
 
     /// The node as the stream last showed it.

@@ -4,6 +4,8 @@
 //!
 //! - [`local`]: a node in this OS process.
 //! - [`remote`]: a node served by another OS process, over TCP.
+//! - [`recording`]: a recording of a node, replayed along its timeline.
 
 pub mod local;
+pub mod recording;
 pub mod remote;

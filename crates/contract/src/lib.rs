@@ -23,6 +23,8 @@ mod intern;
 mod pid;
 mod process;
 mod process_table;
+#[cfg(feature = "recording")]
+pub mod recording;
 mod snapshot;
 mod update;
 

@@ -18,6 +18,7 @@ use super::panels::notices::Notices;
 use super::panels::process_window::ProcessWindows;
 use super::panels::processes::ProcessesPanel;
 use super::panels::system::SystemPanel;
+use super::panels::timeline::{TimelineAction, TimelinePanel};
 use super::panels::top_bar::TopBar;
 use super::source::{Link, RequestId, Source};
 use super::state::{ChildList, ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
@@ -73,6 +74,11 @@ pub struct ObserverApp {
     pub system: SystemPanel,
     /// The Events tab.
     pub events: EventsPanel,
+    /// The timeline under the panels, drawn when the source has one.
+    pub timeline: TimelinePanel,
+    /// The source timeline's generation last seen: when it grows (a seek), the state
+    /// starts over.
+    timeline_generation: u64,
     /// Each application's console, by app name (the KV console).
     pub consoles: BTreeMap<String, AppConsole>,
     /// Open process windows.
@@ -110,6 +116,8 @@ impl ObserverApp {
             processes: ProcessesPanel::default(),
             system: SystemPanel::default(),
             events: EventsPanel::default(),
+            timeline: TimelinePanel::default(),
+            timeline_generation: 0,
             consoles: BTreeMap::new(),
             windows: ProcessWindows::default(),
             commands: Vec::new(),
@@ -158,6 +166,16 @@ impl ObserverApp {
             trace_repaint(ctx);
         }
         self.apply_preferences(ctx);
+        if let Some(timeline) = self.source.timeline() {
+            if let Some(after) = timeline.advance(Instant::now()) {
+                ctx.request_repaint_after(after);
+            }
+            let generation = timeline.generation();
+            if generation != self.timeline_generation {
+                self.timeline_generation = generation;
+                self.state.start_over();
+            }
+        }
         if !self.paused {
             let mut applied = 0;
             while applied < MAX_UPDATES_PER_FRAME {
@@ -267,6 +285,7 @@ impl ObserverApp {
     /// Draws everything.
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         self.keyboard(ui.ctx());
+        self.timeline_ui(ui);
         let capabilities = self.source.capabilities();
         let mut view = View {
             state: &self.state,
@@ -369,6 +388,26 @@ impl ObserverApp {
         self.windows.ui(ui.ctx(), &mut view);
         self.notices.ui(ui.ctx(), &self.state, console_height);
         self.dialogs.ui(ui.ctx(), &mut view);
+    }
+
+    /// The timeline under everything, for a source that has one; what the user asks of it
+    /// is carried out once it is drawn.
+    fn timeline_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(timeline) = self.source.timeline() else {
+            return;
+        };
+        let action = egui::Panel::bottom("timeline")
+            .frame(style::panel_frame(ui.style()))
+            .show(ui, |ui| self.timeline.ui(ui, timeline))
+            .inner;
+        match action {
+            Some(TimelineAction::SetPlaying(playing)) => timeline.set_playing(playing),
+            Some(TimelineAction::SetSpeed(speed)) => timeline.set_speed(speed),
+            Some(TimelineAction::Seek(at_ms)) => timeline.seek(at_ms),
+            Some(TimelineAction::Step(forward)) => timeline.step(forward),
+            None => return,
+        }
+        ui.ctx().request_repaint();
     }
 
     fn keyboard(&mut self, ctx: &egui::Context) {

@@ -24,7 +24,7 @@ pub mod widgets;
 pub use app::ObserverApp;
 pub use command::UiCommand;
 pub use nodes::NodesApp;
-pub use source::{Link, RequestId, Source};
+pub use source::{Link, Marker, MarkerKind, RequestId, Source, Timeline};
 pub use state::{ObserverState, Preferences, Tab, Theme};
 
 /// Opens the Observer in a window on `source`, and returns when the window closes.

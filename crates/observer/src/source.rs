@@ -4,7 +4,7 @@
 //! and later a remote node, a recording or a BEAM node, all look the same. Nothing here
 //! blocks: the UI thread drains what has arrived and moves on.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use otpscope_contract::{Capabilities, Command, CommandError, Reply, Update};
 
@@ -62,4 +62,63 @@ pub trait Source {
     fn link(&self) -> Link {
         Link::Live
     }
+
+    /// The source's timeline, if its data is a stretch of time the user can move through
+    /// (a recording): the Observer then draws a timeline under its panels. A live source has
+    /// none.
+    fn timeline(&mut self) -> Option<&mut dyn Timeline> {
+        None
+    }
+}
+
+/// Moving through a source's time: play, pause, speed, seek. The Observer shows whatever
+/// updates the source gives, as from any source; after a seek it drops what it holds (see
+/// [`Timeline::generation`]) and the source gives the node as it was at the new position.
+pub trait Timeline {
+    /// Where the playhead is, in milliseconds from the start.
+    fn position_ms(&self) -> u64;
+    /// How long the whole stretch is, in milliseconds.
+    fn duration_ms(&self) -> u64;
+    /// Whether the playhead moves with time.
+    fn is_playing(&self) -> bool;
+    /// Starts or stops the playhead (at the end, play starts again from the start).
+    fn set_playing(&mut self, playing: bool);
+    /// How many times faster than real time the playhead moves.
+    fn speed(&self) -> f64;
+    /// Sets the speed.
+    fn set_speed(&mut self, speed: f64);
+    /// Moves the playhead to `at_ms` (clamped to the stretch).
+    fn seek(&mut self, at_ms: u64);
+    /// Moves to the next moment something happened (an event), if there is one after the
+    /// playhead (`forward`) or before it.
+    fn step(&mut self, forward: bool);
+    /// What to mark on the timeline: kills, restarts, supervisors giving up.
+    fn markers(&self) -> &[Marker];
+    /// Grows by one at each seek: the Observer starts over from the updates that follow.
+    fn generation(&self) -> u64;
+    /// Moves a playing playhead to `now` and queues what it passed; returns how soon it
+    /// wants to be called again (`None` when paused).
+    fn advance(&mut self, now: Instant) -> Option<Duration>;
+}
+
+/// A moment worth marking on a timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    /// When, in milliseconds from the start.
+    pub at_ms: u64,
+    /// What kind of moment.
+    pub kind: MarkerKind,
+    /// What happened, as a sentence for the hover text.
+    pub text: String,
+}
+
+/// The kinds of [`Marker`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkerKind {
+    /// A process was killed.
+    Kill,
+    /// A supervisor restarted a child.
+    Restart,
+    /// A supervisor gave up (exceeded its restart intensity).
+    GaveUp,
 }

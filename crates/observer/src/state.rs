@@ -276,6 +276,16 @@ impl ObserverState {
         }
     }
 
+    /// Forgets the node (its snapshot, events, dead, histories, load) for a source that
+    /// starts over (a timeline's seek), keeping the selection and the notices.
+    pub fn start_over(&mut self) {
+        *self = Self {
+            selected: self.selected,
+            notices: std::mem::take(&mut self.notices),
+            ..Self::new()
+        };
+    }
+
     /// Whether nothing runs on the node: a snapshot has arrived and holds no process (the
     /// app has stopped, and "Restart the app" applies).
     pub fn is_node_empty(&self) -> bool {

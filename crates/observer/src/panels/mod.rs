@@ -10,6 +10,7 @@ pub mod notices;
 pub mod process_window;
 pub mod processes;
 pub mod system;
+pub mod timeline;
 pub mod top_bar;
 
 use otpscope_contract::Capabilities;
