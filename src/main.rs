@@ -122,8 +122,9 @@ enum Commands {
     /// path), print each kill and what followed, then a summary. Exits 1 if the tree did not
     /// survive.
     Chaos(cli::chaos::ChaosArgs),
-    /// Check a lesson file (a chapter as steps whose expectations check themselves): every
-    /// step headless with --check; exits 1 if a step fails.
+    /// Open a lesson (a chapter as steps whose expectations check themselves) in the
+    /// Observer, with the lesson panel beside the tree; with --check, run every step
+    /// headless and exit 1 if a step fails.
     Lesson(cli::lesson::LessonArgs),
     /// Run a fault script: each command with the events it caused, then the final tree.
     /// Exits non-zero if an `expect` fails.
@@ -144,9 +145,12 @@ enum Commands {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, None | Some(Commands::Attach { .. }))
-        && let Err(error) = check_display()
-    {
+    let opens_window = match &cli.command {
+        None | Some(Commands::Attach { .. }) => true,
+        Some(Commands::Lesson(args)) => !args.is_check(),
+        _ => false,
+    };
+    if opens_window && let Err(error) = check_display() {
         eprintln!("error: {error}");
         return ExitCode::from(2);
     }
@@ -182,7 +186,8 @@ fn main() -> ExitCode {
             ))
         }
         Some(Commands::Chaos(args)) => runtime.block_on(cli::chaos::run(args, &cli.what)),
-        Some(Commands::Lesson(args)) => runtime.block_on(cli::lesson::run(args)),
+        Some(Commands::Lesson(args)) if args.is_check() => runtime.block_on(cli::lesson::run(args)),
+        Some(Commands::Lesson(args)) => cli::lesson::open(&runtime, args),
         Some(Commands::Dump {
             json,
             attach,
@@ -507,7 +512,8 @@ fn observer(runtime: &tokio::runtime::Runtime, what: &What) -> Result<()> {
         let title = format!("{} on node {}", app.app().title(), node.name());
         let interval = std::time::Duration::from_millis(200);
         let source = otpscope::sources::local::LocalSource::new(app.control(), title, interval)?;
-        otpscope::gui::run(Box::new(source)).map_err(|error| {
+        let chaos = otpscope::panels::chaos::ChaosPanel::new(app.control());
+        otpscope::gui::run_with(Box::new(source), vec![Box::new(chaos)]).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the Observer's window: {error}\n\
                  Without a window, `otpscope dump` and `otpscope run SCRIPT` work headless."
