@@ -202,3 +202,54 @@ fn the_chaos_panel_lists_each_kill_with_what_followed() {
     });
     assert!(window.is_enabled("▶ Start chaos"), "the run is over");
 }
+
+impl Window {
+    /// How long the last frame asked egui to wait before the next (`Duration::MAX`: no frame
+    /// until input or a wake-up).
+    fn next_frame_in(&self) -> Duration {
+        self.harness.output().viewport_output[&egui::ViewportId::ROOT].repaint_delay
+    }
+
+    /// Steps frames as the window's event loop would (a frame when one is asked for) until
+    /// one asks for no other, then checks that nothing wakes the window for a while.
+    fn assert_comes_to_rest(&mut self, what: &str) {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            self.harness.step();
+            if self.next_frame_in() == Duration::MAX && !self.harness.ctx.has_requested_repaint() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: never at rest; frames asked by {:?}",
+                self.harness.ctx.repaint_causes()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(
+            !self.harness.ctx.has_requested_repaint(),
+            "{what}: woken at rest by {:?}",
+            self.harness.ctx.repaint_causes()
+        );
+    }
+}
+
+#[test]
+fn the_panels_leave_an_untouched_window_at_rest() {
+    let mut window = open(|chaos| {
+        chaos.seed = 2;
+        chaos.rate_per_second = 10.0;
+        chaos.duration_s = 0.5;
+        chaos.target = "KV.Bucket".to_owned();
+    });
+    window.wait_for("the first step ready", |w| {
+        w.shows("Step 1 of 7") && w.is_enabled("▶ Kill the shopping bucket")
+    });
+    window.assert_comes_to_rest("the lesson panel");
+    window.harness.get_by_label("☰ Chaos").click();
+    window.harness.run_steps(2);
+    window.click_button("▶ Start chaos");
+    window.wait_for("the run's summary", |w| w.shows_containing("kills (kill"));
+    window.assert_comes_to_rest("the Chaos panel after a run");
+}

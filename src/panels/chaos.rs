@@ -208,6 +208,14 @@ impl ChaosPanel {
     }
 }
 
+/// Another seed below 100,000, easy to read out to a class (one step of a 64-bit LCG).
+fn next_seed(seed: u64) -> u64 {
+    let next = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    (next >> 33) % 100_000
+}
+
 /// Writes the engine's news into the panel's state.
 fn take_news(state: &mut RunState, news: ChaosNews) {
     match news {
@@ -266,7 +274,10 @@ impl Extension for ChaosPanel {
         ui.horizontal(|ui| {
             if running {
                 if ui
-                    .add(egui::Button::new(RichText::new("■ Stop chaos").strong()))
+                    .add(
+                        egui::Button::new(RichText::new("■ Stop chaos").strong())
+                            .min_size(egui::vec2(140.0, 28.0)),
+                    )
                     .clicked()
                 {
                     self.stop();
@@ -275,7 +286,8 @@ impl Extension for ChaosPanel {
                 let start = ui
                     .add_enabled(
                         view.capabilities.control,
-                        egui::Button::new(RichText::new("▶ Start chaos").strong()),
+                        egui::Button::new(RichText::new("▶ Start chaos").strong())
+                            .min_size(egui::vec2(140.0, 28.0)),
                     )
                     .on_hover_text("Start killing, as the form says");
                 if start.clicked() {
@@ -317,13 +329,11 @@ impl ChaosPanel {
                 ui.horizontal(|ui| {
                     ui.add(egui::DragValue::new(&mut self.seed).speed(1.0));
                     if ui
-                        .small_button("🎲")
-                        .on_hover_text("Another seed")
+                        .small_button("New seed")
+                        .on_hover_text("Another seed, for another sequence of kills")
                         .clicked()
                     {
-                        self.seed = self.seed.wrapping_mul(6_364_136_223_846_793_005)
-                            .wrapping_add(1_442_695_040_888_963_407)
-                            % 100_000;
+                        self.seed = next_seed(self.seed);
                     }
                 });
                 ui.end_row();

@@ -391,8 +391,8 @@ impl ObserverApp {
             egui::Panel::left("extension")
                 .frame(style::panel_frame(ui.style()))
                 .resizable(true)
-                .default_size(380.0)
-                .min_size(280.0)
+                .default_size(340.0)
+                .min_size(260.0)
                 .show(ui, |ui| {
                     grey(ui);
                     extension.ui(ui, &mut view);
