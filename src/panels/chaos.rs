@@ -389,7 +389,7 @@ fn run_ui(ui: &mut egui::Ui, state: &RunState) {
         let indent = |ui: &mut egui::Ui, text: &str, color| {
             ui.horizontal_wrapped(|ui| {
                 ui.add_space(18.0);
-                ui.label(RichText::new(text).small().color(color));
+                ui.label(RichText::new(text).size(12.5).color(color));
             });
         };
         if let Some(error) = &kill.error {

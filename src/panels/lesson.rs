@@ -136,9 +136,7 @@ impl LessonPanel {
             }
             (Phase::Ready, Some(failures)) if failures.is_empty() => {
                 ui.label(
-                    RichText::new("The action ran.")
-                        .small()
-                        .color(style::success_color(ui.visuals())),
+                    RichText::new("The action ran.").color(style::success_color(ui.visuals())),
                 );
             }
             (Phase::Ready, Some(failures)) => {
