@@ -253,3 +253,28 @@ fn the_panels_leave_an_untouched_window_at_rest() {
     window.wait_for("the run's summary", |w| w.shows_containing("kills (kill"));
     window.assert_comes_to_rest("the Chaos panel after a run");
 }
+
+#[test]
+fn a_step_whose_setup_already_holds_is_met_only_after_its_action() {
+    let mut window = open(|_| {});
+    for (step, action) in [
+        (1, "▶ Kill the shopping bucket"),
+        (2, "▶ Stop the bucket with shutdown"),
+        (3, "▶ Kill the shopping bucket"),
+    ] {
+        window.wait_for(&format!("step {step} ready"), |w| {
+            w.shows(&format!("Step {step} of 7")) && w.is_enabled(action)
+        });
+        window.click_button("Next ▶");
+    }
+    let action = "▶ Terminate KV.BucketSupervisor, then create a bucket";
+    window.wait_for("step 4 ready", |w| {
+        w.shows("Step 4 of 7") && w.is_enabled(action)
+    });
+    // Its setup left no bucket, so its expectations hold already (the step is ready once
+    // they are checked): no check mark yet.
+    window.harness.run_steps(10);
+    assert!(!window.shows(MET_LABEL), "met before the action");
+    window.click_button(action);
+    window.wait_for("the check mark", |w| w.shows(MET_LABEL));
+}

@@ -69,12 +69,20 @@ pub struct LessonStatus {
     pub action: Option<Vec<String>>,
     /// What went wrong starting the step (the app, a replayed line, a setup line).
     pub problems: Vec<String>,
+    /// Whether the step has an action.
+    pub has_action: bool,
+    /// Whether something happened on the node since the step was ready (its action, or
+    /// events caused some other way: a kill from the tree's menu).
+    pub is_acted: bool,
 }
 
 impl LessonStatus {
-    /// Whether the step has expectations and every one holds: the panel's check mark.
+    /// Whether the step has expectations and every one holds, after something happened
+    /// when the step has an action (a step whose setup already makes them hold is not met
+    /// until then): the panel's check mark.
     pub fn is_met(&self) -> bool {
-        !self.expectations.is_empty()
+        (self.is_acted || !self.has_action)
+            && !self.expectations.is_empty()
             && self
                 .expectations
                 .iter()
@@ -298,6 +306,8 @@ impl Driver {
                     .collect(),
                 action: None,
                 problems: Vec::new(),
+                has_action: step.action.is_some(),
+                is_acted: false,
             };
         });
         let group = (0..=index)
@@ -388,11 +398,17 @@ impl Driver {
                             failures.push(problem);
                         }
                     }
-                    self.publish(|status| status.action = Some(failures));
+                    self.publish(|status| {
+                        status.action = Some(failures);
+                        status.is_acted = true;
+                    });
                     self.check(&mut runner, &step.expect).await;
                     self.publish(|status| status.phase = Phase::Ready);
                 }
-                Wake::Events(true) => self.check(&mut runner, &step.expect).await,
+                Wake::Events(true) => {
+                    self.publish(|status| status.is_acted = true);
+                    self.check(&mut runner, &step.expect).await;
+                }
                 Wake::Events(false) => is_streaming = false,
             }
         }

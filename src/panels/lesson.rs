@@ -120,6 +120,7 @@ impl LessonPanel {
         ui.add_space(2.0);
         let ready = status.phase == Phase::Ready;
         let button = egui::Button::new(RichText::new(format!("▶ {action}")).strong())
+            .wrap()
             .min_size(egui::vec2(ui.available_width().min(320.0), 30.0));
         let response = ui
             .add_enabled(ready, button)
@@ -157,7 +158,7 @@ fn expectations_ui(ui: &mut egui::Ui, status: &LessonStatus) {
         return;
     }
     ui.label(RichText::new("What should happen").strong());
-    let acted = status.action.is_some();
+    let acted = status.is_acted;
     for expectation in &status.expectations {
         let (mark, color, detail) = match &expectation.result {
             Some(Ok(found)) => (
