@@ -174,9 +174,11 @@ fn expectations_ui(ui: &mut egui::Ui, status: &LessonStatus) {
                 "not checked yet".to_owned(),
             ),
         };
-        ui.horizontal(|ui| {
+        // The text wraps beside its mark: a long path (`KV.Supervisor/KV.BucketSupervisor/
+        // KV.Bucket`) breaks onto the next line instead of widening the panel.
+        ui.horizontal_top(|ui| {
             ui.label(RichText::new(mark).color(color).strong());
-            ui.label(RichText::new(&expectation.text).monospace())
+            ui.add(egui::Label::new(RichText::new(&expectation.text).monospace()).wrap())
                 .on_hover_text(detail);
         });
     }
