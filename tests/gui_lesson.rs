@@ -1,8 +1,9 @@
 //! The lesson panel and the Chaos panel, driven by label through the real Observer (headless,
 //! with egui_kittest) on a real node: the lesson's steps (n of N, next and previous), its
 //! action button, and the check mark once the step's expectations hold, whether the button
-//! or anyone else made them hold; the Chaos panel's start, and its kills listed by tree path
-//! with what followed.
+//! or anyone else made them hold, and not before something happened when the step has an
+//! action; the Chaos panel's start and stop, and its kills listed by tree path with what
+//! followed; and a window with both panels coming to rest (no frame asked for).
 //!
 //! Each test starts its own tokio runtime and node; the lesson and the chaos run on it, so
 //! the harness is stepped in loops that wait for a condition with a deadline.
@@ -277,4 +278,26 @@ fn a_step_whose_setup_already_holds_is_met_only_after_its_action() {
     assert!(!window.shows(MET_LABEL), "met before the action");
     window.click_button(action);
     window.wait_for("the check mark", |w| w.shows(MET_LABEL));
+}
+
+#[test]
+fn stop_ends_a_chaos_run_and_its_kills_stay_listed() {
+    let mut window = open(|chaos| {
+        chaos.seed = 5;
+        chaos.rate_per_second = 5.0;
+        chaos.duration_s = 60.0;
+        chaos.target = "KV.Bucket".to_owned();
+    });
+    window.wait_for("the lesson's tree", |w| w.shows("Step 1 of 7"));
+    window.harness.get_by_label("☰ Chaos").click();
+    window.harness.run_steps(2);
+    window.click_button("▶ Start chaos");
+    window.wait_for("a kill of a bucket", |w| {
+        w.shows_containing("KV.Supervisor/KV.Registry/KV.Bucket")
+    });
+    window.click_button("■ Stop chaos");
+    window.wait_for("the run stopped", |w| {
+        w.shows_containing("stopped after") && w.is_enabled("▶ Start chaos")
+    });
+    assert!(window.shows_containing("KV.Supervisor/KV.Registry/KV.Bucket"));
 }
