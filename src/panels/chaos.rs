@@ -387,9 +387,10 @@ fn run_ui(ui: &mut egui::Ui, state: &RunState) {
             ui.label(RichText::new(&kill.reason).color(colors.exited));
         });
         let indent = |ui: &mut egui::Ui, text: &str, color| {
-            ui.horizontal_wrapped(|ui| {
+            // Indented, and wrapped within the indent.
+            ui.horizontal_top(|ui| {
                 ui.add_space(18.0);
-                ui.label(RichText::new(text).size(12.5).color(color));
+                ui.add(egui::Label::new(RichText::new(text).size(12.5).color(color)).wrap());
             });
         };
         if let Some(error) = &kill.error {
