@@ -203,6 +203,39 @@ fn script_word(word: &str) -> String {
     }
 }
 
+/// What a run tells a listener as it goes ([`Chaos::on_news`]): the Observer's chaos panel
+/// lists kills from these.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChaosNews {
+    /// A kill was sent (nothing has followed yet); `index` counts kills from 0.
+    Killed {
+        /// Which kill.
+        index: usize,
+        /// The kill.
+        kill: Kill,
+    },
+    /// What followed kill `index`, once the node settled: the exits, restarts and
+    /// supervisors giving up, each as a sentence.
+    Followed {
+        /// Which kill.
+        index: usize,
+        /// The kill, with its events.
+        kill: Kill,
+        /// What followed, as the text report says it.
+        followed: Vec<String>,
+    },
+    /// The run is over.
+    Ended {
+        /// The summary, as the text report's last lines.
+        summary: Vec<String>,
+        /// Whether every root alive at the start is alive at the end.
+        survived: bool,
+    },
+}
+
+/// Where a run's news goes.
+type Listener = Box<dyn FnMut(ChaosNews) + Send>;
+
 /// How the report is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChaosFormat {
@@ -230,6 +263,8 @@ pub struct Chaos<'a, W: Write> {
     out: &'a mut W,
     /// How it is written.
     format: ChaosFormat,
+    /// Told of each kill and what followed, if someone listens.
+    listener: Option<Listener>,
 }
 
 impl<'a, W: Write> Chaos<'a, W> {
@@ -250,7 +285,20 @@ impl<'a, W: Write> Chaos<'a, W> {
             pending: Vec::new(),
             out,
             format,
+            listener: None,
         })
+    }
+
+    /// Tells `listener` of each kill as it is sent, of what followed it, and of the end.
+    pub fn on_news(mut self, listener: impl FnMut(ChaosNews) + Send + 'static) -> Self {
+        self.listener = Some(Box::new(listener));
+        self
+    }
+
+    fn tell(&mut self, news: ChaosNews) {
+        if let Some(listener) = self.listener.as_mut() {
+            listener(news);
+        }
     }
 
     /// Runs the kills, writing each as it happens, then the summary.
@@ -279,9 +327,11 @@ impl<'a, W: Write> Chaos<'a, W> {
             let at = started + Duration::from_secs_f64(next_ms / 1000.0);
             self.follow_until(at).await;
             self.settle().await;
+            let last_index = kills.len().saturating_sub(1);
             if let Some(previous) = kills.last_mut() {
                 previous.events.append(&mut self.pending);
                 self.write_kill(previous)?;
+                self.tell_followed(last_index, previous);
             }
             let candidates = self.candidates();
             if candidates.is_empty() {
@@ -303,7 +353,7 @@ impl<'a, W: Write> Chaos<'a, W> {
                 .await
                 .err()
                 .map(|error| error.to_string());
-            kills.push(Kill {
+            let kill = Kill {
                 scheduled_ms: next_ms as u64,
                 at_ms: started.elapsed().as_millis() as u64,
                 path,
@@ -311,15 +361,22 @@ impl<'a, W: Write> Chaos<'a, W> {
                 reason,
                 error,
                 events: Vec::new(),
+            };
+            self.tell(ChaosNews::Killed {
+                index: kills.len(),
+                kill: kill.clone(),
             });
+            kills.push(kill);
         }
         if ended_early.is_none() {
             let end = started + self.options.duration;
             self.follow_until(end).await;
             self.settle().await;
+            let last_index = kills.len().saturating_sub(1);
             if let Some(last) = kills.last_mut() {
                 last.events.append(&mut self.pending);
                 self.write_kill(last)?;
+                self.tell_followed(last_index, last);
             }
         }
         let view = self.view.as_ref();
@@ -349,7 +406,39 @@ impl<'a, W: Write> Chaos<'a, W> {
             processes_at_end: view.map_or(0, Snapshot::len),
         };
         self.summary(&report)?;
+        let summary = summary_lines(&report);
+        self.tell(ChaosNews::Ended {
+            summary,
+            survived: report.is_survived(),
+        });
         Ok(report)
+    }
+
+    fn tell_followed(&mut self, index: usize, kill: &Kill) {
+        if self.listener.is_some() {
+            let followed = self.followed(kill);
+            self.tell(ChaosNews::Followed {
+                index,
+                kill: kill.clone(),
+                followed,
+            });
+        }
+    }
+
+    /// What followed `kill` worth a line: exits, restarts, supervisors giving up.
+    fn followed(&self, kill: &Kill) -> Vec<String> {
+        kill.events
+            .iter()
+            .filter(|event| {
+                matches!(
+                    event.kind,
+                    EventKind::Exited { .. }
+                        | EventKind::Restarted { .. }
+                        | EventKind::SupervisorGaveUp { .. }
+                )
+            })
+            .map(|event| format::event(&event.kind, |pid| self.names.get(&pid).cloned()))
+            .collect()
     }
 
     /// The live processes a kill may pick, by path, sorted by path (the generator's draw
@@ -483,17 +572,8 @@ impl<'a, W: Write> Chaos<'a, W> {
                 if kill.error.is_none() && kill.events.is_empty() {
                     writeln!(self.out, "  (nothing followed)")?;
                 }
-                for event in &kill.events {
-                    let shown = matches!(
-                        event.kind,
-                        EventKind::Exited { .. }
-                            | EventKind::Restarted { .. }
-                            | EventKind::SupervisorGaveUp { .. }
-                    );
-                    if shown {
-                        let text = format::event(&event.kind, |pid| self.names.get(&pid).cloned());
-                        writeln!(self.out, "  * {text}")?;
-                    }
+                for text in self.followed(kill) {
+                    writeln!(self.out, "  * {text}")?;
                 }
                 Ok(())
             }
@@ -532,46 +612,61 @@ impl<'a, W: Write> Chaos<'a, W> {
                 writeln!(self.out, "{object}")
             }
             ChaosFormat::Text => {
-                if let Some(why) = &report.ended_early {
-                    writeln!(self.out, "== stopped early: {why}")?;
+                for line in summary_lines(report) {
+                    writeln!(self.out, "{line}")?;
                 }
-                let reasons: Vec<String> = by_reason
-                    .iter()
-                    .map(|(reason, count)| format!("{reason} {count}"))
-                    .collect();
-                writeln!(
-                    self.out,
-                    "== seed {}: {} kills ({}); then {exits} exits, {restarts} restarts, \
-                     {gave_up} {} gave up",
-                    report.seed,
-                    report.kills.len(),
-                    if reasons.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        reasons.join(", ")
-                    },
-                    if gave_up == 1 {
-                        "supervisor"
-                    } else {
-                        "supervisors"
-                    },
-                )?;
-                if report.is_survived() {
-                    writeln!(
-                        self.out,
-                        "== the tree survived: {} processes alive",
-                        report.processes_at_end
-                    )
-                } else {
-                    for (name, pid, reason) in &report.roots_lost {
-                        writeln!(
-                            self.out,
-                            "== the tree did not survive: {name} {pid} exited: {reason}"
-                        )?;
-                    }
-                    Ok(())
-                }
+                Ok(())
             }
         }
     }
+}
+
+/// The summary as the text report ends: why it stopped early, the kills by reason and what
+/// followed, whether the tree survived.
+fn summary_lines(report: &ChaosReport) -> Vec<String> {
+    let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
+    for kill in &report.kills {
+        *by_reason.entry(kill.reason.to_string()).or_default() += 1;
+    }
+    let (exits, restarts, gave_up) = (
+        report.count("exited"),
+        report.count("restarted"),
+        report.count("supervisor_gave_up"),
+    );
+    let mut lines = Vec::new();
+    if let Some(why) = &report.ended_early {
+        lines.push(format!("== stopped early: {why}"));
+    }
+    let reasons: Vec<String> = by_reason
+        .iter()
+        .map(|(reason, count)| format!("{reason} {count}"))
+        .collect();
+    lines.push(format!(
+        "== seed {}: {} kills ({}); then {exits} exits, {restarts} restarts, {gave_up} {} gave up",
+        report.seed,
+        report.kills.len(),
+        if reasons.is_empty() {
+            "none".to_owned()
+        } else {
+            reasons.join(", ")
+        },
+        if gave_up == 1 {
+            "supervisor"
+        } else {
+            "supervisors"
+        },
+    ));
+    if report.is_survived() {
+        lines.push(format!(
+            "== the tree survived: {} processes alive",
+            report.processes_at_end
+        ));
+    } else {
+        for (name, pid, reason) in &report.roots_lost {
+            lines.push(format!(
+                "== the tree did not survive: {name} {pid} exited: {reason}"
+            ));
+        }
+    }
+    lines
 }

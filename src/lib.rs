@@ -15,12 +15,15 @@
 //! Here: [`chaos`] (seeded kills, reproducible by tree path), [`lesson`] (a chapter as
 //! self-checking steps), [`demo`] (the key-value app of the Elixir guide chapter "Dynamic supervisors", and
 //! the tree files' playground), [`scenario`] (fault scripts and the text tree, for the
-//! headless CLI) and [`sources`] (the in-process node and a served one as sources for the
+//! headless CLI), `panels` (the lesson and Chaos panels the binary adds to the Observer)
+//! and [`sources`] (the in-process node and a served one as sources for the
 //! Observer).
 
 pub mod chaos;
 pub mod demo;
 pub mod lesson;
+#[cfg(feature = "gui")]
+pub mod panels;
 pub mod record;
 pub mod scenario;
 #[cfg(feature = "gui")]

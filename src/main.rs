@@ -126,8 +126,9 @@ enum Commands {
     /// path), print each kill and what followed, then a summary. Exits 1 if the tree did not
     /// survive.
     Chaos(cli::chaos::ChaosArgs),
-    /// Check a lesson file (a chapter as steps whose expectations check themselves): every
-    /// step headless with --check; exits 1 if a step fails.
+    /// Open a lesson (a chapter as steps whose expectations check themselves) in the
+    /// Observer, with the lesson panel beside the tree; with --check, run every step
+    /// headless and exit 1 if a step fails.
     Lesson(cli::lesson::LessonArgs),
     /// Replay a recording (`run --record`, `serve --record`): the Observer with a timeline,
     /// or headless with --dump [--at SECONDS | --end] [--json], or --json to export it.
@@ -155,12 +156,13 @@ enum Commands {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let is_gui = match &cli.command {
+    let opens_window = match &cli.command {
         None | Some(Commands::Attach { .. }) => true,
         Some(Commands::Replay(args)) => args.is_gui(),
-        Some(_) => false,
+        Some(Commands::Lesson(args)) => !args.is_check(),
+        _ => false,
     };
-    if is_gui && let Err(error) = check_display() {
+    if opens_window && let Err(error) = check_display() {
         eprintln!("error: {error}");
         return ExitCode::from(2);
     }
@@ -202,7 +204,8 @@ fn main() -> ExitCode {
         }
         Some(Commands::Replay(args)) => cli::replay::run(&args),
         Some(Commands::Chaos(args)) => runtime.block_on(cli::chaos::run(args, &cli.what)),
-        Some(Commands::Lesson(args)) => runtime.block_on(cli::lesson::run(args)),
+        Some(Commands::Lesson(args)) if args.is_check() => runtime.block_on(cli::lesson::run(args)),
+        Some(Commands::Lesson(args)) => cli::lesson::open(&runtime, args),
         Some(Commands::Dump {
             json,
             attach,
@@ -591,7 +594,8 @@ fn observer(runtime: &tokio::runtime::Runtime, what: &What) -> Result<()> {
         let title = format!("{} on node {}", app.app().title(), node.name());
         let interval = std::time::Duration::from_millis(200);
         let source = otpscope::sources::local::LocalSource::new(app.control(), title, interval)?;
-        otpscope::gui::run(Box::new(source)).map_err(|error| {
+        let chaos = otpscope::panels::chaos::ChaosPanel::new(app.control());
+        otpscope::gui::run_with(Box::new(source), vec![Box::new(chaos)]).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the Observer's window: {error}\n\
                  Without a window, `otpscope dump` and `otpscope run SCRIPT` work headless."

@@ -1,17 +1,15 @@
 //! Checking a lesson headless (`otpscope lesson FILE --check`): every step's setup, action and
 //! expectations, in order, on the nodes the steps start.
 //!
-//! Each line goes through the script [`Runner`], so a lesson checks exactly what a script
-//! would: the same commands, the same expectations, waiting after each for the events it
-//! caused. A step fails when an expectation does not hold, a command fails that should not,
+//! Each line goes through [`steps::run_line`] (the script [`Runner`], judged as the lesson
+//! says), as in the Observer's lesson panel, so a lesson checks exactly what a script would:
+//! the same commands, the same expectations, waiting after each for the events it caused.
+//! A step fails when an expectation does not hold, a command fails that should not,
 //! or a `fails` command succeeds; the check goes on with the next steps and reports each.
 
 use std::io::{self, Write};
-use std::sync::Arc;
 
-use parking_lot::Mutex;
-
-use super::{Lesson, LessonLine, Step};
+use super::{Lesson, Step, steps};
 use crate::demo::{App, AppHandle};
 use crate::runtime::Node;
 use crate::scenario::{Format, Runner};
@@ -31,39 +29,6 @@ impl StepOutcome {
     /// Whether every line of the step went as the lesson says.
     pub fn is_passed(&self) -> bool {
         self.failures.is_empty()
-    }
-}
-
-/// A runner's output, shared so it can be read while the runner holds it.
-#[derive(Clone, Default)]
-struct SharedOutput(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedOutput {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl SharedOutput {
-    /// Takes what was written: the line's report (ok, detail), if the runner wrote one.
-    fn take_report(&self) -> Option<(bool, Option<String>)> {
-        let bytes = std::mem::take(&mut *self.0.lock());
-        let text = String::from_utf8_lossy(&bytes);
-        text.lines().find_map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).ok()?;
-            value.get("line")?;
-            let ok = value.get("ok")?.as_bool()?;
-            let detail = value
-                .get("detail")
-                .and_then(|detail| detail.as_str())
-                .map(str::to_owned);
-            Some((ok, detail))
-        })
     }
 }
 
@@ -129,9 +94,9 @@ pub async fn check<W: Write>(lesson: &Lesson, out: &mut W) -> anyhow::Result<Vec
 
 /// Runs one step on the app's node: its setup, its action, its expectations.
 async fn check_step(app: &AppHandle, step: &Step) -> anyhow::Result<StepOutcome> {
-    let output = SharedOutput::default();
-    let mut writer = output.clone();
-    let mut runner = Runner::for_app(app, Format::Json, &mut writer)?;
+    let mut sink = io::sink();
+    let mut runner = Runner::for_app(app, Format::Json, &mut sink)?;
+    runner.catch_up().await;
     let mut outcome = StepOutcome {
         title: step.title.clone(),
         passed: 0,
@@ -139,31 +104,14 @@ async fn check_step(app: &AppHandle, step: &Step) -> anyhow::Result<StepOutcome>
     };
     let lines = step.setup.iter().chain(&step.run).chain(&step.expect);
     for line in lines {
-        runner.run(std::slice::from_ref(&line.line)).await?;
-        let (ok, detail) = output
-            .take_report()
-            .unwrap_or((false, Some("no report".to_owned())));
-        if let Some(failure) = failure(line, ok, detail) {
-            outcome.failures.push(failure);
-        } else if matches!(line.line.command, crate::scenario::Command::Expect(_)) {
-            outcome.passed += 1;
+        let line = steps::run_line(&mut runner, line).await?;
+        match line.result {
+            Err(failure) => outcome.failures.push(failure),
+            Ok(_) if line.is_expectation => outcome.passed += 1,
+            Ok(_) => {}
         }
     }
     Ok(outcome)
-}
-
-/// What went wrong with `line`, if anything.
-fn failure(line: &LessonLine, ok: bool, detail: Option<String>) -> Option<String> {
-    let number = line.line.number;
-    let detail = detail.unwrap_or_default();
-    match (ok, line.is_failure_expected) {
-        (true, false) | (false, true) => None,
-        (true, true) => Some(format!(
-            "line {number}: `{}` was expected to fail, and succeeded",
-            line.line.text
-        )),
-        (false, false) => Some(format!("line {number}: `{}`: {detail}", line.line.text)),
-    }
 }
 
 /// `1 step`, `3 steps`.

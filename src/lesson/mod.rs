@@ -41,6 +41,8 @@
 //! runs every step headless (`otpscope lesson FILE --check`).
 
 pub mod check;
+pub mod live;
+pub mod steps;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

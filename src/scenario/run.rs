@@ -158,25 +158,52 @@ impl<'a, W: Write> Runner<'a, W> {
     /// left, with the reason.
     pub async fn run(&mut self, lines: &[Line]) -> io::Result<Summary> {
         let mut summary = Summary::default();
-        // What happened before the run is in the first full snapshot, not in its output.
-        self.events_caused(false).await;
+        self.catch_up().await;
         for line in lines {
             summary.commands += 1;
-            let outcome = self.execute(&line.command).await;
-            let events = self
-                .events_caused(matches!(line.command, Command::Settle))
-                .await;
-            let ok = outcome.is_ok();
+            let ok = self.run_line(line).await?.is_ok();
             if matches!(line.command, Command::Expect(_)) && ok {
                 summary.passed += 1;
             }
             if !ok {
                 summary.failed += 1;
             }
-            self.report(line, &outcome, &events)?;
         }
         self.final_tree()?;
         Ok(summary)
+    }
+
+    /// Takes what the node's stream has sent so far (the first full snapshot at least), so
+    /// that what happened before the lines run is not reported as their doing.
+    pub async fn catch_up(&mut self) {
+        self.events_caused(false).await;
+    }
+
+    /// Runs one line: its command, then the events it caused, reported as [`Runner::run`]
+    /// reports each line. Gives what the line found (`Ok`, with what to say about it, if
+    /// anything) or why it failed (an expectation: `expected ..., found ...`).
+    pub async fn run_line(&mut self, line: &Line) -> io::Result<Result<Option<String>, String>> {
+        let outcome = self.execute(&line.command).await;
+        let events = self
+            .events_caused(matches!(line.command, Command::Settle))
+            .await;
+        self.report(line, &outcome, &events)?;
+        Ok(outcome)
+    }
+
+    /// Waits until the node's feed has news (at least one event), then takes updates until
+    /// it is quiet again, and gives the events. `None` once the stream has ended (the node
+    /// or the connection is gone). What a live check waits on between two checks.
+    pub async fn next_events(&mut self) -> Option<Vec<Event>> {
+        loop {
+            let update = self.session.recv().await?;
+            let news = matches!(&update, Update::Events { events, .. } if !events.is_empty());
+            self.take(update);
+            if news {
+                break;
+            }
+        }
+        Some(self.events_caused(false).await)
     }
 
     async fn execute(&mut self, command: &Command) -> Result<Option<String>, String> {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use otpscope_contract::{Capabilities, Command, CommandError, Pid, Reply};
 
 use super::command::UiCommand;
+use super::extension::Extension;
 use super::format;
 use super::panels::View;
 use super::panels::applications::ApplicationsPanel;
@@ -97,6 +98,10 @@ pub struct ObserverApp {
     title: String,
     /// Set by `OTPSCOPE_TRACE_REPAINTS`: each frame prints what caused it, on stderr.
     trace_repaints: bool,
+    /// Panels the embedding program added (the lesson, chaos), in top-bar order.
+    extensions: Vec<Box<dyn Extension>>,
+    /// The extension shown in the left side panel, if one is open.
+    pub open_extension: Option<usize>,
 }
 
 impl ObserverApp {
@@ -127,7 +132,19 @@ impl ObserverApp {
             applied: None,
             title,
             trace_repaints: std::env::var_os(TRACE_REPAINTS_VAR).is_some(),
+            extensions: Vec::new(),
+            open_extension: None,
         }
+    }
+
+    /// Adds a panel of the embedding program's (see [`Extension`]); the first one that asks
+    /// to be open at start is shown.
+    pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
+        if self.open_extension.is_none() && extension.is_open_at_start() {
+            self.open_extension = Some(self.extensions.len());
+        }
+        self.extensions.push(extension);
+        self
     }
 
     /// What is observed, as the title bar says it.
@@ -148,9 +165,13 @@ impl ObserverApp {
 
     /// Lets the source wake the UI when something arrives.
     pub fn install_waker(&mut self, ctx: &egui::Context) {
-        let ctx = ctx.clone();
+        let wake = ctx.clone();
         self.source
-            .set_waker(Box::new(move || ctx.request_repaint()));
+            .set_waker(Box::new(move || wake.request_repaint()));
+        for extension in &mut self.extensions {
+            let ctx = ctx.clone();
+            extension.set_waker(Box::new(move || ctx.request_repaint()));
+        }
     }
 
     /// One whole frame: logic, ui, then the commands. What both eframe and tests call.
@@ -303,6 +324,23 @@ impl ObserverApp {
                         }
                     }
                     ui.separator();
+                    for (index, extension) in self.extensions.iter().enumerate() {
+                        let is_open = self.open_extension == Some(index);
+                        let title = extension.title();
+                        let response = ui
+                            .selectable_label(is_open, format!("☰ {title}"))
+                            .on_hover_text(if is_open {
+                                format!("Hide the {title} panel")
+                            } else {
+                                format!("Show the {title} panel beside the tree")
+                            });
+                        if response.clicked() {
+                            self.open_extension = (!is_open).then_some(index);
+                        }
+                    }
+                    if !self.extensions.is_empty() {
+                        ui.separator();
+                    }
                     self.top_bar.ui(ui, &self.title, self.paused, &mut view)
                 })
                 .inner
@@ -364,6 +402,20 @@ impl ObserverApp {
                 .response
                 .rect
                 .height();
+        }
+        if let Some(extension) = self
+            .open_extension
+            .and_then(|index| self.extensions.get_mut(index))
+        {
+            egui::Panel::left("extension")
+                .frame(style::panel_frame(ui.style()))
+                .resizable(true)
+                .default_size(340.0)
+                .min_size(260.0)
+                .show(ui, |ui| {
+                    grey(ui);
+                    extension.ui(ui, &mut view);
+                });
         }
         egui::Panel::right("details")
             .frame(style::panel_frame(ui.style()))

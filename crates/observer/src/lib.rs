@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod command;
+pub mod extension;
 pub mod format;
 pub mod nodes;
 pub mod panels;
@@ -23,6 +24,9 @@ pub mod widgets;
 
 pub use app::ObserverApp;
 pub use command::UiCommand;
+/// The egui the Observer is built on, for [`Extension`]s drawn by other crates.
+pub use egui;
+pub use extension::Extension;
 pub use nodes::NodesApp;
 pub use source::{Link, Marker, MarkerKind, RequestId, Source, Timeline};
 pub use state::{ObserverState, Preferences, Tab, Theme};
@@ -32,20 +36,51 @@ pub fn run(source: Box<dyn Source>) -> Result<(), eframe::Error> {
     run_many(vec![source])
 }
 
-/// Opens the Observer on several nodes (a nodes bar picks the one shown; one source is the
-/// plain Observer), and returns when the window closes.
-pub fn run_many(mut sources: Vec<Box<dyn Source>>) -> Result<(), eframe::Error> {
-    let options = eframe::NativeOptions {
+/// Opens the Observer in a window on `source` with the program's own panels beside the tree
+/// (see [`Extension`]), and returns when the window closes.
+pub fn run_with(
+    source: Box<dyn Source>,
+    extensions: Vec<Box<dyn Extension>>,
+) -> Result<(), eframe::Error> {
+    let mut slot = Some((source, extensions));
+    eframe::run_native(
+        "otpscope",
+        native_options(),
+        Box::new(move |cc| {
+            let prefs = cc
+                .storage
+                .and_then(|storage| eframe::get_value(storage, state::PREFERENCES_KEY))
+                .unwrap_or_default();
+            let Some((source, extensions)) = slot.take() else {
+                return Err("the Observer was created twice".into());
+            };
+            let mut app = extensions
+                .into_iter()
+                .fold(ObserverApp::new(source, prefs), ObserverApp::with_extension);
+            app.install_waker(&cc.egui_ctx);
+            Ok(Box::new(app))
+        }),
+    )
+}
+
+/// The window: its title, size and rendering options.
+fn native_options() -> eframe::NativeOptions {
+    eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("otpscope Observer")
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([640.0, 400.0]),
         dithering: false,
         ..eframe::NativeOptions::default()
-    };
+    }
+}
+
+/// Opens the Observer on several nodes (a nodes bar picks the one shown; one source is the
+/// plain Observer), and returns when the window closes.
+pub fn run_many(mut sources: Vec<Box<dyn Source>>) -> Result<(), eframe::Error> {
     eframe::run_native(
         "otpscope",
-        options,
+        native_options(),
         Box::new(move |cc| {
             let prefs = cc
                 .storage

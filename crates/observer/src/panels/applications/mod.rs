@@ -217,10 +217,13 @@ impl ApplicationsPanel {
         self.keyboard(ui, view, &cache.data, &mut actions);
         if view.prefs.show_outline {
             let max_width = (ui.available_width() * 0.7).max(200.0);
+            // A third of the room at most when it first shows, so the graph keeps most of a
+            // tab narrowed by side panels (a lesson beside the tree).
+            let default_width = (ui.available_width() * 0.35).clamp(180.0, 330.0);
             egui::Panel::left("applications_outline")
                 .frame(crate::style::panel_frame(ui.style()))
                 .resizable(true)
-                .default_size(330.0)
+                .default_size(default_width)
                 .size_range(160.0..=max_width)
                 .show(ui, |ui| {
                     self.outline_ui(ui, view, &cache.data, &mut actions);

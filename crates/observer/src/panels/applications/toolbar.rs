@@ -21,7 +21,7 @@ impl ApplicationsPanel {
         view: &mut View<'_>,
         actions: &mut Vec<TreeAction>,
     ) {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let edit = egui::TextEdit::singleline(&mut self.search)
                 .id_salt("applications_search")
                 .hint_text("Search pid, name, label  (Ctrl+F)")
