@@ -20,7 +20,7 @@ use otpscope::demo::{App, AppHandle};
 use otpscope::record::Recorder;
 use otpscope::runtime::Node;
 use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions};
-use otpscope::scenario::{self, Format, Runner, tree_text};
+use otpscope::scenario::{self, Format, Runner};
 use otpscope::snapshot::full_snapshot;
 
 mod cli;
@@ -287,18 +287,7 @@ async fn dump(what: &What, json: bool, attach: Option<&str>, remote: &Remote) ->
             full_snapshot(&node)
         }
     };
-    let mut stdout = io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut stdout, &snapshot).map_err(io::Error::from)?;
-        writeln!(stdout)?;
-    } else {
-        write!(
-            stdout,
-            "{}",
-            tree_text::render(&snapshot, tree_text::DEFAULT_FOLD_AT)
-        )?;
-    }
-    stdout.flush()?;
+    cli::print_tree(&snapshot, json)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+mod serve_support;
+
+use std::process::{Command, Output, Stdio};
+
+use serve_support::Service;
 
 fn otpscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_otpscope"))
@@ -14,63 +16,6 @@ fn otpscope(args: &[&str]) -> Output {
         .env_remove("OTPSCOPE_COOKIE")
         .output()
         .expect("the otpscope binary runs")
-}
-
-/// `otpscope serve` on a free loopback port, killed when dropped.
-struct Service {
-    child: Child,
-    address: String,
-    cookie: PathBuf,
-}
-
-impl Service {
-    fn start(test: &str, extra: &[&str]) -> Self {
-        let folder = std::env::temp_dir().join(format!("otpscope-{test}-{}", std::process::id()));
-        std::fs::create_dir_all(&folder).unwrap();
-        let cookie = folder.join("cookie");
-        std::fs::remove_file(&cookie).ok();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_otpscope"))
-            .args(["serve", "--listen", "0", "--cookie-file"])
-            .arg(&cookie)
-            .args(extra)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_remove("OTPSCOPE_COOKIE")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        // "serving KV app (final stage) on node otpscope on 127.0.0.1:PORT; cookie in FILE"
-        let address = first
-            .split(" on ")
-            .last()
-            .and_then(|rest| rest.split(';').next())
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .trim()
-            .to_owned();
-        assert!(address.starts_with("127.0.0.1:"), "{first}");
-        Self {
-            child,
-            address,
-            cookie,
-        }
-    }
-
-    fn cookie(&self) -> &str {
-        self.cookie.to_str().unwrap()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-        if let Some(folder) = self.cookie.parent() {
-            std::fs::remove_dir_all(folder).ok();
-        }
-    }
 }
 
 #[test]

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod serve_support;
+
 use std::process::Command as Process;
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use otpscope::demo::kv::Stage;
 use otpscope::runtime::Node;
 use otpscope::snapshot::{ObserveOptions, observe_with};
 use proptest::prelude::*;
+use serve_support::Service;
 
 /// One step of a random run.
 #[derive(Clone, Debug)]
@@ -249,39 +252,16 @@ fn replay_refuses_a_newer_recording_and_names_where_a_damaged_one_ends() {
 
 #[test]
 fn serve_record_reaches_the_file_within_a_second_and_finishes_on_ctrl_c() {
-    use std::io::{BufRead as _, BufReader};
-    use std::process::Stdio;
     use std::time::Instant;
 
-    let dir = std::env::temp_dir().join(format!("otpscope-serve-rec-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cookie, path, script) = (dir.join("cookie"), dir.join("serve.rec"), dir.join("s.txt"));
-    std::fs::remove_file(&cookie).ok();
+    let test = "serve-rec";
+    let folder = Service::folder(test);
+    let (path, script) = (folder.join("serve.rec"), folder.join("s.txt"));
     std::fs::write(&script, "create shopping\n").unwrap();
-    let mut child = otpscope()
-        .args(["serve", "--listen", "0", "--cookie-file"])
-        .arg(&cookie)
-        .arg("--record")
-        .arg(&path)
-        .env_remove("OTPSCOPE_COOKIE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let address = first
-        .split(" on ")
-        .last()
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .trim()
-        .to_owned();
+    let mut service = Service::start(test, &["--record", path.to_str().unwrap()]);
     let run = otpscope()
-        .args(["run", "--attach", &address, "--cookie-file"])
-        .arg(&cookie)
+        .args(["run", "--attach", &service.address, "--cookie-file"])
+        .arg(&service.cookie)
         .arg(&script)
         .output()
         .unwrap();
@@ -305,14 +285,9 @@ fn serve_record_reaches_the_file_within_a_second_and_finishes_on_ctrl_c() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    let interrupted = Process::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-    assert!(String::from_utf8_lossy(&output.stderr).contains("recorded "));
+    let (status, stderr) = service.interrupt();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(stderr.contains("recorded "), "{stderr}");
     let bytes = std::fs::read(&path).unwrap();
     let outcome = recording::read(&bytes).unwrap();
     assert!(outcome.damage.is_none());
@@ -323,5 +298,4 @@ fn serve_record_reaches_the_file_within_a_second_and_finishes_on_ctrl_c() {
             .any(|(_, event)| event.kind.name() == "command"),
         "the remote command is in the feed"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -14,7 +14,6 @@ use clap::Args;
 use serde_json::json;
 
 use otpscope::contract::recording::{self, Recording};
-use otpscope::scenario::tree_text;
 
 /// The options of `otpscope replay`.
 #[derive(Debug, Args)]
@@ -61,8 +60,8 @@ pub(crate) fn load(path: &Path) -> Result<Recording> {
 /// Runs the headless forms of `otpscope replay`.
 pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
     let recording = load(&args.file)?;
-    let mut stdout = io::stdout().lock();
     if !args.dump {
+        let mut stdout = io::stdout().lock();
         export(&recording, &mut stdout)?;
         stdout.flush()?;
         return Ok(ExitCode::SUCCESS);
@@ -85,17 +84,7 @@ pub(crate) fn run(args: &ReplayArgs) -> Result<ExitCode> {
             }
         );
     };
-    if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &snapshot).map_err(io::Error::from)?;
-        writeln!(stdout)?;
-    } else {
-        write!(
-            stdout,
-            "{}",
-            tree_text::render(&snapshot, tree_text::DEFAULT_FOLD_AT)
-        )?;
-    }
-    stdout.flush()?;
+    super::print_tree(&snapshot, args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -47,10 +47,7 @@ pub fn run_with(
         "otpscope",
         native_options(),
         Box::new(move |cc| {
-            let prefs = cc
-                .storage
-                .and_then(|storage| eframe::get_value(storage, state::PREFERENCES_KEY))
-                .unwrap_or_default();
+            let prefs = saved_preferences(cc);
             let Some((source, extensions)) = slot.take() else {
                 return Err("the Observer was created twice".into());
             };
@@ -61,6 +58,13 @@ pub fn run_with(
             Ok(Box::new(app))
         }),
     )
+}
+
+/// The preferences eframe saved at the last run, or the defaults.
+fn saved_preferences(cc: &eframe::CreationContext<'_>) -> state::Preferences {
+    cc.storage
+        .and_then(|storage| eframe::get_value(storage, state::PREFERENCES_KEY))
+        .unwrap_or_default()
 }
 
 /// The window: its title, size and rendering options.
@@ -82,10 +86,7 @@ pub fn run_many(mut sources: Vec<Box<dyn Source>>) -> Result<(), eframe::Error> 
         "otpscope",
         native_options(),
         Box::new(move |cc| {
-            let prefs = cc
-                .storage
-                .and_then(|storage| eframe::get_value(storage, state::PREFERENCES_KEY))
-                .unwrap_or_default();
+            let prefs = saved_preferences(cc);
             if sources.len() == 1
                 && let Some(source) = sources.pop()
             {
