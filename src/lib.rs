@@ -12,13 +12,15 @@
 //! - `gui` (`otpscope-observer`, feature `gui`, on by default): the Observer, an egui app
 //!   that knows the contract only.
 //!
-//! Here: [`chaos`] (seeded kills, reproducible by tree path), [`lesson`] (a chapter as
+//! Here: [`beam`] (a real Erlang or Elixir node as a source, over Erlang distribution),
+//! [`chaos`] (seeded kills, reproducible by tree path), [`lesson`] (a chapter as
 //! self-checking steps), [`demo`] (the key-value app of the Elixir guide chapter "Dynamic supervisors", and
 //! the tree files' playground), [`scenario`] (fault scripts and the text tree, for the
 //! headless CLI), `panels` (the lesson and Chaos panels the binary adds to the Observer)
 //! and [`sources`] (the in-process node and a served one as sources for the
 //! Observer).
 
+pub mod beam;
 pub mod chaos;
 pub mod demo;
 pub mod lesson;

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 
+use otpscope::beam::{self, BeamClient};
 use otpscope::demo::kv::Stage;
 use otpscope::demo::playground::TreeSpec;
 use otpscope::demo::{App, AppHandle};
@@ -24,6 +25,10 @@ use otpscope::scenario::{self, Format, Runner};
 use otpscope::snapshot::full_snapshot;
 
 mod cli;
+
+/// How often a BEAM node is read for the Observer and `dump` (a script reads it at
+/// [`scenario::session::SCRIPT_INTERVAL`]).
+const BEAM_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Erlang/OTP-style supervision for Rust, and an Observer to watch it.
 #[derive(Debug, Parser)]
@@ -74,6 +79,44 @@ struct Remote {
     tls_name: Option<String>,
 }
 
+/// A running BEAM node to attach to, over Erlang distribution.
+#[derive(Debug, Args, Clone)]
+struct Beam {
+    /// A running Erlang or Elixir node, NAME@HOST, reached as a hidden node (its EPMD on
+    /// $ERL_EPMD_PORT, else 4369). The cookie: --cookie, else --cookie-file, else
+    /// ~/.erlang.cookie, as `erl` reads it; never printed.
+    #[arg(long, value_name = "NODE@HOST")]
+    beam: Vec<String>,
+    /// The BEAM node's cookie.
+    #[arg(long, value_name = "COOKIE")]
+    cookie: Option<String>,
+}
+
+impl Beam {
+    /// The one node of `dump`/`run`, if given.
+    fn one(&self) -> Result<Option<&str>> {
+        match self.beam.as_slice() {
+            [] => Ok(None),
+            [node] => Ok(Some(node)),
+            _ => anyhow::bail!("give one --beam node (attach opens several)"),
+        }
+    }
+
+    /// Connects to `node`, reading it every `interval`.
+    async fn connect(
+        &self,
+        node: &str,
+        remote: &Remote,
+        interval: std::time::Duration,
+    ) -> Result<BeamClient> {
+        let cookie = beam::cookie(self.cookie.as_deref(), remote.cookie_file.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        BeamClient::connect(beam::ConnectOptions::new(node, cookie), interval)
+            .await
+            .with_context(|| format!("cannot attach to {node}"))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Commands {
     /// Start the app, print its supervision tree, and exit.
@@ -83,10 +126,12 @@ enum Commands {
         json: bool,
         /// Print the tree of the node served at ADDR (`otpscope serve`) instead of starting
         /// the app here.
-        #[arg(long, value_name = "ADDR")]
+        #[arg(long, value_name = "ADDR", conflicts_with = "beam")]
         attach: Option<String>,
         #[command(flatten)]
         remote: Remote,
+        #[command(flatten)]
+        beam: Beam,
     },
     /// Run the app headless and serve it to Observers and scripts on other terminals or
     /// machines (`otpscope attach ADDR`), until Ctrl-C.
@@ -115,12 +160,14 @@ enum Commands {
     /// Open the Observer on a node served by another process (`otpscope serve`, or a service
     /// that calls `otpscope_runtime::remote::serve`).
     Attach {
-        /// The nodes' addresses, such as 127.0.0.1:4370; with several, a nodes bar picks the
-        /// one shown and "All nodes" shows every tree.
-        #[arg(required = true, value_name = "ADDR")]
+        /// The nodes' addresses, such as 127.0.0.1:4370; with several (and --beam nodes), a
+        /// nodes bar picks the one shown and "All nodes" shows every tree.
+        #[arg(required_unless_present = "beam", value_name = "ADDR")]
         addresses: Vec<String>,
         #[command(flatten)]
         remote: Remote,
+        #[command(flatten)]
+        beam: Beam,
     },
     /// Kill processes at random from a seed (the same seed, the same kills, named by tree
     /// path), print each kill and what followed, then a summary. Exits 1 if the tree did not
@@ -141,13 +188,15 @@ enum Commands {
         json: bool,
         /// Run it on the node served at ADDR (`otpscope serve`) instead of starting the app
         /// here.
-        #[arg(long, value_name = "ADDR")]
+        #[arg(long, value_name = "ADDR", conflicts_with = "beam")]
         attach: Option<String>,
         #[command(flatten)]
         remote: Remote,
+        #[command(flatten)]
+        beam: Beam,
         /// Record the node as observed, with the script's commands and replies, to FILE
         /// (`otpscope replay FILE`).
-        #[arg(long, value_name = "FILE", conflicts_with = "attach")]
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["attach", "beam"])]
         record: Option<PathBuf>,
         /// The script file.
         script: PathBuf,
@@ -178,9 +227,11 @@ fn main() -> ExitCode {
     };
     let outcome = match cli.command {
         None => observer(&runtime, &cli.what).map(|()| ExitCode::SUCCESS),
-        Some(Commands::Attach { addresses, remote }) => {
-            attach(&runtime, &addresses, &remote).map(|()| ExitCode::SUCCESS)
-        }
+        Some(Commands::Attach {
+            addresses,
+            remote,
+            beam,
+        }) => attach(&runtime, &addresses, &remote, &beam).map(|()| ExitCode::SUCCESS),
         Some(Commands::Serve {
             listen,
             cookie_file,
@@ -210,17 +261,19 @@ fn main() -> ExitCode {
             json,
             attach,
             remote,
-        }) => runtime.block_on(dump(&cli.what, json, attach.as_deref(), &remote)),
+            beam,
+        }) => runtime.block_on(dump(&cli.what, json, attach.as_deref(), &remote, &beam)),
         Some(Commands::Run {
             json,
             attach,
             remote,
+            beam,
             record,
             script,
         }) => runtime.block_on(run_script(
             &cli.what,
             json,
-            attach.as_deref(),
+            (attach.as_deref(), &beam),
             &remote,
             record.as_deref(),
             &script,
@@ -278,10 +331,26 @@ fn check_display() -> Result<()> {
 }
 
 /// `dump`: the tree of the app started here, or of a served node.
-async fn dump(what: &What, json: bool, attach: Option<&str>, remote: &Remote) -> Result<ExitCode> {
-    let snapshot = match attach {
-        Some(address) => remote_snapshot(address, remote).await?,
-        None => {
+async fn dump(
+    what: &What,
+    json: bool,
+    attach: Option<&str>,
+    remote: &Remote,
+    beam: &Beam,
+) -> Result<ExitCode> {
+    let snapshot = match (attach, beam.one()?) {
+        (Some(address), _) => remote_snapshot(address, remote).await?,
+        (None, Some(node)) => {
+            let mut client = beam.connect(node, remote, BEAM_INTERVAL).await?;
+            loop {
+                match client.recv().await {
+                    Some(otpscope::contract::Update::Full(snapshot)) => break snapshot,
+                    Some(_) => {}
+                    None => anyhow::bail!("lost {node} before it could be read"),
+                }
+            }
+        }
+        (None, None) => {
             let node = Node::new("otpscope");
             start(&node, what).await?;
             full_snapshot(&node)
@@ -295,7 +364,7 @@ async fn dump(what: &What, json: bool, attach: Option<&str>, remote: &Remote) ->
 async fn run_script(
     what: &What,
     json: bool,
-    attach: Option<&str>,
+    (attach, beam): (Option<&str>, &Beam),
     remote: &Remote,
     record: Option<&Path>,
     script: &Path,
@@ -305,8 +374,8 @@ async fn run_script(
     let lines = scenario::parse(&text).with_context(|| format!("in {}", script.display()))?;
     let format = if json { Format::Json } else { Format::Text };
     let mut stdout = io::stdout().lock();
-    let summary = match attach {
-        Some(address) => {
+    let summary = match (attach, beam.one()?) {
+        (Some(address), _) => {
             let (connection, _) = connect(address, remote).await?;
             Runner::attached(connection, format, &mut stdout)
                 .await
@@ -314,7 +383,15 @@ async fn run_script(
                 .run(&lines)
                 .await?
         }
-        None => {
+        (None, Some(node)) => {
+            let client = beam
+                .connect(node, remote, scenario::session::SCRIPT_INTERVAL)
+                .await?;
+            Runner::beam(client, format, &mut stdout)
+                .run(&lines)
+                .await?
+        }
+        (None, None) => {
             let node = Node::new("otpscope");
             let app = start(&node, what).await?;
             let recorder = match record {
@@ -538,15 +615,24 @@ async fn remote_snapshot(address: &str, remote: &Remote) -> Result<otpscope::con
 
 /// Opens the Observer on served nodes (each must answer at the start; any lost later is
 /// shown as lost and reached again).
-fn attach(runtime: &tokio::runtime::Runtime, addresses: &[String], remote: &Remote) -> Result<()> {
+fn attach(
+    runtime: &tokio::runtime::Runtime,
+    addresses: &[String],
+    remote: &Remote,
+    beam: &Beam,
+) -> Result<()> {
     let mut connections = Vec::new();
     for address in addresses {
         connections.push((address, runtime.block_on(connect(address, remote))?));
     }
+    let mut beams = Vec::new();
+    for node in &beam.beam {
+        beams.push(runtime.block_on(beam.connect(node, remote, BEAM_INTERVAL))?);
+    }
     #[cfg(feature = "gui")]
     {
         let interval = std::time::Duration::from_millis(200);
-        let sources = connections
+        let mut sources: Vec<Box<dyn otpscope::gui::Source>> = connections
             .into_iter()
             .map(|(address, (connection, options))| {
                 Box::new(otpscope::sources::remote::RemoteSource::new(
@@ -558,6 +644,10 @@ fn attach(runtime: &tokio::runtime::Runtime, addresses: &[String], remote: &Remo
                 )) as Box<dyn otpscope::gui::Source>
             })
             .collect();
+        sources.extend(beams.into_iter().map(|client| {
+            Box::new(otpscope::sources::beam::BeamSource::new(client))
+                as Box<dyn otpscope::gui::Source>
+        }));
         otpscope::gui::run_many(sources).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the Observer's window: {error}\n\
@@ -567,7 +657,7 @@ fn attach(runtime: &tokio::runtime::Runtime, addresses: &[String], remote: &Remo
     }
     #[cfg(not(feature = "gui"))]
     {
-        let _ = connections;
+        let _ = (connections, beams);
         anyhow::bail!("this otpscope was built without the Observer (feature gui)");
     }
     Ok(())

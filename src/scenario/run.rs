@@ -133,6 +133,11 @@ impl<'a, W: Write> Runner<'a, W> {
         Ok(Self::on(Session::remote(connection).await?, format, out))
     }
 
+    /// A runner on a BEAM node `client` watches (`run --beam NODE`), writing to `out`.
+    pub fn beam(client: crate::beam::BeamClient, format: Format, out: &'a mut W) -> Self {
+        Self::on(Session::Beam(Box::new(client)), format, out)
+    }
+
     fn on(session: Session, format: Format, out: &'a mut W) -> Self {
         Self {
             capabilities: session.capabilities(),

@@ -1,10 +1,12 @@
 //! What a script runs against: a node's snapshot stream and a way to carry out commands, for
-//! a node in this OS process or one served by another ([`remote`](crate::runtime::remote)).
-//! The runner sees only this, so a script does the same on both.
+//! a node in this OS process, one served by another ([`remote`](crate::runtime::remote)), or
+//! a BEAM node ([`beam`](crate::beam)). The runner sees only this, so a script does the same
+//! on all three.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crate::beam::BeamClient;
 use crate::contract::{Capabilities, Command, CommandError, Reply, Update};
 use crate::runtime::remote::{Connection, RemoteError, ServerMessage};
 use crate::snapshot::{AlreadyObserved, Control, ObserveOptions, Subscription, observe_with};
@@ -32,6 +34,8 @@ pub enum Session {
         /// Set once the connection failed: every later call fails with it.
         failed: Option<String>,
     },
+    /// A BEAM node (boxed: the client holds its channels).
+    Beam(Box<BeamClient>),
 }
 
 impl Session {
@@ -63,6 +67,7 @@ impl Session {
         match self {
             Self::Local { control, .. } => control.capabilities(),
             Self::Remote { connection, .. } => connection.node().capabilities.clone(),
+            Self::Beam(client) => client.info().capabilities.clone(),
         }
     }
 
@@ -70,6 +75,7 @@ impl Session {
     pub async fn recv(&mut self) -> Option<Update> {
         match self {
             Self::Local { subscription, .. } => subscription.recv().await,
+            Self::Beam(client) => client.recv().await,
             Self::Remote {
                 connection,
                 buffered,
@@ -100,6 +106,7 @@ impl Session {
     pub async fn execute(&mut self, command: Command) -> Result<Reply, CommandError> {
         match self {
             Self::Local { control, .. } => control.execute(command).await,
+            Self::Beam(client) => client.execute(command).await,
             Self::Remote {
                 connection,
                 buffered,
@@ -144,13 +151,14 @@ impl Session {
             Self::Remote { connection, .. } => {
                 Some(format!("remote {} (", connection.local_addr()))
             }
+            Self::Beam(client) => Some(client.info().client_name.clone()),
         }
     }
 
     /// Why the connection failed, if it did.
     pub fn failure(&self) -> Option<&str> {
         match self {
-            Self::Local { .. } => None,
+            Self::Local { .. } | Self::Beam(_) => None,
             Self::Remote { failed, .. } => failed.as_deref(),
         }
     }

@@ -5,7 +5,9 @@
 //! - [`local`]: a node in this OS process.
 //! - [`remote`]: a node served by another OS process, over TCP.
 //! - [`recording`]: a recording of a node, replayed along its timeline.
+//! - [`beam`]: a real BEAM node (Erlang or Elixir), over Erlang distribution.
 
+pub mod beam;
 pub mod local;
 pub mod recording;
 pub mod remote;

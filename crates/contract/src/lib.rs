@@ -35,7 +35,7 @@ pub use command::{
 };
 pub use pid::{ParsePidError, Pid};
 pub use process::{
-    ExitReason, PidList, ProcessInfo, ProcessKind, Restart, Shutdown, Status, Strategy,
+    ExitReason, PidList, ProcessInfo, ProcessKind, Restart, Shutdown, Status, Strategy, VmFacts,
 };
 pub use snapshot::{ApplyError, Snapshot};
 pub use update::{Delta, Event, EventKind, Removed, Update};
@@ -55,7 +55,9 @@ pub mod build {
 /// 2: every field always written (no skipped empties), enums tagged externally
 /// (`{"exited": {..}}`), an event's kind in its own `kind` field, pids binary as serials.
 /// 3: `ProcessInfo::recent_restarts_ms` (a supervisor's restarts against its intensity), last.
-pub const FORMAT_VERSION: u32 = 3;
+/// 4: `ProcessInfo::vm` (memory, reductions, current and initial call, from a BEAM node),
+/// last; pids with a serial (`<0.ID.SERIAL>`) as `SERIAL << 32 | ID`.
+pub const FORMAT_VERSION: u32 = 4;
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// local pids. Serials grow in start order and are never reused within a node, so a parent's
 /// pid is always smaller than its children's. Serialized as its text for people, as its
 /// serial in binary formats.
+///
+/// A BEAM pid `<0.ID.SERIAL>` whose SERIAL is not 0 (its node wrapped its ids around) is
+/// `SERIAL << 32 | ID`, printed and parsed the same way.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pid(pub u64);
 
@@ -22,7 +25,7 @@ impl Pid {
 
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<0.{}.0>", self.0)
+        write!(f, "<0.{}.{}>", self.0 & 0xffff_ffff, self.0 >> 32)
     }
 }
 
@@ -49,10 +52,14 @@ impl FromStr for Pid {
             .unwrap_or(trimmed);
         let mut parts = inner.split('.');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some("0"), Some(serial), Some("0"), None) => serial
-                .parse()
-                .map(Pid)
-                .map_err(|_| ParsePidError(text.to_owned())),
+            (Some("0"), Some(id), Some(serial), None) => {
+                let id: u64 = id.parse().map_err(|_| ParsePidError(text.to_owned()))?;
+                let serial: u64 = serial.parse().map_err(|_| ParsePidError(text.to_owned()))?;
+                if serial > u64::from(u32::MAX) || (serial > 0 && id > u64::from(u32::MAX)) {
+                    return Err(ParsePidError(text.to_owned()));
+                }
+                Ok(Pid(serial << 32 | id))
+            }
             _ => Err(ParsePidError(text.to_owned())),
         }
     }

@@ -308,6 +308,27 @@ pub struct ProcessInfo {
     /// do not know.
     #[serde(default)]
     pub recent_restarts_ms: Vec<u64>,
+    /// What a virtual machine tells of it beyond the above, for sources that know (a BEAM
+    /// node): memory, reductions, current function, initial call. `None` for the others.
+    #[serde(default)]
+    pub vm: Option<Arc<VmFacts>>,
+}
+
+/// What a BEAM-like virtual machine tells of a process beyond [`ProcessInfo`]'s common
+/// fields (`erlang:process_info/2`), shown in a view's details when a source gives it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmFacts {
+    /// Its size in bytes: stack, heap and internal structures (`memory`).
+    pub memory_bytes: u64,
+    /// The work it has done, in reductions (`reductions`).
+    pub reductions: u64,
+    /// The function it is running, such as `gen_server:loop/7` (`current_function`).
+    #[serde(default)]
+    pub current_function: Option<Arc<str>>,
+    /// The function it was started with, such as `KV.Registry.init/1` (`$initial_call`,
+    /// else `initial_call`).
+    #[serde(default)]
+    pub initial_call: Option<Arc<str>>,
 }
 
 impl ProcessInfo {
@@ -335,6 +356,7 @@ impl ProcessInfo {
             restarts: 0,
             started_at_ms: 0,
             recent_restarts_ms: Vec::new(),
+            vm: None,
         }
     }
 

@@ -230,6 +230,7 @@ pub(crate) fn process_view(
             .iter()
             .map(|at| clock.ms(*at))
             .collect(),
+        vm: None,
     }
 }
 

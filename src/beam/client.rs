@@ -1,0 +1,423 @@
+//! A watched BEAM node: a task reads it at the interval (and soon after anything happens:
+//! an exit, a command), hands the contract's updates out, carries out commands, and when
+//! the connection is lost says so and connects again with backoff (250 ms doubling to 5 s),
+//! starting over with a full snapshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::contract::{Capabilities, Command, CommandError, EventKind, Reply, Update, format};
+use crate::demo::kv;
+
+use super::BeamError;
+use super::connection::{ConnectOptions, Connection, Down};
+use super::control::Control;
+use super::read::Reader;
+use super::terms::{self, Syntax};
+use super::watch::{Watcher, now_unix_ms};
+
+/// The shortest interval between two reads.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(5);
+/// How soon after an exit or a command the node is read again.
+const NUDGE: Duration = Duration::from_millis(5);
+/// The longest wait between two attempts to reach a lost node.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What is known of the node once connected.
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    /// `KV app on kv@127.0.0.1 (BEAM, OTP 25, Elixir)`.
+    pub title: String,
+    /// What the Observer may do.
+    pub capabilities: Capabilities,
+    /// The name this client goes by on the node, as the event feed names its commands.
+    pub client_name: String,
+    /// The syntax terms are written in.
+    pub syntax: Syntax,
+}
+
+/// Whether the node is reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// Reads arrive.
+    Live,
+    /// Lost: why, and how many attempts to reach it again have failed.
+    Lost(String, u32),
+}
+
+type Waker = Arc<Mutex<Option<Box<dyn Fn() + Send + Sync>>>>;
+
+enum Ask {
+    Command(Command, oneshot::Sender<Result<Reply, CommandError>>),
+    Interval(Duration),
+}
+
+/// A BEAM node being watched, from any tokio task or thread.
+pub struct BeamClient {
+    info: NodeInfo,
+    updates: mpsc::UnboundedReceiver<Update>,
+    asks: mpsc::UnboundedSender<Ask>,
+    link: watch::Receiver<LinkState>,
+    memory: Arc<Mutex<Option<u64>>>,
+    waker: Waker,
+}
+
+impl BeamClient {
+    /// Connects to the node (a clear error if it cannot) and starts watching it, reading it
+    /// every `interval`. Must be called within a tokio runtime.
+    pub async fn connect(options: ConnectOptions, interval: Duration) -> Result<Self, BeamError> {
+        let (connection, downs) = Connection::connect(&options).await?;
+        let info = node_info(&connection).await?;
+        let (updates_sender, updates) = mpsc::unbounded_channel();
+        let (asks, ask_receiver) = mpsc::unbounded_channel();
+        let (link_sender, link) = watch::channel(LinkState::Live);
+        let memory = Arc::new(Mutex::new(None));
+        let waker: Waker = Arc::new(Mutex::new(None));
+        let task = Task {
+            options,
+            info: info.clone(),
+            interval: interval.max(MIN_INTERVAL),
+            updates: updates_sender,
+            asks: ask_receiver,
+            link: link_sender,
+            memory: memory.clone(),
+            waker: waker.clone(),
+        };
+        tokio::spawn(task.run(connection, downs));
+        Ok(Self {
+            info,
+            updates,
+            asks,
+            link,
+            memory,
+            waker,
+        })
+    }
+
+    /// What is known of the node.
+    pub fn info(&self) -> &NodeInfo {
+        &self.info
+    }
+
+    /// The next update; `None` once the client is closed.
+    pub async fn recv(&mut self) -> Option<Update> {
+        self.updates.recv().await
+    }
+
+    /// The next update that has arrived, without waiting.
+    pub fn try_recv(&mut self) -> Option<Update> {
+        self.updates.try_recv().ok()
+    }
+
+    /// Sends `command`; its reply comes through the receiver.
+    pub fn send(&self, command: Command) -> oneshot::Receiver<Result<Reply, CommandError>> {
+        let (reply, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError(Ask::Command(_, reply))) =
+            self.asks.send(Ask::Command(command, reply))
+        {
+            reply
+                .send(Err(CommandError::Disconnected(
+                    "the client closed".to_owned(),
+                )))
+                .ok();
+        }
+        answer
+    }
+
+    /// Carries out `command` and waits for its reply.
+    pub async fn execute(&self, command: Command) -> Result<Reply, CommandError> {
+        self.send(command)
+            .await
+            .unwrap_or_else(|_| Err(CommandError::Disconnected("the client closed".to_owned())))
+    }
+
+    /// Reads the node every `interval` from now on.
+    pub fn set_interval(&self, interval: Duration) {
+        self.asks.send(Ask::Interval(interval)).ok();
+    }
+
+    /// Whether the node is reached.
+    pub fn link(&self) -> LinkState {
+        self.link.borrow().clone()
+    }
+
+    /// The node's memory (`erlang:memory(total)`), as of the last read.
+    pub fn memory_bytes(&self) -> Option<u64> {
+        *self.memory.lock()
+    }
+
+    /// Calls `waker` (from the client's task) whenever an update or a reply arrives.
+    pub fn set_waker(&self, waker: Box<dyn Fn() + Send + Sync>) {
+        *self.waker.lock() = Some(waker);
+    }
+}
+
+/// What the node runs, asked once on connecting.
+async fn node_info(connection: &Connection) -> Result<NodeInfo, BeamError> {
+    let timeout = Duration::from_secs(5);
+    let (apps, release, registry, bucket) = tokio::join!(
+        connection.call("application", "which_applications", Vec::new(), timeout),
+        connection.call(
+            "erlang",
+            "system_info",
+            vec![erl_dist::term::Atom::from("otp_release").into()],
+            timeout
+        ),
+        connection.call(
+            "code",
+            "is_loaded",
+            vec![erl_dist::term::Atom::from("Elixir.KV.Registry").into()],
+            timeout
+        ),
+        connection.call(
+            "code",
+            "which",
+            vec![erl_dist::term::Atom::from("Elixir.KV.Bucket").into()],
+            timeout
+        ),
+    );
+    let apps = apps?;
+    let elixir = terms::list(&apps).unwrap_or_default().iter().any(|app| {
+        terms::tuple(app)
+            .and_then(|t| t.first())
+            .and_then(terms::atom)
+            == Some("elixir")
+    });
+    let syntax = if elixir {
+        Syntax::Elixir
+    } else {
+        Syntax::Erlang
+    };
+    let release = release
+        .ok()
+        .and_then(|r| terms::text(&r))
+        .unwrap_or_default();
+    let kv = registry.is_ok_and(|loaded| terms::tuple(&loaded).is_some())
+        && bucket.is_ok_and(|path| terms::atom(&path) != Some("non_existing"));
+    let mut capabilities = Capabilities {
+        control: true,
+        state: true,
+        supervisor_calls: true,
+        restart_app: false,
+        memory: true,
+        apps: Vec::new(),
+    };
+    if kv {
+        capabilities.apps.push(kv::control::spec());
+    }
+    let what = if kv { "KV app" } else { "BEAM node" };
+    let language = if elixir { ", Elixir" } else { "" };
+    Ok(NodeInfo {
+        title: format!(
+            "{what} on {} (BEAM, OTP {release}{language})",
+            connection.node()
+        ),
+        capabilities,
+        client_name: format!("beam client {}", connection.node()),
+        syntax,
+    })
+}
+
+/// The task that watches the node.
+struct Task {
+    options: ConnectOptions,
+    info: NodeInfo,
+    interval: Duration,
+    updates: mpsc::UnboundedSender<Update>,
+    asks: mpsc::UnboundedReceiver<Ask>,
+    link: watch::Sender<LinkState>,
+    memory: Arc<Mutex<Option<u64>>>,
+    waker: Waker,
+}
+
+/// Why watching one connection ended.
+enum End {
+    /// Nobody listens any more.
+    Closed,
+    /// The connection was lost.
+    Lost(String),
+}
+
+impl Task {
+    fn wake(&self) {
+        if let Some(waker) = self.waker.lock().as_ref() {
+            waker();
+        }
+    }
+
+    async fn run(mut self, connection: Connection, downs: mpsc::UnboundedReceiver<Down>) {
+        let mut next = Some((connection, downs));
+        let mut attempts = 0u32;
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            if let Some((connection, downs)) = next.take() {
+                self.link.send_replace(LinkState::Live);
+                attempts = 0;
+                backoff = Duration::from_millis(250);
+                match self.watch(connection, downs).await {
+                    End::Closed => return,
+                    End::Lost(error) => {
+                        self.link.send_replace(LinkState::Lost(error, 0));
+                        self.wake();
+                    }
+                }
+            }
+            // Answer commands while waiting to reconnect.
+            let sleep = tokio::time::sleep(backoff);
+            tokio::pin!(sleep);
+            loop {
+                tokio::select! {
+                    () = &mut sleep => break,
+                    ask = self.asks.recv() => match ask {
+                        None => return,
+                        Some(Ask::Command(_, reply)) => {
+                            let why = match &*self.link.borrow() {
+                                LinkState::Lost(error, _) => error.clone(),
+                                LinkState::Live => "reconnecting".to_owned(),
+                            };
+                            reply.send(Err(CommandError::Disconnected(why))).ok();
+                        }
+                        Some(Ask::Interval(interval)) => self.interval = interval.max(MIN_INTERVAL),
+                    },
+                }
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            match Connection::connect(&self.options).await {
+                Ok(connected) => next = Some(connected),
+                Err(error) => {
+                    attempts += 1;
+                    self.link
+                        .send_replace(LinkState::Lost(error.to_string(), attempts));
+                    self.wake();
+                }
+            }
+        }
+    }
+
+    /// Watches the node over one connection until it is lost or nobody listens.
+    async fn watch(
+        &mut self,
+        connection: Connection,
+        mut downs: mpsc::UnboundedReceiver<Down>,
+    ) -> End {
+        let started = connection
+            .call(
+                "erlang",
+                "statistics",
+                vec![erl_dist::term::Atom::from("wall_clock").into()],
+                Duration::from_secs(5),
+            )
+            .await
+            .ok()
+            .and_then(|answer| {
+                terms::tuple(&answer).and_then(|t| t.first().and_then(terms::integer))
+            })
+            .map(|ms| now_unix_ms().saturating_sub(ms.max(0) as u64))
+            .unwrap_or_else(now_unix_ms);
+        let mut watcher = Watcher::new(connection.node(), started);
+        let mut reader = Reader::new(connection.clone(), self.info.syntax);
+        let control = Control::new(
+            connection.clone(),
+            self.info.syntax,
+            !self.info.capabilities.apps.is_empty(),
+        );
+        let (nudges, mut nudged) = mpsc::unbounded_channel::<()>();
+        let mut due = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => {
+                    match self.read(&mut reader, &mut watcher, &control, &connection).await {
+                        Ok(()) => {}
+                        Err(BeamError::Disconnected(error)) => return End::Lost(error),
+                        Err(error) if connection.is_closed() => return End::Lost(error.to_string()),
+                        // A read that failed (a call timed out): try again at the next tick.
+                        Err(_) => {}
+                    }
+                    due = tokio::time::Instant::now() + self.interval;
+                }
+                down = downs.recv() => {
+                    let Some(down) = down else {
+                        return End::Lost(connection.closed().await);
+                    };
+                    watcher.down(terms::pid(&down.pid), terms::exit_reason(&down.reason, self.info.syntax));
+                    self.send_events(&mut watcher);
+                    due = due.min(tokio::time::Instant::now() + NUDGE);
+                }
+                Some(()) = nudged.recv() => {
+                    due = due.min(tokio::time::Instant::now() + NUDGE);
+                }
+                ask = self.asks.recv() => match ask {
+                    None => return End::Closed,
+                    Some(Ask::Interval(interval)) => {
+                        self.interval = interval.max(MIN_INTERVAL);
+                        due = due.min(tokio::time::Instant::now() + self.interval);
+                    }
+                    Some(Ask::Command(command, reply)) => {
+                        watcher.event(EventKind::Command {
+                            from: self.info.client_name.clone().into(),
+                            command: format::command(&command).into(),
+                            target: command.target(),
+                        });
+                        self.send_events(&mut watcher);
+                        let control = control.clone();
+                        let nudges = nudges.clone();
+                        let waker = self.waker.clone();
+                        tokio::spawn(async move {
+                            let result = control.execute(command).await;
+                            reply.send(result).ok();
+                            nudges.send(()).ok();
+                            if let Some(waker) = waker.lock().as_ref() {
+                                waker();
+                            }
+                        });
+                    }
+                },
+                error = connection.closed() => return End::Lost(error),
+            }
+        }
+    }
+
+    async fn read(
+        &mut self,
+        reader: &mut Reader,
+        watcher: &mut Watcher,
+        control: &Control,
+        connection: &Connection,
+    ) -> Result<(), BeamError> {
+        let memory = connection.call(
+            "erlang",
+            "memory",
+            vec![erl_dist::term::Atom::from("total").into()],
+            Duration::from_secs(5),
+        );
+        let (reading, memory) = tokio::join!(reader.read(), memory);
+        let reading = Arc::new(reading?);
+        if let Ok(total) = memory {
+            *self.memory.lock() = terms::integer(&total).map(|bytes| bytes.max(0) as u64);
+        }
+        control.set_reading(reading.clone());
+        let (update, new) = watcher.take(&reading);
+        for pid in new {
+            if let Some(erl) = reading.erl_pids.get(&pid) {
+                connection.monitor(erl.clone());
+            }
+        }
+        if let Some(update) = update {
+            self.updates.send(update).ok();
+        }
+        self.send_events(watcher);
+        self.wake();
+        Ok(())
+    }
+
+    fn send_events(&self, watcher: &mut Watcher) {
+        let events = watcher.take_events();
+        if !events.is_empty() {
+            self.updates.send(Update::Events { events, missed: 0 }).ok();
+            self.wake();
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! A BEAM node (Erlang or Elixir) as a [`Source`] for the Observer: a thin adapter over
+//! [`BeamClient`], which reads the node, turns what it reads into the contract's updates,
+//! carries out commands and reconnects. The Observer sees what any source gives it.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use crate::beam::{BeamClient, LinkState};
+use crate::contract::{Capabilities, Command, CommandError, Reply, Update};
+use crate::gui::{Link, RequestId, Source};
+
+/// A BEAM node reached over Erlang distribution.
+pub struct BeamSource {
+    client: BeamClient,
+    /// Commands sent whose replies have not been taken.
+    waiting: VecDeque<(RequestId, oneshot::Receiver<Result<Reply, CommandError>>)>,
+    replies: VecDeque<(RequestId, Result<Reply, CommandError>)>,
+    next_id: RequestId,
+}
+
+impl BeamSource {
+    /// Watches the node `client` reaches.
+    pub fn new(client: BeamClient) -> Self {
+        Self {
+            client,
+            waiting: VecDeque::new(),
+            replies: VecDeque::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl Source for BeamSource {
+    fn title(&self) -> String {
+        self.client.info().title.clone()
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.client.info().capabilities
+    }
+
+    fn try_recv(&mut self) -> Option<Update> {
+        self.client.try_recv()
+    }
+
+    fn send(&mut self, command: Command) -> RequestId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.waiting.push_back((id, self.client.send(command)));
+        id
+    }
+
+    fn try_reply(&mut self) -> Option<(RequestId, Result<Reply, CommandError>)> {
+        let mut still = VecDeque::with_capacity(self.waiting.len());
+        while let Some((id, mut answer)) = self.waiting.pop_front() {
+            match answer.try_recv() {
+                Ok(reply) => self.replies.push_back((id, reply)),
+                Err(oneshot::error::TryRecvError::Empty) => still.push_back((id, answer)),
+                Err(oneshot::error::TryRecvError::Closed) => self.replies.push_back((
+                    id,
+                    Err(CommandError::Disconnected("the client closed".to_owned())),
+                )),
+            }
+        }
+        self.waiting = still;
+        self.replies.pop_front()
+    }
+
+    fn set_interval(&mut self, interval: Duration) {
+        self.client.set_interval(interval);
+    }
+
+    fn set_waker(&mut self, waker: Box<dyn Fn() + Send + Sync>) {
+        self.client.set_waker(waker);
+    }
+
+    fn memory_bytes(&self) -> Option<u64> {
+        self.client.memory_bytes()
+    }
+
+    fn link(&self) -> Link {
+        match self.client.link() {
+            LinkState::Live => Link::Live,
+            LinkState::Lost(error, attempts) => Link::Lost { error, attempts },
+        }
+    }
+}
