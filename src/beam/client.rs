@@ -21,7 +21,7 @@ use super::watch::{Watcher, now_unix_ms};
 
 /// The shortest interval between two reads.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(5);
-/// How soon after an exit or a command the node is read again.
+/// How soon after an exit the node is read again.
 const NUDGE: Duration = Duration::from_millis(5);
 /// The longest wait between two attempts to reach a lost node.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -54,6 +54,12 @@ enum Ask {
     Command(Command, oneshot::Sender<Result<Reply, CommandError>>),
     Interval(Duration),
 }
+
+/// A command carried out, and where its reply goes.
+type Done = (
+    oneshot::Sender<Result<Reply, CommandError>>,
+    Result<Reply, CommandError>,
+);
 
 /// A BEAM node being watched, from any tokio task or thread.
 pub struct BeamClient {
@@ -324,12 +330,22 @@ impl Task {
             self.info.syntax,
             !self.info.capabilities.apps.is_empty(),
         );
-        let (nudges, mut nudged) = mpsc::unbounded_channel::<()>();
+        // A command's reply waits for a read that started after the command was carried
+        // out, so that what it caused is in the feed before its reply (as on a Rust node).
+        let (done_sender, mut done) = mpsc::unbounded_channel::<Done>();
+        let mut replies: Vec<Done> = Vec::new();
         let mut due = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(due) => {
-                    match self.read(&mut reader, &mut watcher, &control, &connection).await {
+                    let answering = std::mem::take(&mut replies);
+                    let outcome = self
+                        .read(&mut reader, &mut watcher, &control, &connection, &mut downs)
+                        .await;
+                    for (reply, result) in answering {
+                        reply.send(result).ok();
+                    }
+                    match outcome {
                         Ok(()) => {}
                         Err(BeamError::Disconnected(error)) => return End::Lost(error),
                         Err(error) if connection.is_closed() => return End::Lost(error.to_string()),
@@ -346,8 +362,9 @@ impl Task {
                     self.send_events(&mut watcher);
                     due = due.min(tokio::time::Instant::now() + NUDGE);
                 }
-                Some(()) = nudged.recv() => {
-                    due = due.min(tokio::time::Instant::now() + NUDGE);
+                Some(finished) = done.recv() => {
+                    replies.push(finished);
+                    due = due.min(tokio::time::Instant::now());
                 }
                 ask = self.asks.recv() => match ask {
                     None => return End::Closed,
@@ -363,15 +380,10 @@ impl Task {
                         });
                         self.send_events(&mut watcher);
                         let control = control.clone();
-                        let nudges = nudges.clone();
-                        let waker = self.waker.clone();
+                        let done = done_sender.clone();
                         tokio::spawn(async move {
                             let result = control.execute(command).await;
-                            reply.send(result).ok();
-                            nudges.send(()).ok();
-                            if let Some(waker) = waker.lock().as_ref() {
-                                waker();
-                            }
+                            done.send((reply, result)).ok();
                         });
                     }
                 },
@@ -386,6 +398,7 @@ impl Task {
         watcher: &mut Watcher,
         control: &Control,
         connection: &Connection,
+        downs: &mut mpsc::UnboundedReceiver<Down>,
     ) -> Result<(), BeamError> {
         let memory = connection.call(
             "erlang",
@@ -399,6 +412,14 @@ impl Task {
             *self.memory.lock() = terms::integer(&total).map(|bytes| bytes.max(0) as u64);
         }
         control.set_reading(reading.clone());
+        // The exits that arrived during the read, so that the processes it finds gone are
+        // removed with their real reasons.
+        while let Ok(down) = downs.try_recv() {
+            watcher.down(
+                terms::pid(&down.pid),
+                terms::exit_reason(&down.reason, self.info.syntax),
+            );
+        }
         let (update, new) = watcher.take(&reading);
         for pid in new {
             if let Some(erl) = reading.erl_pids.get(&pid) {

@@ -158,11 +158,18 @@ impl Reader {
             .collect();
         let (raws, trees) = tokio::join!(self.read_processes(&pids), self.read_apps());
         let raws = raws?;
-        let (masters, tops) = trees?;
+        let (masters, mut tops) = trees?;
         self.erl_pids = raws
             .iter()
             .map(|raw| (terms::pid(&raw.erl), raw.erl.clone()))
             .collect();
+        // Supervisors outside any application (started from a script or a shell) head trees
+        // of their own; one inside a tree is reached from it as well, and read once.
+        tops.extend(
+            raws.iter()
+                .filter(|raw| is_supervisor(raw.dict_initial.as_ref()))
+                .map(|raw| terms::pid(&raw.erl)),
+        );
         let children = self.read_trees(&tops).await?;
 
         let mut reading = Reading::default();
@@ -206,10 +213,20 @@ impl Reader {
                 in_tree.insert(*top);
             }
         }
+        in_tree.extend(children.keys().copied());
         for (supervisor, list) in &children {
             let spec = self.specs.get(supervisor);
             if let (Some(spec), Some(info)) = (spec, infos.get_mut(supervisor)) {
                 info.kind = spec.kind.clone();
+                // Elixir's `Supervisor.start_link(children, ..)` and `{DynamicSupervisor, ..}`
+                // run the callback module `Supervisor.Default`: name them as they were
+                // started.
+                if &*info.label == "Supervisor.Default" {
+                    info.label = Arc::from(match info.kind {
+                        ProcessKind::DynamicSupervisor { .. } => "DynamicSupervisor",
+                        _ => "Supervisor",
+                    });
+                }
             }
             for child in list {
                 let Some(pid) = child.pid else { continue };
@@ -596,6 +613,15 @@ impl Reader {
         children.reverse();
         children
     }
+}
+
+/// Whether a process's `$initial_call` is a supervisor's (`{supervisor, Module, 1}`: OTP's
+/// and Elixir's supervisors and dynamic supervisors all say so).
+fn is_supervisor(initial: Option<&Term>) -> bool {
+    matches!(
+        initial.and_then(terms::tuple),
+        Some([Term::Atom(module), _, _]) if module.name == "supervisor"
+    )
 }
 
 /// A process's label from its initial call: the callback module for a supervisor

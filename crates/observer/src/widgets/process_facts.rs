@@ -166,8 +166,23 @@ pub fn overview_grid_ui(
                 if info.trap_exit { "yes" } else { "no" }.to_owned(),
             );
             row(ui, "Mailbox", format::thousands(info.mailbox_len));
-            let handled = info.messages_handled as usize;
-            row(ui, "Handled", format::count(handled, "message", "messages"));
+            match &info.vm {
+                // A virtual machine counts work in reductions, not messages handled.
+                Some(vm) => {
+                    row(ui, "Reductions", format::thousands(vm.reductions));
+                    row(ui, "Memory", format::bytes(vm.memory_bytes));
+                    if let Some(current) = &vm.current_function {
+                        row(ui, "Current function", current.to_string());
+                    }
+                    if let Some(initial) = &vm.initial_call {
+                        row(ui, "Initial call", initial.to_string());
+                    }
+                }
+                None => {
+                    let handled = info.messages_handled as usize;
+                    row(ui, "Handled", format::count(handled, "message", "messages"));
+                }
+            }
             row(ui, "Restarts", info.restarts.to_string());
             row(
                 ui,
