@@ -36,7 +36,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The Debian (and Ubuntu) packages that give `erl`, `elixir`, `mix` and `epmd`, as the
-/// README's "For the BEAM tests" line and `.ci/run`'s `beam_packages` name them.
+/// README's line for the BEAM tests and `.ci/run`'s `beam_packages` name them (`tests/docs.rs`
+/// checks that they agree).
 pub const DEBIAN_PACKAGES: &str = "erlang-nox elixir";
 
 /// How long a node may take to start and run its app before the test fails.
@@ -654,7 +655,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// Base 16 (either case) back to bytes; `None` if it is not.
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
