@@ -98,6 +98,37 @@ fn kv_supervisor_is_one_for_all_over_the_bucket_supervisor_then_the_registry() {
 }
 
 #[test]
+fn killing_the_registry_restarts_both_children_with_new_pids() {
+    let node = KvNode::start();
+    // From the node's side, what the attach tests will see from outside: the registry dies
+    // `killed`, one_for_all shuts the bucket supervisor down, and both come back. The
+    // supervisor restarts them while it handles the registry's exit, so a call to it made
+    // after the second :DOWN sees the new children.
+    assert_eq!(
+        node.eval(
+            r#"registry = Process.whereis(KV.Registry)
+            buckets = Process.whereis(KV.BucketSupervisor)
+            refs = [Process.monitor(registry), Process.monitor(buckets)]
+            Process.exit(registry, :kill)
+            reasons =
+              for ref <- refs do
+                receive do
+                  {:DOWN, ^ref, :process, _, reason} -> reason
+                after
+                  5000 -> :no_down
+                end
+              end
+            [{KV.Registry, new_registry, _, _}, {KV.BucketSupervisor, new_buckets, _, _}] =
+              Supervisor.which_children(KV.Supervisor)
+            {reasons, is_pid(new_registry) and new_registry != registry,
+             is_pid(new_buckets) and new_buckets != buckets,
+             Process.whereis(KV.Registry) == new_registry}"#
+        ),
+        "{[:killed, :shutdown], true, true, true}"
+    );
+}
+
+#[test]
 fn a_bucket_created_through_the_registry_is_looked_up_holds_values_and_is_temporary() {
     let node = KvNode::start();
     assert_eq!(
@@ -183,9 +214,9 @@ fn two_nodes_run_at_once_each_on_its_own_epmd() {
             .collect();
         assert_eq!(names, [node.short_name()], "{}", other.name());
         assert_eq!(node.eval("node() |> to_string()"), node.name());
-        // Each runs its own app: a bucket made on one is unknown to the other.
         assert_eq!(node.eval("Node.list(:connected)"), "[]");
     }
+    // Each runs its own app: a bucket made on one is unknown to the other.
     a.eval(r#"KV.Registry.create(KV.Registry, "only_on_a")"#);
     wait_until("the bucket on a", Duration::from_secs(5), || {
         a.eval(r#"KV.Registry.lookup(KV.Registry, "only_on_a") |> elem(0)"#) == ":ok"

@@ -15,8 +15,11 @@
 //! - The test talks to the node through the node's standard input and output
 //!   (`eval_loop.exs` beside this file): [`KvNode::eval`] runs Elixir code on the node
 //!   itself, without a second node connecting to it, so the node's `Node.list()` stays
-//!   empty for the code under test. When the test process dies without dropping the node,
-//!   the node sees its standard input close and halts.
+//!   empty for the code under test.
+//! - A failed test unwinds and drops its nodes: nothing is left running. A test binary
+//!   killed outright (SIGKILL) cannot drop them: its nodes see their standard input close
+//!   and halt, but their EPMDs (a foreground `epmd` has no way to follow its parent) stay
+//!   until killed; Ctrl-C reaches them all, as they share the terminal's process group.
 //! - Measured on a 2-core machine under load (Erlang/OTP 25, Elixir 1.14): `mix compile`
 //!   about 0.9 s (once per test binary), a node started with its app running about 0.45 s,
 //!   an `eval` about 0.1 ms (a few ms the first time it loads a module), a drop about 4 ms.
