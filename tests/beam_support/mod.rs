@@ -293,6 +293,16 @@ impl KvNode {
         self.epmd_port
     }
 
+    /// The port the node's distribution listens on (loopback), as its EPMD gives it.
+    pub fn dist_port(&self) -> u16 {
+        epmd_names(self.epmd_port)
+            .expect("the node's EPMD answers")
+            .into_iter()
+            .find(|(name, _)| name == self.short_name())
+            .map(|(_, port)| port)
+            .unwrap_or_else(|| panic!("{} is not registered with its EPMD", self.name))
+    }
+
     /// The OS process id of the node (the emulator: `elixir` and `erl` exec it).
     pub fn node_os_pid(&self) -> u32 {
         self.node_os_pid
