@@ -36,6 +36,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The Debian (and Ubuntu) packages that give `erl`, `elixir`, `mix` and `epmd`, as the
@@ -222,7 +223,7 @@ impl KvNode {
             lines,
             output.clone(),
         );
-        read_into(
+        let stderr = read_into(
             node.stderr.take().expect("the node's stderr"),
             output.clone(),
         );
@@ -233,14 +234,22 @@ impl KvNode {
         let said = match replies.recv_timeout(START_TIMEOUT) {
             Ok(Line::Ready(said)) => said,
             Ok(Line::Reply { .. }) => panic!("{name} replied before it was ready"),
-            Err(error) => panic!(
-                "{name} did not start its kv app ({}): it wrote:\n{}",
-                match error {
-                    RecvTimeoutError::Timeout => format!("no answer in {START_TIMEOUT:?}"),
-                    RecvTimeoutError::Disconnected => "it exited".to_owned(),
-                },
-                output.lock().unwrap()
-            ),
+            Err(error) => {
+                // All it wrote: its stderr is read to the end once it is gone.
+                if let Some(node) = starting.node.as_mut() {
+                    node.kill().ok();
+                    node.wait().ok();
+                }
+                stderr.join().ok();
+                panic!(
+                    "{name} did not start its kv app ({}); it wrote:\n{}",
+                    match error {
+                        RecvTimeoutError::Timeout => format!("no answer in {START_TIMEOUT:?}"),
+                        RecvTimeoutError::Disconnected => "it exited".to_owned(),
+                    },
+                    output.lock().unwrap()
+                )
+            }
         };
         assert_eq!(said, name, "the node's own name");
         let short = name.split('@').next().unwrap_or_default().to_owned();
@@ -291,6 +300,16 @@ impl KvNode {
     /// Erlang client to find the node).
     pub fn epmd_port(&self) -> u16 {
         self.epmd_port
+    }
+
+    /// The port the node's distribution listens on (loopback), as its EPMD gives it.
+    pub fn dist_port(&self) -> u16 {
+        epmd_names(self.epmd_port)
+            .expect("the node's EPMD answers")
+            .into_iter()
+            .find(|(name, _)| name == self.short_name())
+            .map(|(_, port)| port)
+            .unwrap_or_else(|| panic!("{} is not registered with its EPMD", self.name))
     }
 
     /// The OS process id of the node (the emulator: `elixir` and `erl` exec it).
@@ -597,7 +616,7 @@ fn read_stdout(
 }
 
 /// Reads a pipe into `output` until it closes.
-fn read_into(pipe: impl Read + Send + 'static, output: Arc<Mutex<String>>) {
+fn read_into(pipe: impl Read + Send + 'static, output: Arc<Mutex<String>>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut pipe = pipe;
         let mut chunk = [0; 4096];
@@ -607,7 +626,7 @@ fn read_into(pipe: impl Read + Send + 'static, output: Arc<Mutex<String>>) {
                 .unwrap()
                 .push_str(&String::from_utf8_lossy(&chunk[..read]));
         }
-    });
+    })
 }
 
 /// `\1otpscope ready NODE` or `\1otpscope reply ID ok|error HEX`; `None` for any other line.
