@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use beam_support::KvNode;
 use otpscope::beam::{BeamClient, ConnectOptions, LinkState};
 use otpscope::contract::{
-    Command as NodeCommand, CommandError, EventKind, ExitReason, Pid, ProcessKind, Reply,
-    Snapshot, Strategy, Update,
+    Command as NodeCommand, CommandError, EventKind, ExitReason, Pid, ProcessKind, Reply, Snapshot,
+    Strategy, Update,
 };
 
 /// How long any wait in these tests may last.
@@ -91,12 +91,20 @@ fn elixir_pid(text: &str) -> Pid {
 async fn the_kv_tree_reads_as_the_chapter_draws_it_and_a_killed_registry_restarts_both() {
     let node = KvNode::start();
     let mut client = connect(&node).await;
-    assert!(client.info().title.contains("KV app on"), "{}", client.info().title);
+    assert!(
+        client.info().title.contains("KV app on"),
+        "{}",
+        client.info().title
+    );
     assert!(client.info().capabilities.app("kv").is_some());
     let (mut view, mut events) = (None, Vec::new());
-    until(&mut client, &mut view, &mut events, "the KV tree", |s, _| {
-        named(s, "KV.Registry").is_some()
-    })
+    until(
+        &mut client,
+        &mut view,
+        &mut events,
+        "the KV tree",
+        |s, _| named(s, "KV.Registry").is_some(),
+    )
     .await;
     let snapshot = view.clone().unwrap();
 
@@ -151,13 +159,19 @@ async fn the_kv_tree_reads_as_the_chapter_draws_it_and_a_killed_registry_restart
         })
         .await;
     assert_eq!(reply, Ok(Reply::Done));
-    until(&mut client, &mut view, &mut events, "both restarts", |s, e| {
-        let restarts = e
-            .iter()
-            .filter(|kind| matches!(kind, EventKind::Restarted { .. }))
-            .count();
-        restarts == 2 && named(s, "KV.Registry").is_some_and(|pid| pid != registry)
-    })
+    until(
+        &mut client,
+        &mut view,
+        &mut events,
+        "both restarts",
+        |s, e| {
+            let restarts = e
+                .iter()
+                .filter(|kind| matches!(kind, EventKind::Restarted { .. }))
+                .count();
+            restarts == 2 && named(s, "KV.Registry").is_some_and(|pid| pid != registry)
+        },
+    )
     .await;
     assert!(
         events.contains(&EventKind::Exited {
@@ -230,16 +244,19 @@ async fn commands_reach_the_app_and_bad_targets_are_clear_errors() {
         ),
         "3"
     );
-    let bucket = elixir_pid(&node.eval(
-        "{:ok, b} = KV.Registry.lookup(KV.Registry, \"shopping\"); inspect(b)",
-    ));
+    let bucket = elixir_pid(
+        &node.eval("{:ok, b} = KV.Registry.lookup(KV.Registry, \"shopping\"); inspect(b)"),
+    );
     until(&mut client, &mut view, &mut events, "the bucket", |s, _| {
         s.contains(bucket)
     })
     .await;
     // A bucket's state, in Elixir's syntax.
     let state = client.execute(NodeCommand::GetState { pid: bucket }).await;
-    let Ok(Reply::State { rows: Some(rows), .. }) = state else {
+    let Ok(Reply::State {
+        rows: Some(rows), ..
+    }) = state
+    else {
         panic!("{state:?}")
     };
     assert_eq!(rows[0].value, r#"%{"milk" => "3"}"#);
@@ -266,9 +283,13 @@ async fn commands_reach_the_app_and_bad_targets_are_clear_errors() {
     let silent = elixir_pid(&node.eval(
         "pid = spawn(fn -> Process.sleep(:infinity) end); Process.register(pid, :silent); inspect(pid)",
     ));
-    until(&mut client, &mut view, &mut events, "the silent process", |s, _| {
-        s.contains(silent)
-    })
+    until(
+        &mut client,
+        &mut view,
+        &mut events,
+        "the silent process",
+        |s, _| s.contains(silent),
+    )
     .await;
     let started = Instant::now();
     assert_eq!(
@@ -307,9 +328,13 @@ async fn processes_dying_while_read_and_a_node_going_down_are_handled() {
         "spawn(fn -> Enum.each(1..20_000, fn _ -> spawn(fn -> :ok end); Process.sleep(0) end) end); :ok",
     );
     let reads_before = view.as_ref().unwrap().seq;
-    until(&mut client, &mut view, &mut events, "ten more reads", |s, _| {
-        s.seq >= reads_before + 10
-    })
+    until(
+        &mut client,
+        &mut view,
+        &mut events,
+        "ten more reads",
+        |s, _| s.seq >= reads_before + 10,
+    )
     .await;
     assert!(client.link() == LinkState::Live);
 
@@ -326,7 +351,10 @@ async fn processes_dying_while_read_and_a_node_going_down_are_handled() {
             reason: ExitReason::Kill,
         })
         .await;
-    assert!(matches!(reply, Err(CommandError::Disconnected(_))), "{reply:?}");
+    assert!(
+        matches!(reply, Err(CommandError::Disconnected(_))),
+        "{reply:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,7 +371,10 @@ async fn a_wrong_cookie_a_missing_node_and_no_epmd_are_clear_errors() {
         .to_string();
     assert!(error.contains("refused the handshake"), "{error}");
     assert!(error.contains("cookie"), "{error}");
-    assert!(!error.contains("not-the-cookie"), "the cookie is printed: {error}");
+    assert!(
+        !error.contains("not-the-cookie"),
+        "the cookie is printed: {error}"
+    );
 
     let missing = ConnectOptions {
         node: "nobody@127.0.0.1".to_owned(),
@@ -355,7 +386,10 @@ async fn a_wrong_cookie_a_missing_node_and_no_epmd_are_clear_errors() {
         .expect("a missing node is an error")
         .to_string();
     assert!(error.contains("no node named nobody"), "{error}");
-    assert!(error.contains(node.short_name()), "names the nodes EPMD knows: {error}");
+    assert!(
+        error.contains(node.short_name()),
+        "names the nodes EPMD knows: {error}"
+    );
 
     let no_epmd = ConnectOptions {
         epmd_port: free_port(),
@@ -394,11 +428,13 @@ fn kv_shape(output: &str) -> Vec<String> {
         .nth(1)
         .expect("run prints the final tree");
     let depth = |line: &str| line.chars().take_while(|c| !c.is_alphanumeric()).count();
-    let mut lines = tree.lines().skip_while(|line| !line.contains("KV.Supervisor <"));
+    let mut lines = tree
+        .lines()
+        .skip_while(|line| !line.contains("KV.Supervisor <"));
     let first = lines.next().expect("the KV tree is in the final tree");
     let top = depth(first);
     std::iter::once(first)
-        .chain(lines.take_while(|line| depth(line) > top))
+        .chain(lines.take_while(|line| !line.starts_with("==") && depth(line) > top))
         .map(|line| {
             let words: Vec<&str> = line
                 .split_whitespace()
@@ -419,7 +455,14 @@ fn the_chapter_scenario_gives_the_same_outcome_on_the_elixir_app_and_the_rust_re
     let script = "assets/scenarios/final.txt";
     let beam = otpscope(
         &node,
-        &["run", "--beam", node.name(), "--cookie", node.cookie(), script],
+        &[
+            "run",
+            "--beam",
+            node.name(),
+            "--cookie",
+            node.cookie(),
+            script,
+        ],
     );
     let beam_out = String::from_utf8_lossy(&beam.stdout).into_owned();
     assert!(
@@ -438,7 +481,11 @@ fn the_chapter_scenario_gives_the_same_outcome_on_the_elixir_app_and_the_rust_re
         "== 23 commands, 11 expectations passed, 0 failed"
     );
     // The same final tree: names, kinds, restart types and restart counts.
-    assert_eq!(kv_shape(&beam_out), kv_shape(&rust_out), "{beam_out}\n{rust_out}");
+    assert_eq!(
+        kv_shape(&beam_out),
+        kv_shape(&rust_out),
+        "{beam_out}\n{rust_out}"
+    );
     assert_eq!(
         kv_shape(&beam_out)[0],
         "0 KV.Supervisor supervisor one_for_all (3 in 5s)"
@@ -456,14 +503,26 @@ fn dump_beam_prints_the_tree_and_a_wrong_cookie_exits_2() {
         &["dump", "--beam", node.name(), "--cookie", node.cookie()],
     );
     let out = String::from_utf8_lossy(&dump.stdout);
-    assert!(dump.status.success(), "{}", String::from_utf8_lossy(&dump.stderr));
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
     assert!(out.starts_with(&format!("node {} (", node.name())), "{out}");
     assert!(out.contains("KV.Supervisor <"), "{out}");
     let json = otpscope(
         &node,
-        &["dump", "--json", "--beam", node.name(), "--cookie", node.cookie()],
+        &[
+            "dump",
+            "--json",
+            "--beam",
+            node.name(),
+            "--cookie",
+            node.cookie(),
+        ],
     );
-    let snapshot: Snapshot = serde_json::from_slice(&json.stdout).expect("dump --json is a snapshot");
+    let snapshot: Snapshot =
+        serde_json::from_slice(&json.stdout).expect("dump --json is a snapshot");
     assert!(named(&snapshot, "KV.Registry").is_some());
 
     let wrong = otpscope(
@@ -472,7 +531,10 @@ fn dump_beam_prints_the_tree_and_a_wrong_cookie_exits_2() {
     );
     assert_eq!(wrong.status.code(), Some(2));
     let err = String::from_utf8_lossy(&wrong.stderr);
-    assert!(err.contains(&format!("cannot attach to {}", node.name())), "{err}");
+    assert!(
+        err.contains(&format!("cannot attach to {}", node.name())),
+        "{err}"
+    );
     assert!(err.contains("cookie"), "{err}");
     assert!(!err.contains("wrong-cookie"), "{err}");
 }

@@ -188,6 +188,8 @@ impl Watcher {
         for (pid, parent, label) in spawned {
             self.event(EventKind::Spawned { pid, parent, label });
         }
+        // In the order the supervisor started them again (pids grow in start order).
+        restarted.sort_by_key(|(_, _, _, new)| *new);
         for (supervisor, child_id, old, new) in restarted {
             self.event(EventKind::Restarted {
                 supervisor,
