@@ -61,7 +61,10 @@ async fn until(
         match tokio::time::timeout(left, client.recv()).await {
             Ok(Some(Update::Full(snapshot))) => *view = Some(snapshot),
             Ok(Some(Update::Delta(delta))) => {
-                view.as_mut().unwrap().apply(&delta).unwrap();
+                // Deltas before the awaited full snapshot belong to an earlier stream.
+                if let Some(view) = view.as_mut() {
+                    view.apply(&delta).unwrap();
+                }
             }
             Ok(Some(Update::Events { events: new, .. })) => {
                 events.extend(new.into_iter().map(|event| event.kind));
@@ -337,6 +340,34 @@ async fn processes_dying_while_read_and_a_node_going_down_are_handled() {
     )
     .await;
     assert!(client.link() == LinkState::Live);
+
+    // The node drops the connection: the client says so, connects again, and starts over
+    // with a full snapshot.
+    let mut link = client.link_changes();
+    node.eval("Enum.each(Node.list(:hidden), &Node.disconnect/1)");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut seen = Vec::new();
+    while !(seen
+        .iter()
+        .any(|state| matches!(state, LinkState::Lost(..)))
+        && client.link() == LinkState::Live)
+    {
+        tokio::time::timeout_at(deadline, link.changed())
+            .await
+            .expect("the link changes")
+            .unwrap();
+        seen.push(link.borrow_and_update().clone());
+    }
+    let mut fresh = None;
+    let mut none = Vec::new();
+    until(
+        &mut client,
+        &mut fresh,
+        &mut none,
+        "a full snapshot after reconnecting",
+        |s, _| named(s, "KV.Registry").is_some(),
+    )
+    .await;
 
     // The node goes down: the client says so, fails commands clearly, and keeps trying.
     node.stop();

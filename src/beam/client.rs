@@ -150,6 +150,11 @@ impl BeamClient {
         self.link.borrow().clone()
     }
 
+    /// Resolves at each change of [`BeamClient::link`].
+    pub fn link_changes(&self) -> watch::Receiver<LinkState> {
+        self.link.clone()
+    }
+
     /// The node's memory (`erlang:memory(total)`), as of the last read.
     pub fn memory_bytes(&self) -> Option<u64> {
         *self.memory.lock()

@@ -276,7 +276,11 @@ impl Reader {
         }
         for (parent, mut kids) in by_parent {
             kids.sort();
-            if let Some(list) = children.get(&parent) {
+            let dynamic = infos
+                .get(&parent)
+                .is_some_and(|info| matches!(info.kind, ProcessKind::DynamicSupervisor { .. }));
+            // A dynamic supervisor lists its children in no order: pid order is start order.
+            if let Some(list) = children.get(&parent).filter(|_| !dynamic) {
                 let order: HashMap<Pid, usize> = list
                     .iter()
                     .enumerate()
@@ -455,7 +459,7 @@ impl Reader {
             reductions: raw.reductions,
             current_function: raw.current.map(Arc::from),
             initial_call: initial
-                .and_then(|initial| terms::mfa(initial, self.syntax))
+                .and_then(|initial| initial_call(initial, self.syntax))
                 .map(Arc::from),
         }));
         info
@@ -612,6 +616,20 @@ impl Reader {
             .collect();
         children.reverse();
         children
+    }
+}
+
+/// An initial call as text: `KV.Registry.init/1`, and a supervisor's
+/// `{supervisor, Module, 1}` (proc_lib's way of naming its callback module) as
+/// `:supervisor with KV.Supervisor`.
+fn initial_call(initial: &Term, syntax: Syntax) -> Option<String> {
+    match terms::tuple(initial)? {
+        [Term::Atom(module), Term::Atom(callback), _] if module.name == "supervisor" => {
+            let module = terms::format(&Term::from(module.clone()), syntax);
+            let callback = terms::format(&Term::from(callback.clone()), syntax);
+            Some(format!("{module} with {callback}"))
+        }
+        _ => terms::mfa(initial, syntax),
     }
 }
 
