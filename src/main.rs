@@ -79,8 +79,8 @@ struct Remote {
     tls_name: Option<String>,
 }
 
-/// A running BEAM node to attach to, over Erlang distribution.
-#[derive(Debug, Args, Clone)]
+/// A running BEAM node to attach to, over Erlang distribution. (Its `Debug` hides the cookie.)
+#[derive(Args, Clone)]
 struct Beam {
     /// A running Erlang or Elixir node, NAME@HOST, reached as a hidden node (its EPMD on
     /// $ERL_EPMD_PORT, else 4369). The cookie: --cookie, else --cookie-file, else
@@ -90,6 +90,15 @@ struct Beam {
     /// The BEAM node's cookie.
     #[arg(long, value_name = "COOKIE")]
     cookie: Option<String>,
+}
+
+impl std::fmt::Debug for Beam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Beam")
+            .field("beam", &self.beam)
+            .field("cookie", &self.cookie.as_ref().map(|_| "(hidden)"))
+            .finish()
+    }
 }
 
 impl Beam {
