@@ -1789,3 +1789,59 @@ async fn a_start_function_that_calls_its_own_supervisor_fails_with_calling_self(
         )))
     );
 }
+
+/// An exit finds its child through a pid index; a temporary child removed before it shifts
+/// the children after it, and the index must still name the right one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exit_restarts_the_child_it_came_from_after_siblings_were_removed() {
+    let node = Node::new("supervisor");
+    let children = vec![
+        worker("t1").restart(Restart::Temporary),
+        worker("a"),
+        worker("t2").restart(Restart::Temporary),
+        worker("b"),
+        worker("c"),
+    ];
+    let sup = start_sup(&node, one_for_one(), children).await;
+    let (a, b, c) = (
+        pid_of(&sup, "a").await,
+        pid_of(&sup, "b").await,
+        pid_of(&sup, "c").await,
+    );
+    // An exit first, so the index is built with the temporary children in it.
+    tell(&node, b, ExitReason::custom("crash"));
+    support::wait_until_async("b restarted", || async {
+        pid_of(&sup, "b").await != b
+    })
+    .await;
+    let b = pid_of(&sup, "b").await;
+    for id in ["t1", "t2"] {
+        let pid = pid_of(&sup, id).await;
+        tell(&node, pid, ExitReason::custom("crash"));
+        support::wait_until_async("the temporary child removed", || async {
+            sup.which_children().await.unwrap().iter().all(|child| &*child.id != id)
+        })
+        .await;
+    }
+    tell(&node, c, ExitReason::custom("crash"));
+    support::wait_until_async("c restarted", || async {
+        pid_of(&sup, "c").await != c
+    })
+    .await;
+    assert_eq!(pid_of(&sup, "a").await, a, "only c was restarted");
+    assert_eq!(pid_of(&sup, "b").await, b, "only c was restarted");
+    tell(&node, a, ExitReason::custom("crash"));
+    support::wait_until_async("a restarted", || async {
+        pid_of(&sup, "a").await != a
+    })
+    .await;
+    assert_eq!(pid_of(&sup, "b").await, b, "only a was restarted");
+    let ids: Vec<String> = sup
+        .which_children()
+        .await
+        .unwrap()
+        .iter()
+        .map(|child| child.id.to_string())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+}
