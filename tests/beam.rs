@@ -569,3 +569,89 @@ fn dump_beam_prints_the_tree_and_a_wrong_cookie_exits_2() {
     assert!(err.contains("cookie"), "{err}");
     assert!(!err.contains("wrong-cookie"), "{err}");
 }
+
+/// A plain Erlang node (no Elixir) beside the fixture's, on the fixture's EPMD: its kernel
+/// tree reads, and terms are written in Erlang's syntax.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_erlang_node_reads_in_erlang_syntax() {
+    let kv = KvNode::start();
+    let name = format!("erl_{}@127.0.0.1", std::process::id());
+    let cookie = "plain-erlang-cookie";
+    let erl = Command::new("erl")
+        .args([
+            "-name",
+            &name,
+            "-setcookie",
+            cookie,
+            "-noshell",
+            "-start_epmd",
+            "false",
+        ])
+        .env("ERL_EPMD_PORT", kv.epmd_port().to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("erl starts");
+    // Killed when the test ends, passed or failed.
+    let _erl = KillOnDrop(erl);
+    let short = name.split('@').next().unwrap().to_owned();
+    beam_support::wait_until("the Erlang node registered", DEADLINE, || {
+        beam_support::epmd_names(kv.epmd_port())
+            .is_ok_and(|names| names.iter().any(|(registered, _)| *registered == short))
+    });
+    let options = ConnectOptions {
+        node: name.clone(),
+        cookie: cookie.to_owned(),
+        epmd_port: kv.epmd_port(),
+    };
+    let mut client = BeamClient::connect(options, Duration::from_millis(20))
+        .await
+        .expect("attaches to the Erlang node");
+    assert!(
+        client
+            .info()
+            .title
+            .starts_with(&format!("BEAM node on {name} (BEAM, OTP ")),
+        "{}",
+        client.info().title
+    );
+    assert!(client.info().capabilities.apps.is_empty(), "no KV console");
+    let (mut view, mut events) = (None, Vec::new());
+    until(
+        &mut client,
+        &mut view,
+        &mut events,
+        "the kernel tree",
+        |s, _| named(s, "kernel_sup").is_some(),
+    )
+    .await;
+    let snapshot = view.unwrap();
+    let kernel_sup = named(&snapshot, "kernel_sup").unwrap();
+    assert_eq!(
+        snapshot.process(kernel_sup).unwrap().kind,
+        ProcessKind::Supervisor {
+            strategy: Strategy::OneForAll,
+            max_restarts: 0,
+            max_seconds: 1
+        }
+    );
+    let state = client
+        .execute(NodeCommand::GetState { pid: kernel_sup })
+        .await;
+    let Ok(Reply::State {
+        rows: Some(rows), ..
+    }) = state
+    else {
+        panic!("{state:?}")
+    };
+    assert!(
+        rows[0]
+            .value
+            .starts_with("{state, {local, kernel_sup}, one_for_all,"),
+        "{}",
+        rows[0].value
+    );
+    erl.kill().ok();
+    erl.wait().ok();
+}

@@ -1810,31 +1810,26 @@ async fn an_exit_restarts_the_child_it_came_from_after_siblings_were_removed() {
     );
     // An exit first, so the index is built with the temporary children in it.
     tell(&node, b, ExitReason::custom("crash"));
-    support::wait_until_async("b restarted", || async {
-        pid_of(&sup, "b").await != b
-    })
-    .await;
+    support::wait_until_async("b restarted", || async { pid_of(&sup, "b").await != b }).await;
     let b = pid_of(&sup, "b").await;
     for id in ["t1", "t2"] {
         let pid = pid_of(&sup, id).await;
         tell(&node, pid, ExitReason::custom("crash"));
         support::wait_until_async("the temporary child removed", || async {
-            sup.which_children().await.unwrap().iter().all(|child| &*child.id != id)
+            sup.which_children()
+                .await
+                .unwrap()
+                .iter()
+                .all(|child| &*child.id != id)
         })
         .await;
     }
     tell(&node, c, ExitReason::custom("crash"));
-    support::wait_until_async("c restarted", || async {
-        pid_of(&sup, "c").await != c
-    })
-    .await;
+    support::wait_until_async("c restarted", || async { pid_of(&sup, "c").await != c }).await;
     assert_eq!(pid_of(&sup, "a").await, a, "only c was restarted");
     assert_eq!(pid_of(&sup, "b").await, b, "only c was restarted");
     tell(&node, a, ExitReason::custom("crash"));
-    support::wait_until_async("a restarted", || async {
-        pid_of(&sup, "a").await != a
-    })
-    .await;
+    support::wait_until_async("a restarted", || async { pid_of(&sup, "a").await != a }).await;
     assert_eq!(pid_of(&sup, "b").await, b, "only a was restarted");
     let ids: Vec<String> = sup
         .which_children()
