@@ -652,6 +652,14 @@ async fn a_plain_erlang_node_reads_in_erlang_syntax() {
         "{}",
         rows[0].value
     );
-    erl.kill().ok();
-    erl.wait().ok();
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
 }
