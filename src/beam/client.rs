@@ -23,6 +23,8 @@ use super::watch::{Watcher, now_unix_ms};
 pub const MIN_INTERVAL: Duration = Duration::from_millis(5);
 /// How soon after an exit the node is read again.
 const NUDGE: Duration = Duration::from_millis(5);
+/// How often what the node runs (its apps, the KV app) is asked again.
+const INFO_EVERY: Duration = Duration::from_secs(2);
 /// The longest wait between two attempts to reach a lost node.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -63,7 +65,7 @@ type Done = (
 
 /// A BEAM node being watched, from any tokio task or thread.
 pub struct BeamClient {
-    info: NodeInfo,
+    info: watch::Receiver<NodeInfo>,
     updates: mpsc::UnboundedReceiver<Update>,
     asks: mpsc::UnboundedSender<Ask>,
     link: watch::Receiver<LinkState>,
@@ -77,6 +79,7 @@ impl BeamClient {
     pub async fn connect(options: ConnectOptions, interval: Duration) -> Result<Self, BeamError> {
         let (connection, downs) = Connection::connect(&options).await?;
         let info = node_info(&connection).await?;
+        let (info_sender, info_receiver) = watch::channel(info.clone());
         let (updates_sender, updates) = mpsc::unbounded_channel();
         let (asks, ask_receiver) = mpsc::unbounded_channel();
         let (link_sender, link) = watch::channel(LinkState::Live);
@@ -84,7 +87,8 @@ impl BeamClient {
         let waker: Waker = Arc::new(Mutex::new(None));
         let task = Task {
             options,
-            info: info.clone(),
+            info,
+            info_sender,
             interval: interval.max(MIN_INTERVAL),
             updates: updates_sender,
             asks: ask_receiver,
@@ -94,7 +98,7 @@ impl BeamClient {
         };
         tokio::spawn(task.run(connection, downs));
         Ok(Self {
-            info,
+            info: info_receiver,
             updates,
             asks,
             link,
@@ -103,9 +107,18 @@ impl BeamClient {
         })
     }
 
-    /// What is known of the node.
-    pub fn info(&self) -> &NodeInfo {
-        &self.info
+    /// What is known of the node (asked again every few seconds and at each reconnection:
+    /// an app started since, such as the KV app, brings its commands).
+    pub fn info(&self) -> NodeInfo {
+        self.info.borrow().clone()
+    }
+
+    /// Whether [`BeamClient::info`] changed since the last call.
+    pub fn info_changed(&mut self) -> bool {
+        self.info.has_changed().unwrap_or(false) && {
+            self.info.mark_unchanged();
+            true
+        }
     }
 
     /// The next update; `None` once the client is closed.
@@ -236,6 +249,7 @@ async fn node_info(connection: &Connection) -> Result<NodeInfo, BeamError> {
 struct Task {
     options: ConnectOptions,
     info: NodeInfo,
+    info_sender: watch::Sender<NodeInfo>,
     interval: Duration,
     updates: mpsc::UnboundedSender<Update>,
     asks: mpsc::UnboundedReceiver<Ask>,
@@ -328,6 +342,7 @@ impl Task {
             })
             .map(|ms| now_unix_ms().saturating_sub(ms.max(0) as u64))
             .unwrap_or_else(now_unix_ms);
+        self.refresh_info(&connection).await;
         let mut watcher = Watcher::new(connection.node(), started);
         let mut reader = Reader::new(connection.clone(), self.info.syntax);
         let control = Control::new(
@@ -340,6 +355,7 @@ impl Task {
         let (done_sender, mut done) = mpsc::unbounded_channel::<Done>();
         let mut replies: Vec<Done> = Vec::new();
         let mut due = tokio::time::Instant::now();
+        let mut info_due = tokio::time::Instant::now() + INFO_EVERY;
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(due) => {
@@ -349,6 +365,11 @@ impl Task {
                         .await;
                     for (reply, result) in answering {
                         reply.send(result).ok();
+                    }
+                    if tokio::time::Instant::now() >= info_due {
+                        self.refresh_info(&connection).await;
+                        control.set_kv(!self.info.capabilities.apps.is_empty());
+                        info_due = tokio::time::Instant::now() + INFO_EVERY;
                     }
                     match outcome {
                         Ok(()) => {}
@@ -394,6 +415,17 @@ impl Task {
                 },
                 error = connection.closed() => return End::Lost(error),
             }
+        }
+    }
+
+    /// Asks what the node runs again; tells the client when it changed.
+    async fn refresh_info(&mut self, connection: &Connection) {
+        if let Ok(info) = node_info(connection).await
+            && (info.title != self.info.title || info.capabilities != self.info.capabilities)
+        {
+            self.info = info.clone();
+            self.info_sender.send_replace(info);
+            self.wake();
         }
     }
 

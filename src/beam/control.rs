@@ -34,8 +34,8 @@ const CREATE_BATCH: usize = 500;
 pub struct Control {
     connection: Connection,
     syntax: Syntax,
-    /// Whether the node runs the chapter's KV app.
-    kv: bool,
+    /// Whether the node runs the chapter's KV app (checked again as the node changes).
+    kv: Arc<std::sync::atomic::AtomicBool>,
     /// The last read: pids and supervisors' children, to address them.
     reading: Arc<Mutex<Arc<Reading>>>,
 }
@@ -46,9 +46,14 @@ impl Control {
         Self {
             connection,
             syntax,
-            kv,
+            kv: Arc::new(std::sync::atomic::AtomicBool::new(kv)),
             reading: Arc::new(Mutex::new(Arc::new(Reading::default()))),
         }
+    }
+
+    /// Whether the node runs the KV app, from now on.
+    pub fn set_kv(&self, kv: bool) {
+        self.kv.store(kv, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Keeps the last read, to address processes.
@@ -131,7 +136,10 @@ impl Control {
                 "restarting the app on a BEAM node (use `application:stop/1` and `start/1` there)"
                     .to_owned(),
             )),
-            Command::App(command) if command.app == kv::control::APP && self.kv => {
+            Command::App(command)
+                if command.app == kv::control::APP
+                    && self.kv.load(std::sync::atomic::Ordering::Relaxed) =>
+            {
                 self.kv_command(command).await
             }
             Command::App(command) => Err(CommandError::NotSupported(command.to_string())),

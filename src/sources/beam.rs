@@ -14,6 +14,9 @@ use crate::gui::{Link, RequestId, Source};
 /// A BEAM node reached over Erlang distribution.
 pub struct BeamSource {
     client: BeamClient,
+    /// What the node offers, as last told (it changes when an app starts or stops).
+    capabilities: Capabilities,
+    title: String,
     /// Commands sent whose replies have not been taken.
     waiting: VecDeque<(RequestId, oneshot::Receiver<Result<Reply, CommandError>>)>,
     replies: VecDeque<(RequestId, Result<Reply, CommandError>)>,
@@ -23,8 +26,11 @@ pub struct BeamSource {
 impl BeamSource {
     /// Watches the node `client` reaches.
     pub fn new(client: BeamClient) -> Self {
+        let info = client.info();
         Self {
             client,
+            capabilities: info.capabilities,
+            title: info.title,
             waiting: VecDeque::new(),
             replies: VecDeque::new(),
             next_id: 1,
@@ -34,14 +40,19 @@ impl BeamSource {
 
 impl Source for BeamSource {
     fn title(&self) -> String {
-        self.client.info().title.clone()
+        self.title.clone()
     }
 
     fn capabilities(&self) -> &Capabilities {
-        &self.client.info().capabilities
+        &self.capabilities
     }
 
     fn try_recv(&mut self) -> Option<Update> {
+        if self.client.info_changed() {
+            let info = self.client.info();
+            self.capabilities = info.capabilities;
+            self.title = info.title;
+        }
         self.client.try_recv()
     }
 
