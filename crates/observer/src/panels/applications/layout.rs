@@ -196,6 +196,20 @@ pub fn layout(nodes: &[LayoutNode], params: &LayoutParams) -> TreeLayout {
         contours[index] = contour;
     }
 
+    // Many roots without children (a BEAM node's processes outside any tree) would make one
+    // absurdly wide row: past the grid threshold they are packed into a grid under the trees.
+    let lone_count = roots
+        .iter()
+        .filter(|root| children[**root].is_empty())
+        .count();
+    let (lone, roots): (Vec<usize>, Vec<usize>) = if lone_count > params.grid_min_children.max(1) {
+        roots
+            .into_iter()
+            .partition(|root| children[*root].is_empty())
+    } else {
+        (Vec::new(), roots)
+    };
+
     // Roots side by side.
     let root_contours: Vec<Contour> = roots
         .iter()
@@ -213,6 +227,9 @@ pub fn layout(nodes: &[LayoutNode], params: &LayoutParams) -> TreeLayout {
             centers[index] = centers[parent] + offsets[index];
         }
     }
+    if !lone.is_empty() {
+        place_lone_roots(&lone, nodes, &mut centers, &groups, row_height, params);
+    }
     for group in &mut groups {
         group.rect = group.rect.translate(centers[group.parent].to_vec2());
     }
@@ -229,6 +246,58 @@ pub fn layout(nodes: &[LayoutNode], params: &LayoutParams) -> TreeLayout {
         centers,
         groups,
         bounds,
+    }
+}
+
+/// Packs the roots without children into a grid under everything placed so far (its
+/// groups' frames translated already or not: a frame is never above its parent), centred on
+/// it and about as wide, in order row by row.
+fn place_lone_roots(
+    lone: &[usize],
+    nodes: &[LayoutNode],
+    centers: &mut [Pos2],
+    groups: &[LeafGroup],
+    row_height: f32,
+    params: &LayoutParams,
+) {
+    let lone_set: std::collections::HashSet<usize> = lone.iter().copied().collect();
+    let mut above = Rect::NOTHING;
+    for (index, (center, node)) in centers.iter().zip(nodes).enumerate() {
+        if !lone_set.contains(&index) {
+            above = above.union(Rect::from_center_size(*center, node.size));
+        }
+    }
+    for group in groups {
+        above = above.union(group.rect.translate(centers[group.parent].to_vec2()));
+    }
+    let cell_width = lone
+        .iter()
+        .map(|index| nodes[*index].size.x)
+        .fold(0.0_f32, f32::max);
+    let pitch_x = cell_width + params.grid_gap.x;
+    let pitch_y = row_height + params.grid_gap.y;
+    let by_aspect = grid_columns(lone.len(), pitch_x, pitch_y, params);
+    let by_width = if above.is_positive() {
+        (above.width() / pitch_x).floor() as usize
+    } else {
+        0
+    };
+    let columns = by_aspect.max(by_width).clamp(1, lone.len());
+    let grid_width = columns as f32 * cell_width + (columns - 1) as f32 * params.grid_gap.x;
+    let (center_x, top) = if above.is_positive() {
+        (
+            above.center().x,
+            above.max.y + params.level_gap + row_height / 2.0,
+        )
+    } else {
+        (0.0, row_height / 2.0)
+    };
+    for (position, index) in lone.iter().enumerate() {
+        let (row, column) = (position / columns, position % columns);
+        centers[*index] = pos2(
+            center_x - grid_width / 2.0 + column as f32 * pitch_x + cell_width / 2.0,
+            top + row as f32 * pitch_y,
+        );
     }
 }
 
@@ -489,6 +558,43 @@ mod tests {
         assert!(layout.centers[0].x < layout.centers[2].x);
         assert!(layout.centers[2].x < layout.centers[3].x);
         assert_eq!(layout.centers[0].y, layout.centers[3].y);
+    }
+
+    #[test]
+    fn many_roots_without_children_pack_into_a_grid_under_the_trees() {
+        let mut nodes = vec![node(None, 120.0), node(Some(0), 80.0), node(Some(0), 80.0)];
+        nodes.extend((0..30).map(|_| node(None, 100.0)));
+        let layout = check(&nodes);
+        let tree_bottom = (0..3)
+            .map(|index| layout.rect(&nodes, index).unwrap().max.y)
+            .fold(f32::MIN, f32::max);
+        let lone: Vec<Rect> = (3..nodes.len())
+            .map(|index| layout.rect(&nodes, index).unwrap())
+            .collect();
+        assert!(
+            lone.iter().all(|rect| rect.min.y > tree_bottom),
+            "under the trees"
+        );
+        // Row by row in order: each next one to the right, or on a lower row.
+        for pair in lone.windows(2) {
+            assert!(
+                pair[1].min.x > pair[0].min.x || pair[1].min.y > pair[0].min.y,
+                "{pair:?}"
+            );
+        }
+        // Far narrower than one row of thirty.
+        assert!(
+            layout.bounds.width() < 30.0 * 100.0 / 2.0,
+            "{:?}",
+            layout.bounds
+        );
+        // A few lone roots still stand in the row.
+        let few = vec![node(None, 100.0), node(None, 100.0), node(None, 100.0)];
+        let row = check(&few);
+        let ys: Vec<f32> = (0..3)
+            .map(|i| row.rect(&few, i).unwrap().center().y)
+            .collect();
+        assert!(ys.iter().all(|y| *y == ys[0]));
     }
 
     #[test]

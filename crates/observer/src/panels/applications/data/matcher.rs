@@ -36,23 +36,30 @@ impl Matcher {
     }
 }
 
-/// Writes `<0.N.0>` into `buffer` and returns it as text.
+/// Writes the pid as `Pid` prints it (`<0.N.0>`) into `buffer` and returns it as text.
 pub(super) fn pid_text(pid: Pid, buffer: &mut [u8; 32]) -> &str {
-    let mut digits = [0u8; 20];
-    let mut serial = pid.serial();
-    let mut count = 0;
-    loop {
-        digits[count] = b'0' + (serial % 10) as u8;
-        count += 1;
-        serial /= 10;
-        if serial == 0 {
-            break;
+    /// Writes `value`'s digits at `at`; gives where they end.
+    fn digits(value: u64, buffer: &mut [u8; 32], at: usize) -> usize {
+        let mut reversed = [0u8; 20];
+        let (mut value, mut count) = (value, 0);
+        loop {
+            reversed[count] = b'0' + (value % 10) as u8;
+            count += 1;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
         }
+        for (index, digit) in reversed[..count].iter().rev().enumerate() {
+            buffer[at + index] = *digit;
+        }
+        at + count
     }
+    // As `Pid`'s Display: `<0.ID.SERIAL>`, ID and SERIAL at most ten digits each.
     buffer[..3].copy_from_slice(b"<0.");
-    for (index, digit) in digits[..count].iter().rev().enumerate() {
-        buffer[3 + index] = *digit;
-    }
-    buffer[3 + count..6 + count].copy_from_slice(b".0>");
-    std::str::from_utf8(&buffer[..6 + count]).unwrap_or_default()
+    let end = digits(pid.serial() & 0xffff_ffff, buffer, 3);
+    buffer[end] = b'.';
+    let end = digits(pid.serial() >> 32, buffer, end + 1);
+    buffer[end] = b'>';
+    std::str::from_utf8(&buffer[..end + 1]).unwrap_or_default()
 }
