@@ -118,7 +118,11 @@ fn dump_json_is_the_snapshot() {
         names,
         ["KV.Supervisor", "KV.BucketSupervisor", "KV.Registry"]
     );
-    assert_eq!(snapshot["format_version"], 3);
+    assert_eq!(
+        snapshot["format_version"],
+        otpscope::contract::FORMAT_VERSION
+    );
+    assert_eq!(snapshot["format_version"], 4);
 }
 
 #[test]
