@@ -657,7 +657,10 @@ impl ObserverApp {
                 UiCommand::StartRecording => {
                     let header = self.header_info();
                     let current = self.state.snapshot.clone();
-                    match self.recorder.start(Instant::now(), header, current.as_ref()) {
+                    match self
+                        .recorder
+                        .start(Instant::now(), header, current.as_ref())
+                    {
                         Ok(path) => self
                             .state
                             .notice(format!("Recording to {}", path.display())),
@@ -669,9 +672,11 @@ impl ObserverApp {
                 UiCommand::StopRecording => self.recorder.stop(),
                 UiCommand::SaveLastMinute => {
                     let header = self.header_info();
-                    let saved =
-                        self.recorder
-                            .save_last_minute(Instant::now(), header, SaveKind::LastMinute);
+                    let saved = self.recorder.save_last_minute(
+                        Instant::now(),
+                        header,
+                        SaveKind::LastMinute,
+                    );
                     if let Err(error) = saved {
                         self.state
                             .notice(format!("Cannot save the last minute: {error}"));

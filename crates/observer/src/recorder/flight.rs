@@ -43,7 +43,10 @@ pub enum Took {
 #[derive(Clone, Debug)]
 enum Held {
     Update(Update),
-    Command { id: RequestId, command: Command },
+    Command {
+        id: RequestId,
+        command: Command,
+    },
     Reply {
         id: RequestId,
         result: Result<Reply, CommandError>,
@@ -267,10 +270,17 @@ mod tests {
         let now = start + Duration::from_secs(120);
         assert_eq!(flight.held(now), Some(WINDOW));
         // The oldest kept keyframe is the last at or before the window's start (60 s).
-        assert_eq!(flight.segments.front().unwrap().at, start + Duration::from_secs(60));
+        assert_eq!(
+            flight.segments.front().unwrap().at,
+            start + Duration::from_secs(60)
+        );
         let (from, frames) = flight.frames(now).unwrap();
         assert_eq!(from, start + Duration::from_secs(60));
-        assert_eq!(keyframe_times(&frames), [0], "its own keyframes are not written");
+        assert_eq!(
+            keyframe_times(&frames),
+            [0],
+            "its own keyframes are not written"
+        );
         assert_eq!(frames.len(), 1 + 60);
         assert_eq!(flight.items(), 60);
     }
@@ -299,7 +309,11 @@ mod tests {
         flight.took(start, Took::Full(snapshot(1)), None);
         flight.reply(start, 7, &Ok(Reply::Done));
         flight.command(start, 8, &Command::RestartApp);
-        flight.took(start + Duration::from_secs(1), Took::Full(snapshot(5)), None);
+        flight.took(
+            start + Duration::from_secs(1),
+            Took::Full(snapshot(5)),
+            None,
+        );
         flight.reply(start + Duration::from_secs(2), 8, &Ok(Reply::Done));
         let (_, frames) = flight.frames(start + Duration::from_secs(2)).unwrap();
         assert_eq!(keyframe_times(&frames), [0, 1_000]);

@@ -17,7 +17,7 @@ use otpscope_contract::Snapshot;
 use otpscope_contract::recording::{Frame, RecordingError, Sink};
 use otpscope_contract::{Update, recording::FLUSH_EVERY};
 
-use super::{Finished, Saved, SaveKind, Waker};
+use super::{Finished, SaveKind, Saved, Waker};
 
 /// How often the thread wakes, when nothing arrives, to flush a chunk that is due.
 const TICK: Duration = Duration::from_millis(250);
