@@ -239,7 +239,7 @@ fn record_then_a_kill_then_stop_writes_a_keyframe_the_command_its_reply_and_the_
     observed.wait_for("the recording", |o| {
         o.harness.state().recorder.is_recording()
     });
-    assert!(observed.shows("● REC"));
+    assert!(observed.shows("⏹ Stop recording"));
     assert!(observed.notices("Recording to ").len() == 1);
 
     observed.menu(&label, "Kill");

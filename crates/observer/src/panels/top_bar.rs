@@ -158,11 +158,6 @@ fn record_ui(ui: &mut egui::Ui, record: &RecordStatus, view: &mut View<'_>) {
             if ui.add(button).on_hover_text(hover).clicked() {
                 view.push(UiCommand::StopRecording);
             }
-            ui.label(
-                egui::RichText::new("● REC")
-                    .strong()
-                    .color(ui.visuals().error_fg_color),
-            );
         }
         None => {
             if ui

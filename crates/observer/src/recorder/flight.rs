@@ -26,9 +26,11 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// How often it puts the Observer's model down as a keyframe.
 pub const KEYFRAME_EVERY: Duration = Duration::from_secs(10);
 
-/// The most processes (in deltas) and events it holds, whatever the window: about 250 MB
-/// of process versions at worst (see BENCHMARKS.md for what it holds in practice).
-pub const MAX_HELD_ITEMS: usize = 1_000_000;
+/// The most processes (in deltas) and events it holds, whatever the window. A process
+/// version held costs about 320 bytes, so this is about 160 MiB at worst; a 10,000-process
+/// node with a tenth of it changing every 200 ms fills a minute with 306,000 (95 MiB), a
+/// quiet one holds 2 MiB (`tests/flight_memory.rs`, BENCHMARKS.md).
+pub const MAX_HELD_ITEMS: usize = 500_000;
 
 /// What the app took from its source, for the recorders.
 #[derive(Clone, Debug)]

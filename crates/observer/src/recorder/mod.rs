@@ -450,14 +450,18 @@ fn unix_ms_now() -> u64 {
         .map_or(0, |since| since.as_millis() as u64)
 }
 
-/// Creates `otpscope-NODE-YYYYMMDD-HHMMSS[SUFFIX].rec` in `dir` (UTC), or with `-2`, `-3`…
-/// after it when that name is taken; never overwrites a file.
+/// Creates `otpscope-NODE-YYYYMMDD-HHMMSS[SUFFIX].rec` in `dir` (UTC; `NODE-…` alone when
+/// the node's name starts with `otpscope`), or with `-2`, `-3`… after it when that name is
+/// taken; never overwrites a file.
 fn create_new(dir: &Path, node: &str, suffix: &str) -> Result<(PathBuf, File), String> {
-    let stem = format!(
-        "otpscope-{}-{}{suffix}",
-        file_safe(node),
-        utc_stamp(unix_ms_now() / 1000)
-    );
+    let node = file_safe(node);
+    // A node named after the program (`otpscope`, the default) is not named twice.
+    let prefix = if node.starts_with("otpscope") {
+        String::new()
+    } else {
+        "otpscope-".to_owned()
+    };
+    let stem = format!("{prefix}{node}-{}{suffix}", utc_stamp(unix_ms_now() / 1000));
     for attempt in 1..100 {
         let name = if attempt == 1 {
             format!("{stem}.{EXTENSION}")
