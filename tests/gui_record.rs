@@ -3,7 +3,8 @@
 //! file it wrote with the contract's recording reader: Record, a kill from the process menu,
 //! Stop, and the file holds a keyframe first, the command, its reply and the exit; "Save the
 //! last minute" writes a file whose end is the node as the Observer holds it, and which the
-//! Observer replays; a supervisor giving up saves the last minute by itself, once.
+//! Observer replays; a supervisor giving up saves the last minute by itself, once; a file
+//! that cannot be created is a notice, and Record is offered again.
 //!
 //! Each test starts its own tokio runtime and node, and writes into a directory of its own.
 //! What the node and the writer threads do arrives on their own threads, so the harness is
@@ -268,7 +269,7 @@ fn record_then_a_kill_then_stop_writes_a_keyframe_the_command_its_reply_and_the_
     observed.click("⏹ Stop recording");
     let path = observed.saved_file("Recording saved to ");
     assert!(observed.shows("⏺ Record"), "Record is offered again");
-    assert_eq!(observed.files(), [path.clone()]);
+    assert_eq!(observed.files(), std::slice::from_ref(&path));
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
     assert!(
         name.starts_with("otpscope-test-") && name.ends_with(".rec"),
@@ -472,4 +473,29 @@ fn a_supervisor_giving_up_saves_the_last_minute_by_itself_once() {
     assert!(give_ups >= 2, "it gave up twice");
     observed.harness.run_steps(30);
     assert_eq!(observed.files(), [path], "at most one save a minute");
+}
+
+#[test]
+fn a_file_that_cannot_be_created_is_a_notice_and_record_is_offered_again() {
+    let mut observed = observe("unwritable", Preferences::default());
+    observed.create("shopping");
+    let missing = observed.dir.join("no such directory");
+    observed.harness.state_mut().recorder.dir = missing.clone();
+
+    observed.click("⏺ Record");
+    observed.wait_for("the notice", |o| {
+        !o.notices("Cannot start recording: cannot create ")
+            .is_empty()
+    });
+    assert!(!observed.harness.state().recorder.is_recording());
+    assert!(observed.shows("⏺ Record"));
+
+    observed.harness.get_by_label("⏪ Last minute").click();
+    observed.harness.run_steps(3);
+    observed.click("💾 Save the last minute");
+    observed.wait_for("the notice", |o| {
+        !o.notices("Cannot save the last minute: cannot create ")
+            .is_empty()
+    });
+    assert!(!missing.exists());
 }
