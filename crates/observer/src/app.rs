@@ -275,7 +275,8 @@ impl ObserverApp {
             title: title.clone(),
             capabilities: capabilities.clone(),
         };
-        let (due_in, failed) = self.recorder.auto_save_if_due(now, header);
+        let current = self.state.snapshot.as_ref();
+        let (due_in, failed) = self.recorder.auto_save_if_due(now, header, current);
         if let Some(text) = failed {
             self.state.notice(text);
         }
@@ -669,13 +670,18 @@ impl ObserverApp {
                             .notice(format!("Cannot start recording: {error}")),
                     }
                 }
-                UiCommand::StopRecording => self.recorder.stop(),
+                UiCommand::StopRecording => {
+                    let current = self.state.snapshot.as_ref();
+                    self.recorder.stop(Instant::now(), current);
+                }
                 UiCommand::SaveLastMinute => {
                     let header = self.header_info();
+                    let current = self.state.snapshot.as_ref();
                     let saved = self.recorder.save_last_minute(
                         Instant::now(),
                         header,
                         SaveKind::LastMinute,
+                        current,
                     );
                     if let Err(error) = saved {
                         self.state

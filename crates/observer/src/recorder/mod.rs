@@ -91,7 +91,7 @@ impl Finished {
         let path = self.path.display();
         match &self.result {
             Ok(saved) => format!(
-                "{what} saved to {path} ({}, {}, {}). Replay it with: otpscope replay {path}",
+                "{what} saved to {path} ({}, {}, {}): otpscope replay {path}",
                 crate::format::count(saved.frames as usize, "frame", "frames"),
                 crate::format::duration_ms(saved.duration_ms),
                 crate::format::bytes(saved.bytes),
@@ -284,33 +284,50 @@ impl Recorder {
         Ok(path)
     }
 
-    /// Stops recording: the writer writes what is pending, closes the file and reports on
-    /// [`finished`](Self::finished).
-    pub fn stop(&mut self) {
+    /// Stops recording at `now`: ends the file with `current` (the Observer's model) as a
+    /// keyframe, so a replay lasts until the stop even when nothing changed; the writer writes
+    /// what is pending, closes the file and reports on [`finished`](Self::finished).
+    pub fn stop(&mut self, now: Instant, current: Option<&Arc<Snapshot>>) {
         if let Some(live) = self.live.take() {
+            if let Some(current) = current {
+                let at_ms = ms_since(live.started, now);
+                let snapshot = current.clone();
+                live.frames
+                    .send(ToWriter::Keyframe { at_ms, snapshot })
+                    .ok();
+            }
             live.frames.send(ToWriter::Stop).ok();
         }
     }
 
     /// Writes the flight recorder's last minute to a new file (its writer reports on
     /// [`finished`](Self::finished)); gives the path, or why it could not start.
+    /// It ends with `current` (the Observer's model) as a keyframe at `now`, so it lasts
+    /// until now even when nothing changed lately.
     pub fn save_last_minute(
         &mut self,
         now: Instant,
         header: HeaderInfo,
         kind: SaveKind,
+        current: Option<&Arc<Snapshot>>,
     ) -> Result<PathBuf, String> {
         if !self.is_recordable {
             return Err("a replay is a recording already".into());
         }
-        let Some((start, frames)) = self.flight.frames(now) else {
+        let Some((start, mut frames)) = self.flight.frames(now) else {
             return Err("nothing to save yet: no snapshot has arrived".into());
         };
         let node = frames.iter().find_map(|frame| match frame {
             ToWriter::Keyframe { snapshot, .. } => Some(snapshot.node.clone()),
             _ => None,
         });
-        let ago_ms = now.saturating_duration_since(start).as_millis() as u64;
+        let ago_ms = ms_since(start, now);
+        if let Some(current) = current {
+            frames.push(ToWriter::Keyframe {
+                at_ms: ago_ms,
+                snapshot: current.clone(),
+            });
+        }
         let started_at = unix_ms_now().saturating_sub(ago_ms);
         let suffix = match kind {
             SaveKind::GaveUp => "-gave-up",
@@ -359,6 +376,7 @@ impl Recorder {
         &mut self,
         now: Instant,
         header: impl FnOnce() -> HeaderInfo,
+        current: Option<&Arc<Snapshot>>,
     ) -> (Option<Duration>, Option<String>) {
         let Some(due) = self.give_up_save_at else {
             return (None, None);
@@ -367,7 +385,7 @@ impl Recorder {
             return (Some(due - now), None);
         }
         self.give_up_save_at = None;
-        match self.save_last_minute(now, header(), SaveKind::GaveUp) {
+        match self.save_last_minute(now, header(), SaveKind::GaveUp, current) {
             Ok(_) => (None, None),
             Err(error) => (
                 None,
