@@ -319,7 +319,10 @@ fn record_then_a_kill_then_stop_writes_a_keyframe_the_command_its_reply_and_the_
             .all(|pair| pair[0].at_ms() <= pair[1].at_ms())
     );
     // It ends with the node as the Observer held it at Stop, so it lasts until then.
-    assert!(matches!(recording.frames.last(), Some(Frame::Keyframe { .. })));
+    assert!(matches!(
+        recording.frames.last(),
+        Some(Frame::Keyframe { .. })
+    ));
     let end = recording.snapshot_at(recording.duration_ms()).unwrap();
     assert!(!end.contains(shopping), "the bucket is gone at the end");
 }

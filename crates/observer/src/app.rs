@@ -244,8 +244,13 @@ impl ObserverApp {
     /// Applies an update from the source, and hands it to the recorders.
     fn apply(&mut self, update: Update) {
         let now = Instant::now();
-        let gave_up = matches!(&update, Update::Events { events, .. }
-            if events.iter().any(|event| matches!(event.kind, EventKind::SupervisorGaveUp { .. })));
+        let gave_up = match &update {
+            Update::Events { events, .. } => events.iter().find_map(|event| match event.kind {
+                EventKind::SupervisorGaveUp { supervisor, .. } => Some(supervisor),
+                _ => None,
+            }),
+            _ => None,
+        };
         // A full snapshot is handed over as the state then holds it, shared, not copied.
         let copy = (self.recorder.is_recordable() && !matches!(update, Update::Full(_)))
             .then(|| update.clone());
@@ -260,8 +265,11 @@ impl ObserverApp {
                 self.recorder.took(now, took, self.state.snapshot.as_ref());
             }
         }
-        if gave_up && let Some(text) = self.recorder.gave_up(now, self.prefs.save_on_give_up) {
-            self.state.notice(text);
+        if let Some(supervisor) = gave_up {
+            let who = format::label_or_pid(supervisor, self.state.process(supervisor));
+            if let Some(text) = self.recorder.gave_up(now, self.prefs.save_on_give_up, &who) {
+                self.state.notice(text);
+            }
         }
     }
 

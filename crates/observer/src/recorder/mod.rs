@@ -347,7 +347,8 @@ impl Recorder {
     /// [`give_up_aftermath`](Self::give_up_aftermath)); without, gives a notice saying the
     /// minute can still be saved. At most once per [`AUTO_SAVE_GAP`], and not before the
     /// first snapshot.
-    pub fn gave_up(&mut self, now: Instant, save: bool) -> Option<String> {
+    /// `who` names the supervisor, as the notice says it.
+    pub fn gave_up(&mut self, now: Instant, save: bool, who: &str) -> Option<String> {
         if !self.is_recordable || self.flight.held(now).is_none() || self.give_up_save_at.is_some()
         {
             return None;
@@ -363,11 +364,10 @@ impl Recorder {
             self.give_up_save_at = Some(now + self.give_up_aftermath);
             return None;
         }
-        Some(
-            "A supervisor gave up. The flight recorder holds the minute that led to it: \
-             Last minute ▸ Save the last minute keeps it."
-                .to_owned(),
-        )
+        Some(format!(
+            "{who} gave up. The flight recorder holds the minute that led to it: \
+             ⏪ Last minute ▸ Save the last minute keeps it."
+        ))
     }
 
     /// Makes the automatic save if it is due by `now`; gives how long until it is due
