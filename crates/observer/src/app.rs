@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use otpscope_contract::{Capabilities, Command, CommandError, Pid, Reply};
+use otpscope_contract::{Capabilities, Command, CommandError, EventKind, Pid, Reply, Update};
 
 use super::command::UiCommand;
 use super::extension::Extension;
@@ -21,6 +21,8 @@ use super::panels::processes::ProcessesPanel;
 use super::panels::system::SystemPanel;
 use super::panels::timeline::{TimelineAction, TimelinePanel};
 use super::panels::top_bar::TopBar;
+use super::recorder::flight::Took;
+use super::recorder::{HeaderInfo, Recorder, SaveKind};
 use super::source::{Link, RequestId, Source};
 use super::state::{ChildList, ObserverState, PREFERENCES_KEY, Preferences, Tab, Theme};
 use super::style;
@@ -102,12 +104,17 @@ pub struct ObserverApp {
     extensions: Vec<Box<dyn Extension>>,
     /// The extension shown in the left side panel, if one is open.
     pub open_extension: Option<usize>,
+    /// The Record button's file and the flight recorder: what the Observer takes from its
+    /// source and sends to it, whatever the source is.
+    pub recorder: Recorder,
 }
 
 impl ObserverApp {
     /// An Observer on `source` with saved `prefs`.
-    pub fn new(source: Box<dyn Source>, prefs: Preferences) -> Self {
+    pub fn new(mut source: Box<dyn Source>, prefs: Preferences) -> Self {
         let title = source.title();
+        // A source with a timeline (a replay) starts over at each seek: nothing to record.
+        let is_recordable = source.timeline().is_none();
         let state = ObserverState::new();
         Self {
             source,
@@ -134,6 +141,7 @@ impl ObserverApp {
             trace_repaints: std::env::var_os(TRACE_REPAINTS_VAR).is_some(),
             extensions: Vec::new(),
             open_extension: None,
+            recorder: Recorder::new(is_recordable),
         }
     }
 
@@ -172,6 +180,9 @@ impl ObserverApp {
             let ctx = ctx.clone();
             extension.set_waker(Box::new(move || ctx.request_repaint()));
         }
+        let ctx = ctx.clone();
+        self.recorder
+            .set_waker(Box::new(move || ctx.request_repaint()));
     }
 
     /// One whole frame: logic, ui, then the commands. What both eframe and tests call.
@@ -203,7 +214,7 @@ impl ObserverApp {
                 let Some(update) = self.source.try_recv() else {
                     break;
                 };
-                self.state.apply(update);
+                self.apply(update);
                 applied += 1;
             }
             if applied == MAX_UPDATES_PER_FRAME {
@@ -212,9 +223,11 @@ impl ObserverApp {
             }
         }
         while let Some((id, reply)) = self.source.try_reply() {
+            self.recorder.reply(Instant::now(), id, &reply);
             self.take_reply(id, reply);
         }
         let now = Instant::now();
+        self.recorder_logic(ctx, now);
         if !self.paused {
             self.state.sample_load(now, self.source.memory_bytes());
         }
@@ -226,6 +239,76 @@ impl ObserverApp {
         if let Some(until) = self.state.next_mark_end(now) {
             ctx.request_repaint_after(until);
         }
+    }
+
+    /// Applies an update from the source, and hands it to the recorders.
+    fn apply(&mut self, update: Update) {
+        let now = Instant::now();
+        let gave_up = match &update {
+            Update::Events { events, .. } => events.iter().find_map(|event| match event.kind {
+                EventKind::SupervisorGaveUp { supervisor, .. } => Some(supervisor),
+                _ => None,
+            }),
+            _ => None,
+        };
+        // A full snapshot is handed over as the state then holds it, shared, not copied.
+        let copy = (self.recorder.is_recordable() && !matches!(update, Update::Full(_)))
+            .then(|| update.clone());
+        self.state.apply(update);
+        if self.recorder.is_recordable() {
+            let took = match (copy, &self.state.snapshot) {
+                (Some(update), _) => Some(Took::Update(update)),
+                (None, Some(snapshot)) => Some(Took::Full(snapshot.clone())),
+                (None, None) => None,
+            };
+            if let Some(took) = took {
+                self.recorder.took(now, took, self.state.snapshot.as_ref());
+            }
+        }
+        if let Some(supervisor) = gave_up {
+            let who = format::label_or_pid(supervisor, self.state.process(supervisor));
+            if let Some(text) = self.recorder.gave_up(now, self.prefs.save_on_give_up, &who) {
+                self.state.notice(text);
+            }
+        }
+    }
+
+    /// Shows how finished writes ended, and makes the automatic save when it is due.
+    fn recorder_logic(&mut self, ctx: &egui::Context, now: Instant) {
+        for finished in self.recorder.finished() {
+            self.state.notice(finished.notice());
+        }
+        let (title, capabilities) = (&self.title, self.source.capabilities());
+        let header = || HeaderInfo {
+            title: title.clone(),
+            capabilities: capabilities.clone(),
+        };
+        let current = self.state.snapshot.as_ref();
+        let (due_in, failed) = self.recorder.auto_save_if_due(now, header, current);
+        if let Some(text) = failed {
+            self.state.notice(text);
+        }
+        if let Some(due_in) = due_in {
+            ctx.request_repaint_after(due_in);
+        }
+    }
+
+    /// What a recording's header says of the source.
+    fn header_info(&self) -> HeaderInfo {
+        HeaderInfo {
+            title: self.title.clone(),
+            capabilities: self.source.capabilities().clone(),
+        }
+    }
+
+    /// Sends `command` to the source, and hands it to the recorders.
+    fn send(&mut self, command: Command) -> RequestId {
+        let recorded = self.recorder.is_recordable().then(|| command.clone());
+        let id = self.source.send(command);
+        if let Some(command) = recorded {
+            self.recorder.command(Instant::now(), id, &command);
+        }
+        id
     }
 
     fn apply_preferences(&mut self, ctx: &egui::Context) {
@@ -341,7 +424,9 @@ impl ObserverApp {
                     if !self.extensions.is_empty() {
                         ui.separator();
                     }
-                    self.top_bar.ui(ui, &self.title, self.paused, &mut view)
+                    let record = self.recorder.status(Instant::now());
+                    self.top_bar
+                        .ui(ui, &self.title, self.paused, &record, &mut view)
                 })
                 .inner
             })
@@ -516,7 +601,7 @@ impl ObserverApp {
                         }
                         continue;
                     }
-                    let id = self.source.send(command);
+                    let id = self.send(command);
                     self.pending.insert(id, Pending::State(pid));
                 }
                 UiCommand::Send(command) if !self.source.capabilities().accepts(&command) => {
@@ -541,7 +626,7 @@ impl ObserverApp {
                         // Its list of children changes: ask again when its menu opens.
                         self.state.child_lists.remove(supervisor);
                     }
-                    let id = self.source.send(command);
+                    let id = self.send(command);
                     let pending = match console_app {
                         Some(app) => Pending::Console { app, what },
                         None => Pending::Other(what),
@@ -557,7 +642,7 @@ impl ObserverApp {
                             children: previous.and_then(|list| list.children),
                         },
                     );
-                    let id = self.source.send(Command::WhichChildren { supervisor: pid });
+                    let id = self.send(Command::WhichChildren { supervisor: pid });
                     self.pending.insert(id, Pending::Children(pid));
                 }
                 UiCommand::AskStopReason(pid) => {
@@ -578,6 +663,39 @@ impl ObserverApp {
                     self.prefs.tab = tab;
                 }
                 UiCommand::Notice(text) => self.state.notice(text),
+                UiCommand::StartRecording => {
+                    let header = self.header_info();
+                    let current = self.state.snapshot.clone();
+                    match self
+                        .recorder
+                        .start(Instant::now(), header, current.as_ref())
+                    {
+                        Ok(path) => self
+                            .state
+                            .notice(format!("Recording to {}", path.display())),
+                        Err(error) => self
+                            .state
+                            .notice(format!("Cannot start recording: {error}")),
+                    }
+                }
+                UiCommand::StopRecording => {
+                    let current = self.state.snapshot.as_ref();
+                    self.recorder.stop(Instant::now(), current);
+                }
+                UiCommand::SaveLastMinute => {
+                    let header = self.header_info();
+                    let current = self.state.snapshot.as_ref();
+                    let saved = self.recorder.save_last_minute(
+                        Instant::now(),
+                        header,
+                        SaveKind::LastMinute,
+                        current,
+                    );
+                    if let Err(error) = saved {
+                        self.state
+                            .notice(format!("Cannot save the last minute: {error}"));
+                    }
+                }
             }
         }
     }

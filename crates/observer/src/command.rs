@@ -33,4 +33,10 @@ pub enum UiCommand {
     SetTab(Tab),
     /// Show a message in the notice area (errors from commands, confirmations).
     Notice(String),
+    /// Start recording what the Observer receives to a new file (the Record button).
+    StartRecording,
+    /// Stop recording and close the file.
+    StopRecording,
+    /// Write the flight recorder's last minute to a new file.
+    SaveLastMinute,
 }

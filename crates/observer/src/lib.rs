@@ -17,6 +17,7 @@ pub mod extension;
 pub mod format;
 pub mod nodes;
 pub mod panels;
+pub mod recorder;
 pub mod source;
 pub mod state;
 pub mod style;

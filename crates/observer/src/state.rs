@@ -86,6 +86,9 @@ pub struct Preferences {
     pub show_outline: bool,
     /// Whether the applications' consoles (the KV console) are shown.
     pub show_console: bool,
+    /// Whether the flight recorder writes the last minute to a file by itself when a
+    /// supervisor gives up (off by default: the Observer writes no file unasked).
+    pub save_on_give_up: bool,
 }
 
 impl Default for Preferences {
@@ -97,6 +100,7 @@ impl Default for Preferences {
             tab: Tab::Applications,
             show_outline: true,
             show_console: true,
+            save_on_give_up: false,
         }
     }
 }

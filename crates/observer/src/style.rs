@@ -155,6 +155,17 @@ pub fn budget_color(left: u32, visuals: &egui::Visuals) -> Color32 {
     }
 }
 
+/// The fill of the Stop recording button while Record is on: the error colour, toned to the
+/// theme.
+pub fn recording_fill(visuals: &egui::Visuals) -> Color32 {
+    let error = visuals.error_fg_color;
+    if visuals.dark_mode {
+        error.gamma_multiply(0.35)
+    } else {
+        error.gamma_multiply(0.25)
+    }
+}
+
 /// The fill of the Resume button while paused: the warning colour, toned to the theme.
 pub fn paused_fill(visuals: &egui::Visuals) -> Color32 {
     let warn = visuals.warn_fg_color;

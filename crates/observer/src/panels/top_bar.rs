@@ -1,15 +1,19 @@
-//! The top bar, beside the tabs: pause and resume, the refresh interval, the theme, how many
-//! processes there are, Restart the app (when the source can, enabled once nothing runs),
-//! events missed, and (on the right) what is being observed.
+//! The top bar, beside the tabs: pause and resume, the refresh interval, the theme, Record
+//! and the flight recorder's menu (for any source but a replay), how many processes there
+//! are, Restart the app (when the source can, enabled once nothing runs), events missed, and
+//! (on the right) what is being observed.
 //!
-//! It changes only preferences (interval, theme) and reports a pause toggle to the app; the
-//! paused flag itself is live data and lives in the app, never in [`Preferences`](
-//! crate::Preferences).
+//! It changes only preferences (interval, theme, saving on a give-up), reports a pause
+//! toggle to the app and pushes the recording commands; the paused flag and the recorder
+//! are live data and live in the app, never in [`Preferences`](crate::Preferences).
 
 use super::View;
+use crate::UiCommand;
 use crate::format::{self, thousands};
+use crate::recorder::RecordStatus;
+use crate::recorder::flight::WINDOW;
 use crate::state::Theme;
-use crate::style::paused_fill;
+use crate::style::{paused_fill, recording_fill};
 use crate::widgets::RESTART_APP_HINT;
 
 /// The refresh intervals offered, in milliseconds.
@@ -35,6 +39,7 @@ impl TopBar {
         ui: &mut egui::Ui,
         title: &str,
         paused: bool,
+        record: &RecordStatus,
         view: &mut View<'_>,
     ) -> TopBarOutcome {
         let mut outcome = TopBarOutcome::default();
@@ -90,6 +95,11 @@ impl TopBar {
             view.prefs.theme = next;
         }
 
+        if record.is_recordable {
+            ui.separator();
+            record_ui(ui, record, view);
+        }
+
         ui.separator();
         let count = view.state.snapshot.as_ref().map(|snapshot| snapshot.len());
         match count {
@@ -137,4 +147,66 @@ impl TopBar {
         });
         outcome
     }
+}
+
+/// Record (or Stop recording) and the flight recorder's menu.
+fn record_ui(ui: &mut egui::Ui, record: &RecordStatus, view: &mut View<'_>) {
+    match &record.recording {
+        Some(path) => {
+            let button = egui::Button::new("⏹ Stop recording").fill(recording_fill(ui.visuals()));
+            let hover = format!("Recording to {}. Stop closes the file.", path.display());
+            if ui.add(button).on_hover_text(hover).clicked() {
+                view.push(UiCommand::StopRecording);
+            }
+        }
+        None => {
+            if ui
+                .button("⏺ Record")
+                .on_hover_text(
+                    "Record what the Observer receives from now on (the node, its changes and \
+                     events, the commands sent and their replies) to a file that \
+                     `otpscope replay FILE` plays back.",
+                )
+                .clicked()
+            {
+                view.push(UiCommand::StartRecording);
+            }
+        }
+    }
+    let window_s = WINDOW.as_secs();
+    ui.menu_button("⏪ Last minute", |ui| {
+        let held = match record.held {
+            Some(held) => format!(
+                "The flight recorder holds the last {} of what the Observer received.",
+                format::uptime_ms(held.as_millis() as u64)
+            ),
+            None => "The flight recorder holds nothing yet: no snapshot has arrived.".to_owned(),
+        };
+        ui.weak(held);
+        if ui
+            .add_enabled(
+                record.held.is_some(),
+                egui::Button::new("💾 Save the last minute"),
+            )
+            .on_hover_text(format!(
+                "Write the last {window_s} s to a file, as if Record had been pressed then"
+            ))
+            .clicked()
+        {
+            view.push(UiCommand::SaveLastMinute);
+            ui.close();
+        }
+        ui.checkbox(
+            &mut view.prefs.save_on_give_up,
+            "Save it when a supervisor gives up",
+        )
+        .on_hover_text(
+            "When a supervisor exceeds its restart intensity, write the last minute to a file \
+             a few seconds later (so it shows what followed), at most once a minute.",
+        );
+    })
+    .response
+    .on_hover_text(format!(
+        "The flight recorder: the last {window_s} s, always kept in memory"
+    ));
 }
