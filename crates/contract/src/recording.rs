@@ -41,6 +41,13 @@ pub const MAGIC: [u8; 8] = *b"OTPSREC\0";
 /// The version of the file layout described in the [module docs](self).
 pub const RECORDING_VERSION: u32 = 1;
 
+/// A [`Sink`] puts a keyframe down at least every this many [`Header::keyframe_every_ms`],
+/// and sooner only once a twentieth of the node has changed since the last one: ten quiet
+/// minutes of a 100,000-process node take ten keyframes, not 120 (26 MiB before, see
+/// BENCHMARKS.md), and a seek still applies little (a twentieth of the node, or a minute of
+/// small deltas).
+pub const KEYFRAME_LONGEST: u64 = 12;
+
 /// The longest a written frame waits in memory before its chunk reaches the file.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
@@ -62,7 +69,8 @@ pub struct Header {
     pub started_at_unix_ms: u64,
     /// What the observed source offered.
     pub capabilities: Capabilities,
-    /// How often the writer put a keyframe down (a seek applies at most this much of deltas).
+    /// The least time between two keyframes the writer put down (see [`Sink`]: a quiet big
+    /// node gets one at most every [`KEYFRAME_LONGEST`] times this).
     pub keyframe_every_ms: u64,
 }
 
@@ -278,8 +286,9 @@ fn block_len(len: usize) -> Result<u32, RecordingError> {
 
 /// What a recorder does with a source's stream, with no clock or runtime of its own: writes
 /// each update as a frame at the time it is given, keeps the view's model current, and puts
-/// the model down as a keyframe whenever `keyframe_every_ms` has passed since the last one
-/// (a full snapshot from the source is a keyframe itself). Times given that go backwards are
+/// the model down as a keyframe after a delta once `keyframe_every_ms` has passed since the
+/// last one and a twentieth of the node has changed since, or once [`KEYFRAME_LONGEST`] times
+/// that has passed (a full snapshot from the source is a keyframe itself). Times given that go backwards are
 /// taken as the latest time seen, so frames never go back in time.
 pub struct Sink<W: Write> {
     /// Where the frames go.
@@ -290,6 +299,8 @@ pub struct Sink<W: Write> {
     last_keyframe_ms: Option<u64>,
     /// How often to write a keyframe, from the header.
     keyframe_every_ms: u64,
+    /// Processes added, changed or removed by the deltas since the last keyframe.
+    changed_since_keyframe: usize,
     /// The latest frame time, so that times never go down.
     latest_ms: u64,
     /// Frames written so far.
@@ -304,6 +315,7 @@ impl<W: Write> Sink<W> {
             model: None,
             last_keyframe_ms: None,
             keyframe_every_ms: header.keyframe_every_ms,
+            changed_since_keyframe: 0,
             latest_ms: 0,
             frames: 0,
         })
@@ -320,25 +332,34 @@ impl<W: Write> Sink<W> {
                 })?;
                 self.model = Some(snapshot);
                 self.last_keyframe_ms = Some(at_ms);
+                self.changed_since_keyframe = 0;
             }
             Update::Delta(delta) => {
                 if let Some(model) = &mut self.model {
                     model.apply(&delta).ok();
                 }
+                self.changed_since_keyframe +=
+                    delta.added.len() + delta.changed.len() + delta.removed.len();
                 self.push(&Frame::Update {
                     at_ms,
                     update: Update::Delta(delta),
                 })?;
-                let is_due = self
-                    .last_keyframe_ms
-                    .is_some_and(|last| at_ms - last >= self.keyframe_every_ms);
-                if is_due && let Some(model) = &self.model {
-                    let frame = Frame::Keyframe {
-                        at_ms,
-                        snapshot: model.clone(),
-                    };
-                    self.push(&frame)?;
-                    self.last_keyframe_ms = Some(at_ms);
+                if let (Some(last), Some(model)) = (self.last_keyframe_ms, &self.model) {
+                    let since = at_ms - last;
+                    // Enough changed that a seek would rather start from a new keyframe
+                    // (a twentieth of the node), or it is long since the last one.
+                    let changed_enough = self.changed_since_keyframe * 20 >= model.len();
+                    let is_due = (since >= self.keyframe_every_ms && changed_enough)
+                        || since >= self.keyframe_every_ms.saturating_mul(KEYFRAME_LONGEST);
+                    if is_due {
+                        let frame = Frame::Keyframe {
+                            at_ms,
+                            snapshot: model.clone(),
+                        };
+                        self.push(&frame)?;
+                        self.last_keyframe_ms = Some(at_ms);
+                        self.changed_since_keyframe = 0;
+                    }
                 }
             }
             update @ Update::Events { .. } => self.push(&Frame::Update { at_ms, update })?,
@@ -631,6 +652,55 @@ mod tests {
             .iter()
             .map(|&pid| Arc::new(ProcessInfo::new(Pid(pid), ProcessKind::Plain, "worker")));
         Snapshot::new("n", 0, 0, seq, processes)
+    }
+
+    /// Keyframe times of a sink fed a 1,000-process node, a delta a second changing
+    /// `per_second` processes, for `seconds`.
+    fn keyframe_times(per_second: u64, seconds: u64) -> Vec<u64> {
+        let pids: Vec<u64> = (1..=1_000).collect();
+        let mut model = snapshot(1, &pids);
+        let header = Header {
+            keyframe_every_ms: 5_000,
+            ..header()
+        };
+        let mut sink = Sink::new(Vec::new(), &header).unwrap();
+        sink.update(0, Update::Full(model.clone())).unwrap();
+        for second in 1..=seconds {
+            let changed = (0..per_second)
+                .map(|i| {
+                    let mut info = model.process(Pid(1 + i)).unwrap().clone();
+                    info.mailbox_len = second;
+                    Arc::new(info)
+                })
+                .collect();
+            let delta = Delta {
+                seq: model.seq + 1,
+                from_seq: model.seq,
+                changed,
+                ..Delta::default()
+            };
+            model.apply(&delta).unwrap();
+            sink.update(second * 1_000, Update::Delta(delta)).unwrap();
+        }
+        let bytes = sink.finish().unwrap();
+        read(&bytes)
+            .unwrap()
+            .recording
+            .frames
+            .iter()
+            .filter(|frame| matches!(frame, Frame::Keyframe { .. }))
+            .map(Frame::at_ms)
+            .collect()
+    }
+
+    #[test]
+    fn keyframes_come_when_enough_changed_or_at_the_latest_after_twelve_periods() {
+        // A twentieth of the node (50) changes every 5 s: a keyframe each period.
+        assert_eq!(keyframe_times(10, 16), [0, 5_000, 10_000, 15_000]);
+        // One process a second: the twentieth is reached after 50 s.
+        assert_eq!(keyframe_times(1, 70), [0, 50_000]);
+        // Nothing changes: a keyframe 12 periods (60 s) after the last.
+        assert_eq!(keyframe_times(0, 130), [0, 60_000, 120_000]);
     }
 
     /// Keyframe (1, 2) at 0, delta adding 3 at 100, an event at 150, a command and its
