@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use beam_support::{KvNode, wait_until};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use otpscope::beam::connection::Connection;
 use erl_dist::term::{Atom, ExternalFun, List, Term};
 use futures_util::future::join_all;
+use otpscope::beam::connection::Connection;
 use otpscope::beam::read::{self, Reader};
 use otpscope::beam::terms::Syntax;
 use otpscope::beam::{BeamClient, ConnectOptions};
@@ -86,16 +86,12 @@ fn create_buckets(node: &KvNode, n: usize) {
     node.eval(&format!(
         "for i <- 1..{n}, do: KV.Registry.create(KV.Registry, \"b#{{i}}\"); :ok"
     ));
-    wait_until(
-        &format!("{n} buckets"),
-        Duration::from_secs(300),
-        || {
-            node.eval("DynamicSupervisor.count_children(KV.BucketSupervisor).active")
-                .parse::<usize>()
-                .unwrap_or(0)
-                == n
-        },
-    );
+    wait_until(&format!("{n} buckets"), Duration::from_secs(300), || {
+        node.eval("DynamicSupervisor.count_children(KV.BucketSupervisor).active")
+            .parse::<usize>()
+            .unwrap_or(0)
+            == n
+    });
 }
 
 /// Times `elixir_code` on the node [`NODE_RUNS`] times with `:timer.tc` and returns the
@@ -236,7 +232,10 @@ fn breakdown(runtime: &Runtime, connection: &Connection, reader: &mut Reader, wh
             let Term::List(pids) = pids else {
                 panic!("erlang:processes() gave a list")
             };
-            let items: Vec<Term> = ITEM_ATOMS.iter().map(|item| Atom::from(*item).into()).collect();
+            let items: Vec<Term> = ITEM_ATOMS
+                .iter()
+                .map(|item| Atom::from(*item).into())
+                .collect();
             let fun: Term = ExternalFun {
                 module: Atom::from("erlang"),
                 function: Atom::from("process_info"),
@@ -245,12 +244,18 @@ fn breakdown(runtime: &Runtime, connection: &Connection, reader: &mut Reader, wh
             .into();
             let started = Instant::now();
             let answers = join_all(pids.elements.chunks(read::BATCH).map(|batch| {
-                let item_lists: Vec<Term> =
-                    batch.iter().map(|_| List::from(items.clone()).into()).collect();
+                let item_lists: Vec<Term> = batch
+                    .iter()
+                    .map(|_| List::from(items.clone()).into())
+                    .collect();
                 connection.call(
                     "lists",
                     "zipwith",
-                    vec![fun.clone(), List::from(batch.to_vec()).into(), List::from(item_lists).into()],
+                    vec![
+                        fun.clone(),
+                        List::from(batch.to_vec()).into(),
+                        List::from(item_lists).into(),
+                    ],
                     Duration::from_secs(30),
                 )
             }))
@@ -337,7 +342,12 @@ fn beam(c: &mut Criterion) {
             timed
         })
     });
-    breakdown(&runtime, &connection, &mut reader, &format!("{SMALL} buckets"));
+    breakdown(
+        &runtime,
+        &connection,
+        &mut reader,
+        &format!("{SMALL} buckets"),
+    );
     node_side(&node, &format!("{SMALL} buckets"));
     cost_of_reading(&runtime, &node, &format!("{SMALL} buckets"));
 
@@ -384,7 +394,12 @@ fn beam(c: &mut Criterion) {
         })
     });
     group.finish();
-    breakdown(&runtime, &connection, &mut reader, &format!("{BIG} buckets"));
+    breakdown(
+        &runtime,
+        &connection,
+        &mut reader,
+        &format!("{BIG} buckets"),
+    );
     node_side(&node, &format!("{BIG} buckets"));
     cost_of_reading(&runtime, &node, &format!("{BIG} buckets"));
 }
