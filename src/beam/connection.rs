@@ -45,6 +45,8 @@ const PASS_THROUGH: u8 = 112;
 const TICK: Duration = Duration::from_secs(15);
 /// The largest frame taken from the node (a full read of a big node is one reply).
 const MAX_FRAME: usize = 512 * 1024 * 1024;
+/// Frames this big or bigger are decoded off the connection's task.
+const DECODE_APART: usize = 64 * 1024;
 /// How long connecting (EPMD, TCP, handshake) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -193,6 +195,7 @@ impl Connection {
         let (downs, down_receiver) = mpsc::unbounded_channel();
         let (closed_sender, closed) = watch::channel(None);
         let atom = Atom::from(local.name.to_string());
+        let (decoded_sender, decoded) = mpsc::unbounded_channel();
         let task = Task {
             me: ErlPid::new(atom.clone(), 0, 0, local.creation.get()),
             node: atom,
@@ -204,6 +207,8 @@ impl Connection {
             calls: HashMap::new(),
             spawned: HashMap::new(),
             monitors: HashMap::new(),
+            decoded,
+            decoded_sender,
             next_ref: AtomicU32::new(1),
         };
         tokio::spawn(async move {
@@ -374,6 +379,9 @@ struct Task {
     spawned: HashMap<Reference, ErlPid>,
     /// Monitored processes by monitor reference.
     monitors: HashMap<Reference, ErlPid>,
+    /// Big frames decoded apart come back here.
+    decoded: mpsc::UnboundedReceiver<Result<Message, String>>,
+    decoded_sender: mpsc::UnboundedSender<Result<Message, String>>,
     next_ref: AtomicU32,
 }
 
@@ -393,6 +401,15 @@ impl Task {
                     Some(Err(error)) => break format!("the connection failed: {error}"),
                     None => break "the node closed the connection".to_owned(),
                 },
+                Some(decoded) = self.decoded.recv() => {
+                    let outcome = match decoded {
+                        Ok(message) => self.route(message).await,
+                        Err(error) => Err(error),
+                    };
+                    if let Err(error) = outcome {
+                        break error;
+                    }
+                }
                 ask = self.asks.recv() => match ask {
                     Some(ask) => {
                         if let Err(error) = self.ask(ask).await {
@@ -505,8 +522,23 @@ impl Task {
                 frame[0]
             ));
         }
-        let message = Message::read_from(&mut &frame[1..])
-            .map_err(|error| format!("cannot decode a message from the node: {error}"))?;
+        if frame.len() >= DECODE_APART {
+            // A big answer (a batch of process_info) is decoded on a blocking thread, so
+            // that several decode at once and the connection keeps reading; what it holds
+            // is routed when it is ready (the order of different calls' answers does not
+            // matter, and a call's own spawn reply came before it).
+            let decoded = self.decoded_sender.clone();
+            tokio::task::spawn_blocking(move || {
+                decoded.send(decode(&frame)).ok();
+            });
+            return Ok(());
+        }
+        let message = decode(&frame)?;
+        self.route(message).await
+    }
+
+    /// Acts on one message from the node.
+    async fn route(&mut self, message: Message) -> Result<(), String> {
         match message {
             Message::SpawnReply(reply) => match reply.result {
                 PidOrAtom::Pid(pid) => {
@@ -566,6 +598,12 @@ impl Task {
         let message = Message::send(from.clone(), reply.into());
         self.send(message).await
     }
+}
+
+/// A control message from a pass-through frame (its first byte is the tag).
+fn decode(frame: &[u8]) -> Result<Message, String> {
+    Message::read_from(&mut &frame[1..])
+        .map_err(|error| format!("cannot decode a message from the node: {error}"))
 }
 
 /// What `erpc:execute_call/4`'s exit says: `{Ref, return, Value}` or

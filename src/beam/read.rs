@@ -57,6 +57,30 @@ const ITEMS: [&str; 12] = [
     "dictionary",
 ];
 
+/// What `process_info` is asked of a process read before: its initial call and dictionary
+/// (`$initial_call`, `$ancestors`) do not change, so they are asked once ([`Fixed`]). They
+/// were a third of every answer.
+const ITEMS_KNOWN: [&str; 10] = [
+    "registered_name",
+    "current_function",
+    "status",
+    "message_queue_len",
+    "links",
+    "monitors",
+    "monitored_by",
+    "trap_exit",
+    "memory",
+    "reductions",
+];
+
+/// What does not change in a process's life, kept from its first read.
+#[derive(Clone, Debug, Default)]
+struct Fixed {
+    initial: Option<Term>,
+    dict_initial: Option<Term>,
+    ancestor: Option<Pid>,
+}
+
 /// A supervisor as its state tells it.
 #[derive(Clone, Debug)]
 struct Spec {
@@ -108,6 +132,8 @@ pub struct Reader {
     specs: HashMap<Pid, Spec>,
     /// The node's pid for each pid read last.
     erl_pids: HashMap<Pid, ErlPid>,
+    /// What does not change, for each process read before.
+    fixed: HashMap<Pid, Fixed>,
 }
 
 /// One process's `process_info`.
@@ -136,6 +162,7 @@ impl Reader {
             syntax,
             specs: HashMap::new(),
             erl_pids: HashMap::new(),
+            fixed: HashMap::new(),
         }
     }
 
@@ -162,6 +189,19 @@ impl Reader {
         self.erl_pids = raws
             .iter()
             .map(|raw| (terms::pid(&raw.erl), raw.erl.clone()))
+            .collect();
+        let fixed = std::mem::take(&mut self.fixed);
+        self.fixed = raws
+            .iter()
+            .map(|raw| {
+                let pid = terms::pid(&raw.erl);
+                let kept = fixed.get(&pid).cloned().unwrap_or_else(|| Fixed {
+                    initial: raw.initial.clone(),
+                    dict_initial: raw.dict_initial.clone(),
+                    ancestor: raw.ancestor,
+                });
+                (pid, kept)
+            })
             .collect();
         // Supervisors outside any application (started from a script or a shell) head trees
         // of their own; one inside a tree is reached from it as well, and read once.
@@ -299,14 +339,25 @@ impl Reader {
 
     /// `process_info` of every pid, in batches in flight together.
     async fn read_processes(&self, pids: &[ErlPid]) -> Result<Vec<Raw>, BeamError> {
-        let items: Vec<Term> = ITEMS.iter().map(|item| Atom::from(*item).into()).collect();
+        let atoms = |items: &[&str]| -> Vec<Term> {
+            items.iter().map(|item| Atom::from(*item).into()).collect()
+        };
+        let (all, known_items) = (atoms(&ITEMS), atoms(&ITEMS_KNOWN));
         let fun: Term = ExternalFun {
             module: Atom::from("erlang"),
             function: Atom::from("process_info"),
             arity: 2,
         }
         .into();
-        let calls = pids.chunks(BATCH).map(|batch| {
+        let (known, new): (Vec<ErlPid>, Vec<ErlPid>) = pids
+            .iter()
+            .cloned()
+            .partition(|pid| self.fixed.contains_key(&terms::pid(pid)));
+        let batches = known
+            .chunks(BATCH)
+            .map(|batch| (batch, &known_items))
+            .chain(new.chunks(BATCH).map(|batch| (batch, &all)));
+        let calls = batches.map(|(batch, items)| {
             let item_lists: Vec<Term> = batch
                 .iter()
                 .map(|_| List::from(items.clone()).into())
@@ -339,6 +390,7 @@ impl Reader {
                 }
             }
         }
+        raws.sort_by_key(|raw| terms::pid(&raw.erl));
         Ok(raws)
     }
 
@@ -418,6 +470,11 @@ impl Reader {
                 }
                 _ => {}
             }
+        }
+        if let Some(fixed) = self.fixed.get(&terms::pid(erl)) {
+            raw.initial = fixed.initial.clone();
+            raw.dict_initial = fixed.dict_initial.clone();
+            raw.ancestor = fixed.ancestor;
         }
         let is_call = raw.dict_initial.is_none()
             && raw
