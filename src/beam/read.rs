@@ -133,7 +133,7 @@ pub struct Reader {
     /// The node's pid for each pid read last.
     erl_pids: HashMap<Pid, ErlPid>,
     /// What does not change, for each process read before.
-    fixed: HashMap<Pid, Fixed>,
+    fixed: HashMap<Pid, Arc<Fixed>>,
 }
 
 /// One process's `process_info`.
@@ -141,9 +141,8 @@ struct Raw {
     erl: ErlPid,
     name: Option<Arc<str>>,
     current: Option<String>,
-    initial: Option<Term>,
-    dict_initial: Option<Term>,
-    ancestor: Option<Pid>,
+    /// Its initial call and dictionary's facts, kept from its first read.
+    fixed: Arc<Fixed>,
     status: Status,
     mailbox: u64,
     links: Vec<Pid>,
@@ -190,24 +189,15 @@ impl Reader {
             .iter()
             .map(|raw| (terms::pid(&raw.erl), raw.erl.clone()))
             .collect();
-        let fixed = std::mem::take(&mut self.fixed);
         self.fixed = raws
             .iter()
-            .map(|raw| {
-                let pid = terms::pid(&raw.erl);
-                let kept = fixed.get(&pid).cloned().unwrap_or_else(|| Fixed {
-                    initial: raw.initial.clone(),
-                    dict_initial: raw.dict_initial.clone(),
-                    ancestor: raw.ancestor,
-                });
-                (pid, kept)
-            })
+            .map(|raw| (terms::pid(&raw.erl), raw.fixed.clone()))
             .collect();
         // Supervisors outside any application (started from a script or a shell) head trees
         // of their own; one inside a tree is reached from it as well, and read once.
         tops.extend(
             raws.iter()
-                .filter(|raw| is_supervisor(raw.dict_initial.as_ref()))
+                .filter(|raw| is_supervisor(raw.fixed.dict_initial.as_ref()))
                 .map(|raw| terms::pid(&raw.erl)),
         );
         let children = self.read_trees(&tops).await?;
@@ -217,7 +207,7 @@ impl Reader {
         let mut spawner: HashMap<Pid, Pid> = HashMap::new();
         for raw in raws {
             let pid = terms::pid(&raw.erl);
-            if let Some(parent) = raw.ancestor {
+            if let Some(parent) = raw.fixed.ancestor {
                 spawner.insert(pid, parent);
             }
             reading.erl_pids.insert(pid, raw.erl.clone());
@@ -401,9 +391,7 @@ impl Reader {
             erl: erl.clone(),
             name: None,
             current: None,
-            initial: None,
-            dict_initial: None,
-            ancestor: None,
+            fixed: Arc::default(),
             status: Status::Waiting,
             mailbox: 0,
             links: Vec::new(),
@@ -413,6 +401,8 @@ impl Reader {
             memory: 0,
             reductions: 0,
         };
+        let known = self.fixed.get(&terms::pid(erl));
+        let mut fixed = Fixed::default();
         for item in items {
             let Some([Term::Atom(key), value]) = terms::tuple(item) else {
                 continue;
@@ -422,7 +412,7 @@ impl Reader {
                     raw.name = terms::atom(value).map(|name| Arc::from(terms::module_name(name)));
                 }
                 "current_function" => raw.current = terms::mfa(value, self.syntax),
-                "initial_call" => raw.initial = Some(value.clone()),
+                "initial_call" => fixed.initial = Some(value.clone()),
                 "status" => {
                     raw.status = match terms::atom(value) {
                         Some("running" | "runnable" | "garbage_collecting") => Status::Running,
@@ -454,10 +444,10 @@ impl Reader {
                     for entry in terms::list(value).unwrap_or_default() {
                         match terms::tuple(entry) {
                             Some([Term::Atom(key), value]) if key.name == "$initial_call" => {
-                                raw.dict_initial = Some(value.clone());
+                                fixed.dict_initial = Some(value.clone());
                             }
                             Some([Term::Atom(key), value]) if key.name == "$ancestors" => {
-                                raw.ancestor = terms::list(value)
+                                fixed.ancestor = terms::list(value)
                                     .and_then(|ancestors| ancestors.first())
                                     .and_then(|first| match first {
                                         Term::Pid(pid) => Some(terms::pid(pid)),
@@ -471,13 +461,13 @@ impl Reader {
                 _ => {}
             }
         }
-        if let Some(fixed) = self.fixed.get(&terms::pid(erl)) {
-            raw.initial = fixed.initial.clone();
-            raw.dict_initial = fixed.dict_initial.clone();
-            raw.ancestor = fixed.ancestor;
-        }
-        let is_call = raw.dict_initial.is_none()
+        raw.fixed = match known {
+            Some(known) => known.clone(),
+            None => Arc::new(fixed),
+        };
+        let is_call = raw.fixed.dict_initial.is_none()
             && raw
+                .fixed
                 .initial
                 .as_ref()
                 .and_then(|initial| terms::mfa(initial, Syntax::Erlang))
@@ -487,14 +477,15 @@ impl Reader {
 
     /// A process as the contract has it, before the trees place it.
     fn info(&self, pid: Pid, raw: Raw) -> ProcessInfo {
-        let initial = raw.dict_initial.as_ref().or(raw.initial.as_ref());
+        let fixed = raw.fixed.clone();
+        let initial = fixed.dict_initial.as_ref().or(fixed.initial.as_ref());
         let label = initial
             .and_then(label)
             .unwrap_or_else(|| "process".to_owned());
         let gen_server = raw.current.as_deref().is_some_and(|current| {
             current.starts_with("gen_server") || current.starts_with(":gen_server")
         });
-        let agent = raw.dict_initial.as_ref().is_some_and(|initial| {
+        let agent = fixed.dict_initial.as_ref().is_some_and(|initial| {
             matches!(terms::tuple(initial), Some([_, Term::Atom(function), _]) if function.name.starts_with('-'))
         });
         let kind = match (gen_server, agent) {
