@@ -360,6 +360,7 @@ impl Task {
             tokio::select! {
                 () = tokio::time::sleep_until(due) => {
                     let answering = std::mem::take(&mut replies);
+                    let started = tokio::time::Instant::now();
                     let outcome = self
                         .read(&mut reader, &mut watcher, &control, &connection, &mut downs)
                         .await;
@@ -378,7 +379,9 @@ impl Task {
                         // A read that failed (a call timed out): try again at the next tick.
                         Err(_) => {}
                     }
-                    due = tokio::time::Instant::now() + self.interval;
+                    // At least as long between reads as a read takes: a big node is read
+                    // at most half the time, however short the interval.
+                    due = tokio::time::Instant::now() + self.interval.max(started.elapsed());
                 }
                 down = downs.recv() => {
                     let Some(down) = down else {
