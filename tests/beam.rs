@@ -663,3 +663,62 @@ impl Drop for KillOnDrop {
         self.0.wait().ok();
     }
 }
+
+/// A dynamic supervisor with more than a thousand children: after the first read, its
+/// children are found from who started each process (`$ancestors`, a registered name here)
+/// instead of `which_children`; the tree must read the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_dynamic_supervisor_reads_its_children_from_their_ancestors() {
+    let node = KvNode::start();
+    node.eval("for i <- 1..1200, do: KV.Registry.create(KV.Registry, \"b#{i}\"); :ok");
+    beam_support::wait_until("1,200 buckets", DEADLINE, || {
+        node.eval("DynamicSupervisor.count_children(KV.BucketSupervisor).active") == "1200"
+    });
+    let mut client = connect(&node).await;
+    let (mut view, mut events) = (None, Vec::new());
+    // The first read lists them; the reads after it derive them.
+    until(
+        &mut client,
+        &mut view,
+        &mut events,
+        "three reads",
+        |s, _| s.seq >= 3 && named(s, "KV.BucketSupervisor").is_some(),
+    )
+    .await;
+    let snapshot = view.clone().unwrap();
+    let buckets = named(&snapshot, "KV.BucketSupervisor").unwrap();
+    let children: Vec<_> = snapshot.children_of(buckets).collect();
+    assert_eq!(children.len(), 1200);
+    assert!(children.iter().all(|child| &*child.label == "KV.Bucket"
+        && child.parent == Some(buckets)
+        && child.kind == ProcessKind::Agent));
+    assert!(
+        children.windows(2).all(|pair| pair[0].pid < pair[1].pid),
+        "pid order"
+    );
+    // One killed: gone from the tree with its reason, the others stay.
+    let victim = children[600].pid;
+    let reply = client
+        .execute(NodeCommand::Exit {
+            pid: victim,
+            reason: ExitReason::Kill,
+        })
+        .await;
+    assert_eq!(reply, Ok(Reply::Done));
+    until(
+        &mut client,
+        &mut view,
+        &mut events,
+        "the bucket gone",
+        |s, e| {
+            !s.contains(victim)
+                && e.contains(&EventKind::Exited {
+                    pid: victim,
+                    reason: ExitReason::Killed,
+                })
+        },
+    )
+    .await;
+    let snapshot = view.unwrap();
+    assert_eq!(snapshot.children_of(buckets).count(), 1199);
+}

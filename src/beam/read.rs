@@ -37,6 +37,9 @@ use super::terms::{self, Syntax};
 pub const BATCH: usize = 2_000;
 /// How long one call of a read may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// A dynamic supervisor with this many children or more has them found from who started
+/// each process instead of listed by `which_children` at every read.
+const DERIVE_FROM: usize = 1_000;
 /// A supervisor with more children than this keeps the child specs first read (reading its
 /// state again would copy every child).
 const RESPEC_LIMIT: usize = 10_000;
@@ -79,6 +82,9 @@ struct Fixed {
     initial: Option<Term>,
     dict_initial: Option<Term>,
     ancestor: Option<Pid>,
+    /// The first ancestor's registered name, when proc_lib wrote a name, not a pid (it does
+    /// for a registered parent: a bucket's is `KV.BucketSupervisor`).
+    ancestor_name: Option<Arc<str>>,
 }
 
 /// A supervisor as its state tells it.
@@ -97,6 +103,12 @@ enum ChildKey {
     Pid(Pid),
     /// A simple_one_for_one supervisor's one template.
     Template,
+}
+
+/// A supervisor's children: known already, or its `which_children` answer.
+enum Listed {
+    Known(Vec<Child>),
+    Answer(Term),
 }
 
 /// One child as its supervisor lists it.
@@ -200,16 +212,32 @@ impl Reader {
                 .filter(|raw| is_supervisor(raw.fixed.dict_initial.as_ref()))
                 .map(|raw| terms::pid(&raw.erl)),
         );
-        let children = self.read_trees(&tops).await?;
+        // Who started each process: its first ancestor, a pid or a registered name.
+        let by_name: HashMap<&str, Pid> = raws
+            .iter()
+            .filter_map(|raw| Some((raw.name.as_deref()?, terms::pid(&raw.erl))))
+            .collect();
+        let spawner: HashMap<Pid, Pid> = raws
+            .iter()
+            .filter_map(|raw| {
+                let parent = raw
+                    .fixed
+                    .ancestor
+                    .or_else(|| by_name.get(raw.fixed.ancestor_name.as_deref()?).copied())?;
+                Some((terms::pid(&raw.erl), parent))
+            })
+            .collect();
+        let supervisors: HashSet<Pid> = raws
+            .iter()
+            .filter(|raw| is_supervisor(raw.fixed.dict_initial.as_ref()))
+            .map(|raw| terms::pid(&raw.erl))
+            .collect();
+        let children = self.read_trees(&tops, &spawner, &supervisors).await?;
 
         let mut reading = Reading::default();
         let mut infos: HashMap<Pid, ProcessInfo> = HashMap::with_capacity(raws.len());
-        let mut spawner: HashMap<Pid, Pid> = HashMap::new();
         for raw in raws {
             let pid = terms::pid(&raw.erl);
-            if let Some(parent) = raw.fixed.ancestor {
-                spawner.insert(pid, parent);
-            }
             reading.erl_pids.insert(pid, raw.erl.clone());
             infos.insert(pid, self.info(pid, raw));
         }
@@ -447,12 +475,14 @@ impl Reader {
                                 fixed.dict_initial = Some(value.clone());
                             }
                             Some([Term::Atom(key), value]) if key.name == "$ancestors" => {
-                                fixed.ancestor = terms::list(value)
-                                    .and_then(|ancestors| ancestors.first())
-                                    .and_then(|first| match first {
-                                        Term::Pid(pid) => Some(terms::pid(pid)),
-                                        _ => None,
-                                    });
+                                match terms::list(value).and_then(|ancestors| ancestors.first()) {
+                                    Some(Term::Pid(pid)) => fixed.ancestor = Some(terms::pid(pid)),
+                                    Some(Term::Atom(name)) => {
+                                        fixed.ancestor_name =
+                                            Some(Arc::from(terms::module_name(&name.name)));
+                                    }
+                                    _ => {}
+                                }
                             }
                             _ => {}
                         }
@@ -566,18 +596,59 @@ impl Reader {
     }
 
     /// The supervision trees under `tops`, a level at a time.
-    async fn read_trees(&mut self, tops: &[Pid]) -> Result<HashMap<Pid, Vec<Child>>, BeamError> {
+    async fn read_trees(
+        &mut self,
+        tops: &[Pid],
+        spawner: &HashMap<Pid, Pid>,
+        supervisors: &HashSet<Pid>,
+    ) -> Result<HashMap<Pid, Vec<Child>>, BeamError> {
+        // A big dynamic supervisor's children are the processes it started (their first
+        // ancestor): no `which_children` listing them all at each read (it was the trees'
+        // cost at 100,000 buckets). Its children have no ids, so nothing else is lost.
+        let mut started_by: HashMap<Pid, Vec<Pid>> = HashMap::new();
+        for (child, parent) in spawner {
+            started_by.entry(*parent).or_default().push(*child);
+        }
+        let derived = |supervisor: Pid, specs: &HashMap<Pid, Spec>| -> Option<Vec<Child>> {
+            let dynamic = specs
+                .get(&supervisor)
+                .is_some_and(|spec| matches!(spec.kind, ProcessKind::DynamicSupervisor { .. }));
+            let kids = started_by.get(&supervisor)?;
+            (dynamic && kids.len() >= DERIVE_FROM).then(|| {
+                let mut kids = kids.clone();
+                kids.sort();
+                kids.into_iter()
+                    .map(|pid| Child {
+                        id: Atom::from("undefined").into(),
+                        id_text: None,
+                        pid: Some(pid),
+                        restarting: false,
+                        supervisor: supervisors.contains(&pid),
+                    })
+                    .collect()
+            })
+        };
         let mut all = HashMap::new();
         let mut level: Vec<Pid> = tops.to_vec();
         let mut seen: HashSet<Pid> = HashSet::new();
         while !level.is_empty() {
             level.retain(|pid| seen.insert(*pid) && self.erl_pids.contains_key(pid));
-            let answers = join_all(level.iter().map(|supervisor| {
-                self.call(
-                    "supervisor",
-                    "which_children",
-                    vec![self.erl_pid(*supervisor)],
-                )
+            let known: Vec<Option<Vec<Child>>> = level
+                .iter()
+                .map(|supervisor| derived(*supervisor, &self.specs))
+                .collect();
+            let answers = join_all(level.iter().zip(&known).map(|(supervisor, known)| async {
+                match known {
+                    Some(children) => Ok(Listed::Known(children.clone())),
+                    None => self
+                        .call(
+                            "supervisor",
+                            "which_children",
+                            vec![self.erl_pid(*supervisor)],
+                        )
+                        .await
+                        .map(Listed::Answer),
+                }
             }))
             .await;
             let mut next = Vec::new();
@@ -585,7 +656,10 @@ impl Reader {
             for (supervisor, answer) in level.iter().zip(answers) {
                 // A supervisor that died or is not one (a top process that is a worker).
                 let Ok(answer) = answer else { continue };
-                let children = self.children(&answer);
+                let children = match answer {
+                    Listed::Known(children) => children,
+                    Listed::Answer(answer) => self.children(&answer),
+                };
                 next.extend(
                     children
                         .iter()
