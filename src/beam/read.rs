@@ -85,6 +85,33 @@ struct Fixed {
     /// The first ancestor's registered name, when proc_lib wrote a name, not a pid (it does
     /// for a registered parent: a bucket's is `KV.BucketSupervisor`).
     ancestor_name: Option<Arc<str>>,
+    /// What the above give, worked out once: the label, the initial call as text, whether it
+    /// runs an Agent's function, whether it is one of the calls' own processes.
+    label: Arc<str>,
+    initial_text: Option<Arc<str>>,
+    agent: bool,
+    is_call: bool,
+}
+
+impl Fixed {
+    /// Works out the derived facts from the read ones.
+    fn finish(mut self, syntax: Syntax) -> Self {
+        let initial = self.dict_initial.as_ref().or(self.initial.as_ref());
+        self.label = Arc::from(initial.and_then(label).as_deref().unwrap_or("process"));
+        self.initial_text = initial
+            .and_then(|initial| initial_call(initial, syntax))
+            .map(Arc::from);
+        self.agent = self.dict_initial.as_ref().is_some_and(|initial| {
+            matches!(terms::tuple(initial), Some([_, Term::Atom(function), _]) if function.name.starts_with('-'))
+        });
+        self.is_call = self.dict_initial.is_none()
+            && self
+                .initial
+                .as_ref()
+                .and_then(|initial| terms::mfa(initial, Syntax::Erlang))
+                .is_some_and(|mfa| mfa == "erpc:execute_call/4");
+        self
+    }
 }
 
 /// A supervisor as its state tells it.
@@ -493,37 +520,23 @@ impl Reader {
         }
         raw.fixed = match known {
             Some(known) => known.clone(),
-            None => Arc::new(fixed),
+            None => Arc::new(fixed.finish(self.syntax)),
         };
-        let is_call = raw.fixed.dict_initial.is_none()
-            && raw
-                .fixed
-                .initial
-                .as_ref()
-                .and_then(|initial| terms::mfa(initial, Syntax::Erlang))
-                == Some("erpc:execute_call/4".to_owned());
-        (!is_call).then_some(raw)
+        (!raw.fixed.is_call).then_some(raw)
     }
 
     /// A process as the contract has it, before the trees place it.
     fn info(&self, pid: Pid, raw: Raw) -> ProcessInfo {
         let fixed = raw.fixed.clone();
-        let initial = fixed.dict_initial.as_ref().or(fixed.initial.as_ref());
-        let label = initial
-            .and_then(label)
-            .unwrap_or_else(|| "process".to_owned());
         let gen_server = raw.current.as_deref().is_some_and(|current| {
             current.starts_with("gen_server") || current.starts_with(":gen_server")
         });
-        let agent = fixed.dict_initial.as_ref().is_some_and(|initial| {
-            matches!(terms::tuple(initial), Some([_, Term::Atom(function), _]) if function.name.starts_with('-'))
-        });
-        let kind = match (gen_server, agent) {
+        let kind = match (gen_server, fixed.agent) {
             (true, true) => ProcessKind::Agent,
             (true, false) => ProcessKind::Server,
             _ => ProcessKind::Plain,
         };
-        let mut info = ProcessInfo::new(pid, kind, label);
+        let mut info = ProcessInfo::new(pid, kind, fixed.label.clone());
         info.name = raw.name;
         info.parent = None;
         info.status = raw.status;
@@ -536,9 +549,7 @@ impl Reader {
             memory_bytes: raw.memory,
             reductions: raw.reductions,
             current_function: raw.current.map(Arc::from),
-            initial_call: initial
-                .and_then(|initial| initial_call(initial, self.syntax))
-                .map(Arc::from),
+            initial_call: fixed.initial_text.clone(),
         }));
         info
     }
