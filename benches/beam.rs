@@ -25,7 +25,7 @@ use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use erl_dist::term::{Atom, ExternalFun, List, Term};
 use futures_util::future::join_all;
 use otpscope::beam::connection::Connection;
-use otpscope::beam::read::{self, Reader};
+use otpscope::beam::read::{self, FIXED_ITEMS, ITEMS, Reader};
 use otpscope::beam::terms::Syntax;
 use otpscope::beam::{BeamClient, ConnectOptions};
 use otpscope::contract::Update;
@@ -42,26 +42,17 @@ const COST_WINDOW: Duration = Duration::from_secs(10);
 /// The interval of the reader whose cost is measured.
 const COST_INTERVAL: Duration = Duration::from_millis(200);
 
-/// What otpscope's read asks `process_info/2` for (src/beam/read.rs `ITEMS`), as Elixir.
-const ITEMS: &str = "[:registered_name, :current_function, :initial_call, :status, \
-                     :message_queue_len, :links, :monitors, :monitored_by, :trap_exit, \
-                     :memory, :reductions, :dictionary]";
+/// What otpscope's first read of a process asks `process_info/2` for (src/beam/read.rs:
+/// `ITEMS`, then `FIXED_ITEMS`).
+fn item_atoms() -> Vec<&'static str> {
+    ITEMS.iter().chain(&FIXED_ITEMS).copied().collect()
+}
 
-/// The same items as atoms.
-const ITEM_ATOMS: [&str; 12] = [
-    "registered_name",
-    "current_function",
-    "initial_call",
-    "status",
-    "message_queue_len",
-    "links",
-    "monitors",
-    "monitored_by",
-    "trap_exit",
-    "memory",
-    "reductions",
-    "dictionary",
-];
+/// The same items as an Elixir list.
+fn items_elixir() -> String {
+    let atoms: Vec<String> = item_atoms().iter().map(|item| format!(":{item}")).collect();
+    format!("[{}]", atoms.join(", "))
+}
 
 /// A 2-worker tokio runtime, as the other benchmarks use.
 fn runtime() -> Runtime {
@@ -110,15 +101,16 @@ fn node_median_us(node: &KvNode, elixir_code: &str) -> f64 {
 fn node_side(node: &KvNode, what: &str) {
     let processes: usize = node.eval("length(Process.list())").parse().unwrap();
     let ms = |us: f64| us / 1_000.0;
+    let items = items_elixir();
     let plain = node_median_us(
         node,
-        &format!("for p <- Process.list(), do: Process.info(p, {ITEMS})"),
+        &format!("for p <- Process.list(), do: Process.info(p, {items})"),
     );
     let zipwith = node_median_us(
         node,
         &format!(
             "pids = Process.list()\n\
-             :lists.zipwith(&:erlang.process_info/2, pids, List.duplicate({ITEMS}, length(pids)))"
+             :lists.zipwith(&:erlang.process_info/2, pids, List.duplicate({items}, length(pids)))"
         ),
     );
     // What observer's Processes tab runs on the node it watches (observer_pro_wx:
@@ -232,9 +224,9 @@ fn breakdown(runtime: &Runtime, connection: &Connection, reader: &mut Reader, wh
             let Term::List(pids) = pids else {
                 panic!("erlang:processes() gave a list")
             };
-            let items: Vec<Term> = ITEM_ATOMS
-                .iter()
-                .map(|item| Atom::from(*item).into())
+            let items: Vec<Term> = item_atoms()
+                .into_iter()
+                .map(|item| Atom::from(item).into())
                 .collect();
             let fun: Term = ExternalFun {
                 module: Atom::from("erlang"),
@@ -309,38 +301,12 @@ fn beam(c: &mut Criterion) {
         read.processes.len()
     );
     group.bench_function("read_kv_1k_buckets", |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            for _ in 0..iters {
-                let started = Instant::now();
-                let reading = runtime.block_on(reader.read()).unwrap();
-                timed += started.elapsed();
-                assert!(reading.processes.len() > SMALL);
-            }
-            timed
-        })
+        b.iter_custom(|iters| time_reads(&runtime, &mut reader, iters, SMALL))
     });
     // A client that has never read the node: connect, ask what it runs, read, build the
     // first snapshot, until `Update::Full` arrives.
     group.bench_function("first_snapshot_kv_1k_buckets", |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            for _ in 0..iters {
-                timed += runtime.block_on(async {
-                    let started = Instant::now();
-                    let mut client = BeamClient::connect(options(&node), Duration::from_secs(60))
-                        .await
-                        .unwrap();
-                    loop {
-                        if let Some(Update::Full(_)) = client.recv().await {
-                            break;
-                        }
-                    }
-                    started.elapsed()
-                });
-            }
-            timed
-        })
+        b.iter_custom(|iters| time_first_snapshots(&runtime, &node, iters))
     });
     breakdown(
         &runtime,
@@ -362,36 +328,10 @@ fn beam(c: &mut Criterion) {
         started.elapsed()
     );
     group.bench_function("read_kv_100k_buckets", |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            for _ in 0..iters {
-                let started = Instant::now();
-                let reading = runtime.block_on(reader.read()).unwrap();
-                timed += started.elapsed();
-                assert!(reading.processes.len() > BIG);
-            }
-            timed
-        })
+        b.iter_custom(|iters| time_reads(&runtime, &mut reader, iters, BIG))
     });
     group.bench_function("first_snapshot_kv_100k_buckets", |b| {
-        b.iter_custom(|iters| {
-            let mut timed = Duration::ZERO;
-            for _ in 0..iters {
-                timed += runtime.block_on(async {
-                    let started = Instant::now();
-                    let mut client = BeamClient::connect(options(&node), Duration::from_secs(60))
-                        .await
-                        .unwrap();
-                    loop {
-                        if let Some(Update::Full(_)) = client.recv().await {
-                            break;
-                        }
-                    }
-                    started.elapsed()
-                });
-            }
-            timed
-        })
+        b.iter_custom(|iters| time_first_snapshots(&runtime, &node, iters))
     });
     group.finish();
     breakdown(
@@ -402,6 +342,39 @@ fn beam(c: &mut Criterion) {
     );
     node_side(&node, &format!("{BIG} buckets"));
     cost_of_reading(&runtime, &node, &format!("{BIG} buckets"));
+}
+
+/// `iters` reads by `reader`, timed, each finding more than `at_least` processes.
+fn time_reads(runtime: &Runtime, reader: &mut Reader, iters: u64, at_least: usize) -> Duration {
+    let mut timed = Duration::ZERO;
+    for _ in 0..iters {
+        let started = Instant::now();
+        let reading = runtime.block_on(reader.read()).unwrap();
+        timed += started.elapsed();
+        assert!(reading.processes.len() > at_least);
+    }
+    timed
+}
+
+/// `iters` clients that have never read `node`, timed from connecting (asking what it runs,
+/// reading, building the first snapshot) until `Update::Full` arrives.
+fn time_first_snapshots(runtime: &Runtime, node: &KvNode, iters: u64) -> Duration {
+    let mut timed = Duration::ZERO;
+    for _ in 0..iters {
+        timed += runtime.block_on(async {
+            let started = Instant::now();
+            let mut client = BeamClient::connect(options(node), Duration::from_secs(60))
+                .await
+                .unwrap();
+            loop {
+                if let Some(Update::Full(_)) = client.recv().await {
+                    break;
+                }
+            }
+            started.elapsed()
+        });
+    }
+    timed
 }
 
 criterion_group!(benches, beam);

@@ -75,6 +75,11 @@ async fn until(
     }
 }
 
+/// Sends the exit signal `reason` to `pid` through `client`, as the Observer's kill does.
+async fn exit(client: &BeamClient, pid: Pid, reason: ExitReason) -> Result<Reply, CommandError> {
+    client.execute(NodeCommand::Exit { pid, reason }).await
+}
+
 fn named(snapshot: &Snapshot, name: &str) -> Option<Pid> {
     snapshot
         .processes()
@@ -155,12 +160,7 @@ async fn the_kv_tree_reads_as_the_chapter_draws_it_and_a_killed_registry_restart
     assert!(facts.memory_bytes > 0);
 
     // Kill the registry: one_for_all restarts both children, with new pids.
-    let reply = client
-        .execute(NodeCommand::Exit {
-            pid: registry,
-            reason: ExitReason::Kill,
-        })
-        .await;
+    let reply = exit(&client, registry, ExitReason::Kill).await;
     assert_eq!(reply, Ok(Reply::Done));
     until(
         &mut client,
@@ -274,12 +274,7 @@ async fn commands_reach_the_app_and_bad_targets_are_clear_errors() {
     // An unknown pid.
     let unknown = Pid(9_999_999);
     assert_eq!(
-        client
-            .execute(NodeCommand::Exit {
-                pid: unknown,
-                reason: ExitReason::Kill
-            })
-            .await,
+        exit(&client, unknown, ExitReason::Kill).await,
         Err(CommandError::NoProcess(unknown))
     );
     // A process that does not answer system messages: sys:get_state times out.
@@ -301,12 +296,7 @@ async fn commands_reach_the_app_and_bad_targets_are_clear_errors() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
     // A custom reason reaches the process as sent.
-    let reply = client
-        .execute(NodeCommand::Exit {
-            pid: silent,
-            reason: ExitReason::custom("boom"),
-        })
-        .await;
+    let reply = exit(&client, silent, ExitReason::custom("boom")).await;
     assert_eq!(reply, Ok(Reply::Done));
     until(&mut client, &mut view, &mut events, "the exit", |_, e| {
         e.contains(&EventKind::Exited {
@@ -376,12 +366,7 @@ async fn processes_dying_while_read_and_a_node_going_down_are_handled() {
         assert!(Instant::now() < deadline, "still {:?}", client.link());
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let reply = client
-        .execute(NodeCommand::Exit {
-            pid: Pid(1),
-            reason: ExitReason::Kill,
-        })
-        .await;
+    let reply = exit(&client, Pid(1), ExitReason::Kill).await;
     assert!(
         matches!(reply, Err(CommandError::Disconnected(_))),
         "{reply:?}"
@@ -698,12 +683,7 @@ async fn a_big_dynamic_supervisor_reads_its_children_from_their_ancestors() {
     );
     // One killed: gone from the tree with its reason, the others stay.
     let victim = children[600].pid;
-    let reply = client
-        .execute(NodeCommand::Exit {
-            pid: victim,
-            reason: ExitReason::Kill,
-        })
-        .await;
+    let reply = exit(&client, victim, ExitReason::Kill).await;
     assert_eq!(reply, Ok(Reply::Done));
     until(
         &mut client,

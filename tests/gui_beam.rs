@@ -8,36 +8,19 @@
 
 mod beam_support;
 
-use std::time::{Duration, Instant};
+mod gui_support;
+
+use std::time::Duration;
 
 use beam_support::KvNode;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use gui_support::{shows, wait_for};
 use otpscope::beam::{BeamClient, ConnectOptions};
 use otpscope::gui::{ObserverApp, Preferences, Tab};
 use otpscope::sources::beam::BeamSource;
 
 const DEADLINE: Duration = Duration::from_secs(20);
-
-fn wait_for(
-    harness: &mut Harness<'static, ObserverApp>,
-    what: &str,
-    condition: impl Fn(&Harness<'static, ObserverApp>) -> bool,
-) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        harness.run_steps(1);
-        if condition(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn shows(harness: &Harness<'static, ObserverApp>, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
-}
 
 /// Types `text` into the tree's search box (holding `previous`, or empty with its hint),
 /// which reveals and selects the first match.
@@ -94,11 +77,11 @@ fn the_observer_shows_a_beam_node_its_restarts_and_its_loss() {
 
     // The kv application's tree, with the node's own pids, and the KV console.
     let registry = pid_text(&node.eval("inspect(Process.whereis(KV.Registry))"));
-    wait_for(&mut harness, "the first snapshot", |h| {
+    wait_for(&mut harness, "the first snapshot", DEADLINE, |h| {
         shows(h, "kernel_sup")
     });
     search(&mut harness, None, &registry);
-    wait_for(&mut harness, "the KV tree", |h| {
+    wait_for(&mut harness, "the KV tree", DEADLINE, |h| {
         shows(h, &format!("KV.Registry {registry}"))
     });
     assert!(shows(&harness, &format!("KV app on {}", node.name())));
@@ -113,13 +96,13 @@ fn the_observer_shows_a_beam_node_its_restarts_and_its_loss() {
     });
     let successor = pid_text(&node.eval("inspect(Process.whereis(KV.Registry))"));
     search(&mut harness, Some(&registry), &successor);
-    wait_for(&mut harness, "the new registry", |h| {
+    wait_for(&mut harness, "the new registry", DEADLINE, |h| {
         shows(h, &format!("KV.Registry {successor}"))
     });
 
     // The node goes down: the Observer says so and keeps the last tree.
     node.stop();
-    wait_for(&mut harness, "the disconnected banner", |h| {
+    wait_for(&mut harness, "the disconnected banner", DEADLINE, |h| {
         shows(h, "Disconnected from the node")
     });
     assert!(shows(&harness, &format!("KV.Registry {successor}")));

@@ -6,10 +6,13 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::time::{Duration, Instant};
+mod gui_support;
+
+use std::time::Duration;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use gui_support::{shows, wait_for};
 use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::nodes::Shown;
 use otpscope::gui::{NodesApp, Preferences, Source, Tab};
@@ -54,26 +57,6 @@ fn source(runtime: &Runtime, served: &Served) -> Box<dyn Source> {
     ))
 }
 
-fn wait_for(
-    harness: &mut Harness<'static, NodesApp>,
-    what: &str,
-    condition: impl Fn(&Harness<'static, NodesApp>) -> bool,
-) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        harness.run_steps(1);
-        if condition(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn shows(harness: &Harness<'static, NodesApp>, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
-}
-
 #[test]
 fn one_window_watches_two_served_nodes_and_marks_the_one_lost() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -96,7 +79,7 @@ fn one_window_watches_two_served_nodes_and_marks_the_one_lost() {
         .build_ui_state(|ui, app: &mut NodesApp| app.frame_ui(ui), app);
     let alpha_title = format!("● KV on alpha at {}", alpha.local_addr());
     let beta_title = format!("● KV on beta at {}", beta.local_addr());
-    wait_for(&mut harness, "both nodes in the bar", |h| {
+    wait_for(&mut harness, "both nodes in the bar", DEADLINE, |h| {
         shows(h, &alpha_title) && shows(h, &beta_title)
     });
     assert_eq!(harness.state().shown, Shown::Node(0));
@@ -106,7 +89,7 @@ fn one_window_watches_two_served_nodes_and_marks_the_one_lost() {
     harness.run_steps(2);
     assert_eq!(harness.state().shown, Shown::Node(1));
     harness.get_by_label("All nodes").click();
-    wait_for(&mut harness, "both trees in the overview", |h| {
+    wait_for(&mut harness, "both trees in the overview", DEADLINE, |h| {
         h.query_all_by_label_contains("KV.Registry <0.3.0>").count() == 2
     });
     assert!(shows(&harness, "KV on alpha at"));
@@ -126,7 +109,9 @@ fn one_window_watches_two_served_nodes_and_marks_the_one_lost() {
     alpha.stop();
     drop(alpha_node);
     let lost = format!("○ KV on alpha at {}", alpha.local_addr());
-    wait_for(&mut harness, "alpha marked lost", |h| shows(h, &lost));
+    wait_for(&mut harness, "alpha marked lost", DEADLINE, |h| {
+        shows(h, &lost)
+    });
     assert!(shows(&harness, &beta_title));
     assert!(shows(&harness, "Disconnected from the node"));
 }

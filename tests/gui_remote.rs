@@ -6,11 +6,14 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod gui_support;
+
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use gui_support::{shows, wait_for};
 use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::{ObserverApp, Preferences, Tab};
 use otpscope::runtime::Node;
@@ -37,26 +40,6 @@ fn serve_kv(runtime: &Runtime, name: &str, address: SocketAddr) -> (Node, Served
         let served = remote::serve(&node, options).unwrap();
         (node, served)
     })
-}
-
-fn wait_for(
-    harness: &mut Harness<'static, ObserverApp>,
-    what: &str,
-    condition: impl Fn(&Harness<'static, ObserverApp>) -> bool,
-) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        harness.run_steps(1);
-        if condition(harness) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn shows(harness: &Harness<'static, ObserverApp>, text: &str) -> bool {
-    harness.query_all_by_label_contains(text).next().is_some()
 }
 
 #[test]
@@ -90,7 +73,7 @@ fn the_observer_follows_a_served_node_through_its_loss_and_return() {
         .build_ui_state(|ui, app: &mut ObserverApp| app.frame_ui(ui), app);
 
     // The served tree, and the KV console its capabilities describe.
-    wait_for(&mut harness, "the served tree", |h| {
+    wait_for(&mut harness, "the served tree", DEADLINE, |h| {
         shows(h, "KV.Registry <0.3.0>")
     });
     assert!(shows(&harness, &format!("KV on first at {address}")));
@@ -100,7 +83,7 @@ fn the_observer_follows_a_served_node_through_its_loss_and_return() {
     // The service stops: the Observer says so and keeps the last tree.
     served.stop();
     drop(first_node);
-    wait_for(&mut harness, "the disconnected banner", |h| {
+    wait_for(&mut harness, "the disconnected banner", DEADLINE, |h| {
         shows(h, "Disconnected from the node")
     });
     assert!(
@@ -111,10 +94,10 @@ fn the_observer_follows_a_served_node_through_its_loss_and_return() {
     // A service comes back on the same address: the Observer reconnects and shows it.
     let (second_node, _served) = serve_kv(&runtime, "second", address);
     let registry = second_node.whereis("KV.Registry").unwrap();
-    wait_for(&mut harness, "the reconnection", |h| {
+    wait_for(&mut harness, "the reconnection", DEADLINE, |h| {
         !shows(h, "Disconnected from the node")
     });
-    wait_for(&mut harness, "the new node's tree", |h| {
+    wait_for(&mut harness, "the new node's tree", DEADLINE, |h| {
         shows(h, &format!("KV.Registry <0.{}.0>", registry.serial()))
     });
 }

@@ -15,7 +15,7 @@ use crate::demo::kv;
 use super::BeamError;
 use super::connection::{ConnectOptions, Connection, Down};
 use super::control::Control;
-use super::read::Reader;
+use super::read::{Reader, Reading};
 use super::terms::{self, Syntax};
 use super::watch::{Watcher, now_unix_ms};
 
@@ -311,7 +311,11 @@ impl Task {
             }
             backoff = (backoff * 2).min(MAX_BACKOFF);
             match Connection::connect(&self.options).await {
-                Ok(connected) => next = Some(connected),
+                Ok(connected) => {
+                    // The node may run other apps now (connecting asked it the first time).
+                    self.refresh_info(&connected.0).await;
+                    next = Some(connected);
+                }
                 Err(error) => {
                     attempts += 1;
                     self.link
@@ -342,7 +346,6 @@ impl Task {
             })
             .map(|ms| now_unix_ms().saturating_sub(ms.max(0) as u64))
             .unwrap_or_else(now_unix_ms);
-        self.refresh_info(&connection).await;
         let mut watcher = Watcher::new(connection.node(), started);
         let mut reader = Reader::new(connection.clone(), self.info.syntax);
         let control = Control::new(
@@ -387,7 +390,7 @@ impl Task {
                     let Some(down) = down else {
                         return End::Lost(connection.closed().await);
                     };
-                    watcher.down(terms::pid(&down.pid), terms::exit_reason(&down.reason, self.info.syntax));
+                    self.take_down(&mut watcher, &down);
                     self.send_events(&mut watcher);
                     due = due.min(tokio::time::Instant::now() + NUDGE);
                 }
@@ -447,22 +450,23 @@ impl Task {
             Duration::from_secs(5),
         );
         let (reading, memory) = tokio::join!(reader.read(), memory);
-        let reading = Arc::new(reading?);
+        let Reading {
+            processes,
+            addresses,
+        } = reading?;
         if let Ok(total) = memory {
             *self.memory.lock() = terms::integer(&total).map(|bytes| bytes.max(0) as u64);
         }
-        control.set_reading(reading.clone());
+        let addresses = Arc::new(addresses);
+        control.set_addresses(addresses.clone());
         // The exits that arrived during the read, so that the processes it finds gone are
         // removed with their real reasons.
         while let Ok(down) = downs.try_recv() {
-            watcher.down(
-                terms::pid(&down.pid),
-                terms::exit_reason(&down.reason, self.info.syntax),
-            );
+            self.take_down(watcher, &down);
         }
-        let (update, new) = watcher.take(&reading);
+        let (update, new) = watcher.take(processes);
         for pid in new {
-            if let Some(erl) = reading.erl_pids.get(&pid) {
+            if let Some(erl) = addresses.erl_pids.get(&pid) {
                 connection.monitor(erl.clone());
             }
         }
@@ -472,6 +476,14 @@ impl Task {
         self.send_events(watcher);
         self.wake();
         Ok(())
+    }
+
+    /// A monitored process's exit, with the node's reason, into the watcher.
+    fn take_down(&self, watcher: &mut Watcher, down: &Down) {
+        watcher.down(
+            terms::pid(&down.pid),
+            terms::exit_reason(&down.reason, self.info.syntax),
+        );
     }
 
     fn send_events(&self, watcher: &mut Watcher) {

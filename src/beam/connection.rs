@@ -2,8 +2,9 @@
 //!
 //! [`erl_dist`] speaks the protocol (EPMD, the handshake with the cookie, the control
 //! messages and the external term format); this module owns the socket. It is a tokio
-//! `TcpStream` with `TCP_NODELAY` set (left on, Nagle delays each small request by up to
-//! 40 ms), wrapped in tokio-util's compat layer for the handshake, then framed as the
+//! `TcpStream` with `TCP_NODELAY` set (left on, Nagle holds each small request back until
+//! the node's delayed ack: 45.9 ms for one call of the stock `erl_rpc` client here, 29 µs on
+//! this socket; see the README), wrapped in tokio-util's compat layer for the handshake, then framed as the
 //! distribution frames them (a 4-byte length, then `112` and the control message; an empty
 //! frame is a tick).
 //!

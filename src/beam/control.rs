@@ -17,7 +17,7 @@ use crate::demo::kv;
 
 use super::BeamError;
 use super::connection::Connection;
-use super::read::Reading;
+use super::read::{self, Addresses, Child};
 use super::terms::{self, Syntax};
 
 /// How long `sys:get_state` waits for a process.
@@ -36,8 +36,8 @@ pub struct Control {
     syntax: Syntax,
     /// Whether the node runs the chapter's KV app (checked again as the node changes).
     kv: Arc<std::sync::atomic::AtomicBool>,
-    /// The last read: pids and supervisors' children, to address them.
-    reading: Arc<Mutex<Arc<Reading>>>,
+    /// The last read's pids and supervisors' children, to address them.
+    addresses: Arc<Mutex<Arc<Addresses>>>,
 }
 
 impl Control {
@@ -47,7 +47,7 @@ impl Control {
             connection,
             syntax,
             kv: Arc::new(std::sync::atomic::AtomicBool::new(kv)),
-            reading: Arc::new(Mutex::new(Arc::new(Reading::default()))),
+            addresses: Arc::new(Mutex::new(Arc::new(Addresses::default()))),
         }
     }
 
@@ -56,13 +56,13 @@ impl Control {
         self.kv.store(kv, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Keeps the last read, to address processes.
-    pub fn set_reading(&self, reading: Arc<Reading>) {
-        *self.reading.lock() = reading;
+    /// Keeps the last read's addresses, to address processes.
+    pub fn set_addresses(&self, addresses: Arc<Addresses>) {
+        *self.addresses.lock() = addresses;
     }
 
     fn erl_pid(&self, pid: Pid) -> Result<ErlPid, CommandError> {
-        self.reading
+        self.addresses
             .lock()
             .erl_pids
             .get(&pid)
@@ -223,36 +223,28 @@ impl Control {
             )
             .await
             .map_err(|error| self.gone(supervisor, error))?;
-        let reading = self.reading.lock().clone();
-        let restart_of = |pid: Option<Pid>| {
-            pid.and_then(|pid| reading.processes.iter().find(|info| info.pid == pid))
-                .and_then(|info| info.restart)
+        // Restart types as the last read found them (which_children does not say).
+        let known = self.addresses.lock().children.get(&supervisor).cloned();
+        let restart_of = |child: &Child| {
+            known
+                .iter()
+                .flatten()
+                .find(|read| {
+                    read.id == child.id && (child.id_text.is_some() || read.pid == child.pid)
+                })
+                .and_then(|read| read.restart)
                 .unwrap_or(Restart::Permanent)
         };
-        let mut children: Vec<ChildRow> = terms::list(&answer)
-            .unwrap_or_default()
+        let children = read::children_of(&answer, self.syntax)
             .iter()
-            .filter_map(|entry| {
-                let [id, child, kind, _] = terms::tuple(entry)? else {
-                    return None;
-                };
-                let pid = match child {
-                    Term::Pid(pid) => Some(terms::pid(pid)),
-                    _ => None,
-                };
-                Some(ChildRow {
-                    id: match terms::atom(id) {
-                        Some(name) => terms::module_name(name).to_owned(),
-                        None => terms::format(id, self.syntax),
-                    },
-                    pid,
-                    is_restarting: terms::atom(child) == Some("restarting"),
-                    is_supervisor: terms::atom(kind) == Some("supervisor"),
-                    restart: restart_of(pid),
-                })
+            .map(|child| ChildRow {
+                id: child.id_text.as_deref().unwrap_or("undefined").to_owned(),
+                pid: child.pid,
+                is_restarting: child.restarting,
+                is_supervisor: child.supervisor,
+                restart: restart_of(child),
             })
             .collect();
-        children.reverse();
         Ok(Reply::Children {
             supervisor,
             children,
@@ -261,8 +253,8 @@ impl Control {
 
     /// The id term of the child `id` names (as views write it) under `supervisor`.
     fn child_id(&self, supervisor: Pid, id: &str) -> Result<Term, CommandError> {
-        let reading = self.reading.lock();
-        let children = reading
+        let addresses = self.addresses.lock();
+        let children = addresses
             .children
             .get(&supervisor)
             .ok_or(CommandError::NotASupervisor(supervisor))?;

@@ -44,11 +44,10 @@ const DERIVE_FROM: usize = 1_000;
 /// state again would copy every child).
 const RESPEC_LIMIT: usize = 10_000;
 
-/// What `process_info/2` is asked, in this order.
-const ITEMS: [&str; 12] = [
+/// What `process_info/2` is asked of every process at every read: what can change.
+pub const ITEMS: [&str; 10] = [
     "registered_name",
     "current_function",
-    "initial_call",
     "status",
     "message_queue_len",
     "links",
@@ -57,24 +56,12 @@ const ITEMS: [&str; 12] = [
     "trap_exit",
     "memory",
     "reductions",
-    "dictionary",
 ];
 
-/// What `process_info` is asked of a process read before: its initial call and dictionary
+/// What is asked besides the first time a process is read: its initial call and dictionary
 /// (`$initial_call`, `$ancestors`) do not change, so they are asked once ([`Fixed`]). They
 /// were a third of every answer.
-const ITEMS_KNOWN: [&str; 10] = [
-    "registered_name",
-    "current_function",
-    "status",
-    "message_queue_len",
-    "links",
-    "monitors",
-    "monitored_by",
-    "trap_exit",
-    "memory",
-    "reductions",
-];
+pub const FIXED_ITEMS: [&str; 2] = ["initial_call", "dictionary"];
 
 /// What does not change in a process's life, kept from its first read.
 #[derive(Clone, Debug, Default)]
@@ -151,13 +138,22 @@ pub struct Child {
     pub restarting: bool,
     /// Whether it is a supervisor.
     pub supervisor: bool,
+    /// Its restart type, where the supervisor's state tells it.
+    pub restart: Option<Restart>,
 }
 
-/// What a read gives besides the processes: what commands need to address the node.
-#[derive(Clone, Debug, Default)]
+/// One read of the node.
+#[derive(Debug, Default)]
 pub struct Reading {
     /// The processes, in no order. Restart counts and start times are the watcher's to set.
     pub processes: Vec<ProcessInfo>,
+    /// What commands need to address the node's processes.
+    pub addresses: Addresses,
+}
+
+/// What commands need to address the node, as of a read.
+#[derive(Clone, Debug, Default)]
+pub struct Addresses {
     /// The node's pid for each process.
     pub erl_pids: HashMap<Pid, ErlPid>,
     /// Each supervisor's children as it lists them, in start order.
@@ -169,7 +165,7 @@ pub struct Reader {
     connection: Connection,
     syntax: Syntax,
     specs: HashMap<Pid, Spec>,
-    /// The node's pid for each pid read last.
+    /// The node's pid for each process of the read under way (handed out with it).
     erl_pids: HashMap<Pid, ErlPid>,
     /// What does not change, for each process read before.
     fixed: HashMap<Pid, Arc<Fixed>>,
@@ -232,13 +228,6 @@ impl Reader {
             .iter()
             .map(|raw| (terms::pid(&raw.erl), raw.fixed.clone()))
             .collect();
-        // Supervisors outside any application (started from a script or a shell) head trees
-        // of their own; one inside a tree is reached from it as well, and read once.
-        tops.extend(
-            raws.iter()
-                .filter(|raw| is_supervisor(raw.fixed.dict_initial.as_ref()))
-                .map(|raw| terms::pid(&raw.erl)),
-        );
         // Who started each process: its first ancestor, a pid or a registered name.
         let by_name: HashMap<&str, Pid> = raws
             .iter()
@@ -259,15 +248,18 @@ impl Reader {
             .filter(|raw| is_supervisor(raw.fixed.dict_initial.as_ref()))
             .map(|raw| terms::pid(&raw.erl))
             .collect();
-        let children = self.read_trees(&tops, &spawner, &supervisors).await?;
+        // Supervisors outside any application (started from a script or a shell) head trees
+        // of their own; one inside a tree is reached from it as well, and read once.
+        tops.extend(supervisors.iter().copied());
+        let mut children = self.read_trees(&tops, &spawner, &supervisors).await?;
 
-        let mut reading = Reading::default();
-        let mut infos: HashMap<Pid, ProcessInfo> = HashMap::with_capacity(raws.len());
-        for raw in raws {
-            let pid = terms::pid(&raw.erl);
-            reading.erl_pids.insert(pid, raw.erl.clone());
-            infos.insert(pid, self.info(pid, raw));
-        }
+        let mut infos: HashMap<Pid, ProcessInfo> = raws
+            .into_iter()
+            .map(|raw| {
+                let pid = terms::pid(&raw.erl);
+                (pid, self.info(pid, raw))
+            })
+            .collect();
 
         // The trees: master, the process that started the top supervisor, the supervisors.
         let mut in_tree: HashSet<Pid> = HashSet::new();
@@ -299,7 +291,7 @@ impl Reader {
             }
         }
         in_tree.extend(children.keys().copied());
-        for (supervisor, list) in &children {
+        for (supervisor, list) in &mut children {
             let spec = self.specs.get(supervisor);
             if let (Some(spec), Some(info)) = (spec, infos.get_mut(supervisor)) {
                 info.kind = spec.kind.clone();
@@ -327,6 +319,7 @@ impl Reader {
                         .or_else(|| spec.children.get(&ChildKey::Template))
                 });
                 if let Some((restart, shutdown)) = known {
+                    child.restart = Some(*restart);
                     info.restart = Some(*restart);
                     info.shutdown = Some(*shutdown);
                 }
@@ -377,9 +370,13 @@ impl Reader {
                 info.children = kids.into_iter().collect();
             }
         }
-        reading.processes = infos.into_values().collect();
-        reading.children = children;
-        Ok(reading)
+        Ok(Reading {
+            processes: infos.into_values().collect(),
+            addresses: Addresses {
+                erl_pids: std::mem::take(&mut self.erl_pids),
+                children,
+            },
+        })
     }
 
     /// `process_info` of every pid, in batches in flight together.
@@ -387,7 +384,12 @@ impl Reader {
         let atoms = |items: &[&str]| -> Vec<Term> {
             items.iter().map(|item| Atom::from(*item).into()).collect()
         };
-        let (all, known_items) = (atoms(&ITEMS), atoms(&ITEMS_KNOWN));
+        let known_items = atoms(&ITEMS);
+        let all: Vec<Term> = known_items
+            .iter()
+            .cloned()
+            .chain(atoms(&FIXED_ITEMS))
+            .collect();
         let fun: Term = ExternalFun {
             module: Atom::from("erlang"),
             function: Atom::from("process_info"),
@@ -635,6 +637,7 @@ impl Reader {
                         pid: Some(pid),
                         restarting: false,
                         supervisor: supervisors.contains(&pid),
+                        restart: None,
                     })
                     .collect()
             })
@@ -669,7 +672,7 @@ impl Reader {
                 let Ok(answer) = answer else { continue };
                 let children = match answer {
                     Listed::Known(children) => children,
-                    Listed::Answer(answer) => self.children(&answer),
+                    Listed::Answer(answer) => children_of(&answer, self.syntax),
                 };
                 next.extend(
                     children
@@ -720,36 +723,38 @@ impl Reader {
             .map(Term::from)
             .unwrap_or_else(|| Atom::from("undefined").into())
     }
+}
 
-    /// `which_children`'s answer, in start order (it lists the newest first).
-    fn children(&self, answer: &Term) -> Vec<Child> {
-        let mut children: Vec<Child> = terms::list(answer)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|entry| {
-                let [id, child, Term::Atom(kind), _modules] = terms::tuple(entry)? else {
-                    return None;
-                };
-                let id_text = match terms::atom(id) {
-                    Some("undefined") => None,
-                    Some(name) => Some(Arc::from(terms::module_name(name))),
-                    None => Some(Arc::from(terms::format(id, self.syntax))),
-                };
-                Some(Child {
-                    id: id.clone(),
-                    id_text,
-                    pid: match child {
-                        Term::Pid(pid) => Some(terms::pid(pid)),
-                        _ => None,
-                    },
-                    restarting: terms::atom(child) == Some("restarting"),
-                    supervisor: kind.name == "supervisor",
-                })
+/// `supervisor:which_children/1`'s answer, in start order (it lists the newest first), with
+/// ids written in `syntax`.
+pub fn children_of(answer: &Term, syntax: Syntax) -> Vec<Child> {
+    let mut children: Vec<Child> = terms::list(answer)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|entry| {
+            let [id, child, Term::Atom(kind), _modules] = terms::tuple(entry)? else {
+                return None;
+            };
+            let id_text = match terms::atom(id) {
+                Some("undefined") => None,
+                Some(name) => Some(Arc::from(terms::module_name(name))),
+                None => Some(Arc::from(terms::format(id, syntax))),
+            };
+            Some(Child {
+                id: id.clone(),
+                id_text,
+                pid: match child {
+                    Term::Pid(pid) => Some(terms::pid(pid)),
+                    _ => None,
+                },
+                restarting: terms::atom(child) == Some("restarting"),
+                supervisor: kind.name == "supervisor",
+                restart: None,
             })
-            .collect();
-        children.reverse();
-        children
-    }
+        })
+        .collect();
+    children.reverse();
+    children
 }
 
 /// An initial call as text: `KV.Registry.init/1`, and a supervisor's

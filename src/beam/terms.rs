@@ -69,7 +69,6 @@ pub fn atom(term: &Term) -> Option<&str> {
 pub fn list(term: &Term) -> Option<&[Term]> {
     match term {
         Term::List(list) => Some(&list.elements),
-        Term::ByteList(_) => None,
         _ => None,
     }
 }
@@ -193,10 +192,7 @@ fn write_term(out: &mut String, term: &Term, syntax: Syntax) {
         }
         Term::Pid(pid) => write_pid(out, pid, syntax),
         Term::Port(port) => {
-            let _ = match syntax {
-                Syntax::Elixir => write!(out, "#Port<0.{}>", port.id),
-                Syntax::Erlang => write!(out, "#Port<0.{}>", port.id),
-            };
+            let _ = write!(out, "#Port<0.{}>", port.id);
         }
         Term::Reference(reference) => {
             let ids: Vec<String> = reference.id.iter().rev().map(u32::to_string).collect();

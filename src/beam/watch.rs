@@ -21,8 +21,6 @@ use crate::contract::{
     Delta, Event, EventKind, ExitReason, Pid, ProcessInfo, Removed, Snapshot, Update,
 };
 
-use super::read::Reading;
-
 /// What the watcher remembers between reads.
 pub struct Watcher {
     node: Arc<str>,
@@ -104,12 +102,11 @@ impl Watcher {
         std::mem::take(&mut self.events)
     }
 
-    /// Takes a read: the first is a full snapshot, later ones a delta (`None` when nothing
-    /// changed). Gives the pids new to the view, to monitor.
-    pub fn take(&mut self, reading: &Reading) -> (Option<Update>, Vec<Pid>) {
+    /// Takes a read's processes: the first read is a full snapshot, later ones a delta
+    /// (`None` when nothing changed). Gives the pids new to the view, to monitor.
+    pub fn take(&mut self, mut processes: Vec<ProcessInfo>) -> (Option<Update>, Vec<Pid>) {
         let now_ms = self.now_ms();
         let taken_at = now_unix_ms();
-        let mut processes: Vec<ProcessInfo> = reading.processes.clone();
         let mut restarted: Vec<(Pid, Arc<str>, Pid, Pid)> = Vec::new();
         let live: HashSet<Pid> = processes.iter().map(|info| info.pid).collect();
         for info in &mut processes {
@@ -217,31 +214,24 @@ mod tests {
         info
     }
 
-    fn reading(processes: Vec<ProcessInfo>) -> Reading {
-        Reading {
-            processes,
-            ..Reading::default()
-        }
-    }
-
     #[test]
     fn a_changed_child_pid_is_a_restart_and_a_down_gives_the_real_reason() {
         let mut watcher = Watcher::new("kv@127.0.0.1", now_unix_ms());
-        let first = reading(vec![
+        let first = vec![
             process(1, None, None),
             process(2, Some(1), Some("KV.Registry")),
-        ]);
-        let (update, new) = watcher.take(&first);
+        ];
+        let (update, new) = watcher.take(first);
         assert!(matches!(update, Some(Update::Full(_))));
         assert_eq!(new, vec![Pid(1), Pid(2)]);
         assert!(watcher.take_events().is_empty());
 
         watcher.down(Pid(2), ExitReason::Killed);
-        let second = reading(vec![
+        let second = vec![
             process(1, None, None),
             process(3, Some(1), Some("KV.Registry")),
-        ]);
-        let (update, new) = watcher.take(&second);
+        ];
+        let (update, new) = watcher.take(second.clone());
         let Some(Update::Delta(delta)) = update else {
             panic!("expected a delta")
         };
@@ -276,17 +266,14 @@ mod tests {
             ]
         );
         // The same read again: nothing changed.
-        assert!(watcher.take(&second).0.is_none());
+        assert!(watcher.take(second).0.is_none());
     }
 
     #[test]
     fn a_process_gone_without_a_down_is_removed_with_noproc() {
         let mut watcher = Watcher::new("n@h", now_unix_ms());
-        watcher.take(&reading(vec![
-            process(1, None, None),
-            process(2, None, None),
-        ]));
-        let (update, _) = watcher.take(&reading(vec![process(1, None, None)]));
+        watcher.take(vec![process(1, None, None), process(2, None, None)]);
+        let (update, _) = watcher.take(vec![process(1, None, None)]);
         let Some(Update::Delta(delta)) = update else {
             panic!("expected a delta")
         };

@@ -4,7 +4,10 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 
 use otpscope::gui::{RequestId, Source};
 use otpscope::snapshot::model::{Command, CommandError, Reply, Update};
@@ -109,4 +112,28 @@ impl<S: Source> Source for Recorder<S> {
     fn memory_bytes(&self) -> Option<u64> {
         self.inner.memory_bytes()
     }
+}
+
+/// Steps `harness` a frame at a time until `condition` holds; fails the test, naming `what`,
+/// once `deadline` has passed.
+pub fn wait_for<S>(
+    harness: &mut Harness<'static, S>,
+    what: &str,
+    deadline: Duration,
+    condition: impl Fn(&Harness<'static, S>) -> bool,
+) {
+    let until = Instant::now() + deadline;
+    loop {
+        harness.run_steps(1);
+        if condition(harness) {
+            return;
+        }
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a widget whose label holds `text` is shown.
+pub fn shows<S>(harness: &Harness<'static, S>, text: &str) -> bool {
+    harness.query_all_by_label_contains(text).next().is_some()
 }
