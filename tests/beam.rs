@@ -214,6 +214,33 @@ async fn the_kv_tree_reads_as_the_chapter_draws_it_and_a_killed_registry_restart
     let new_buckets = named(&snapshot, "KV.BucketSupervisor").unwrap();
     assert_ne!(new_buckets, buckets);
     assert_eq!(snapshot.process(new_buckets).unwrap().restarts, 1);
+    // Only the node's own monitors: this client's (another node's pid) is not one of its
+    // processes, and must not read as one (it was once taken for `<0.0.0>`, init).
+    assert_eq!(
+        node.eval(
+            "{:monitored_by, by} = Process.info(Process.whereis(KV.Supervisor), :monitored_by)\n\
+             inspect(Enum.filter(by, &(node(&1) == node())))"
+        ),
+        "[]"
+    );
+    assert!(
+        node.eval(
+            "{:monitored_by, by} = Process.info(Process.whereis(KV.Supervisor), :monitored_by)\n\
+               inspect(length(by))"
+        )
+        .parse::<usize>()
+        .unwrap()
+            >= 1,
+        "this client monitors it"
+    );
+    assert_eq!(
+        snapshot
+            .process(supervisor)
+            .unwrap()
+            .monitored_by
+            .as_slice(),
+        []
+    );
     assert_eq!(
         elixir_pid(&node.eval("inspect(Process.whereis(KV.Registry))")),
         new_registry

@@ -480,20 +480,22 @@ impl Reader {
                 "message_queue_len" => {
                     raw.mailbox = terms::integer(value).unwrap_or(0).max(0) as u64
                 }
-                "links" => raw.links = local_pids(value),
+                "links" => raw.links = self.local_pids(value),
                 "monitors" => {
                     raw.monitors = terms::list(value)
                         .unwrap_or_default()
                         .iter()
                         .filter_map(|monitor| match terms::tuple(monitor)? {
-                            [Term::Atom(tag), Term::Pid(pid)] if tag.name == "process" => {
+                            [Term::Atom(tag), Term::Pid(pid)]
+                                if tag.name == "process" && self.is_local(pid) =>
+                            {
                                 Some(terms::pid(pid))
                             }
                             _ => None,
                         })
                         .collect();
                 }
-                "monitored_by" => raw.monitored_by = local_pids(value),
+                "monitored_by" => raw.monitored_by = self.local_pids(value),
                 "trap_exit" => raw.trap_exit = terms::atom(value) == Some("true"),
                 "memory" => raw.memory = terms::integer(value).unwrap_or(0).max(0) as u64,
                 "reductions" => raw.reductions = terms::integer(value).unwrap_or(0).max(0) as u64,
@@ -525,6 +527,24 @@ impl Reader {
             None => Arc::new(fixed.finish(self.syntax)),
         };
         (!raw.fixed.is_call).then_some(raw)
+    }
+
+    /// Whether `pid` is a process of the observed node (a link or monitor may be another
+    /// node's: this client's own monitors among them, which the contract cannot name).
+    fn is_local(&self, pid: &ErlPid) -> bool {
+        pid.node.name == self.connection.node()
+    }
+
+    /// The node's own pids in a list term.
+    fn local_pids(&self, term: &Term) -> Vec<Pid> {
+        terms::list(term)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|term| match term {
+                Term::Pid(pid) if self.is_local(pid) => Some(terms::pid(pid)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// A process as the contract has it, before the trees place it.
@@ -793,17 +813,6 @@ fn label(initial: &Term) -> Option<String> {
         &module.name
     };
     Some(terms::module_name(module).to_owned())
-}
-
-fn local_pids(term: &Term) -> Vec<Pid> {
-    terms::list(term)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|term| match term {
-            Term::Pid(pid) => Some(terms::pid(pid)),
-            _ => None,
-        })
-        .collect()
 }
 
 fn sorted(mut pids: Vec<Pid>) -> PidList {
