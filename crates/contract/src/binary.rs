@@ -32,6 +32,11 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Resul
     Ok(())
 }
 
+/// Reads a value from the start of `bytes`; gives it and the bytes after it.
+pub fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), BinaryError> {
+    Ok(postcard::take_from_bytes(bytes)?)
+}
+
 /// Reads a value from its binary form; bytes left over are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, BinaryError> {
     let (value, rest) = postcard::take_from_bytes(bytes)?;

@@ -37,7 +37,7 @@ pub use pid::{ParsePidError, Pid};
 pub use process::{
     ExitReason, PidList, ProcessInfo, ProcessKind, Restart, Shutdown, Status, Strategy, VmFacts,
 };
-pub use snapshot::{ApplyError, Snapshot};
+pub use snapshot::{ApplyError, PartOut, Snapshot, SnapshotHead, SnapshotPart};
 pub use update::{Delta, Event, EventKind, Removed, Update};
 
 /// Building snapshots fast, for sources that read a large node: processes read in runs

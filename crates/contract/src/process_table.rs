@@ -108,6 +108,16 @@ impl ReadRun {
         }
     }
 
+    /// How many processes it holds.
+    pub fn len(&self) -> usize {
+        self.pids.len()
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.pids.is_empty()
+    }
+
     /// Makes room for `more` processes.
     fn reserve(&mut self, more: usize) {
         self.pids.reserve(more);
@@ -316,6 +326,11 @@ impl ProcessTable {
             Ok(offset) => Ok(low + offset),
             Err(offset) => Err(low + offset),
         }
+    }
+
+    /// Every process in pid order, as a slice.
+    pub(super) fn infos(&self) -> &[Arc<ProcessInfo>] {
+        &self.infos
     }
 
     /// Every process in pid order.

@@ -170,6 +170,16 @@ impl Snapshot {
         InPlace::Replaced(info)
     }
 
+    /// The process at `index` in pid order (0 is the oldest live process).
+    pub fn process_at(&self, index: usize) -> Option<&ProcessInfo> {
+        self.processes.infos().get(index).map(Arc::as_ref)
+    }
+
+    /// Where `pid` is in pid order, if live: what [`process_at`](Self::process_at) takes.
+    pub fn position(&self, pid: Pid) -> Option<usize> {
+        self.processes.pids().binary_search(&pid).ok()
+    }
+
     /// Whether `pid` is live in this snapshot.
     pub fn contains(&self, pid: Pid) -> bool {
         self.processes.contains(pid)
@@ -404,6 +414,108 @@ impl<'de> Deserialize<'de> for Snapshot {
     }
 }
 
+/// A full snapshot's header when it is sent in parts (see [`Snapshot::parts`]): everything
+/// but the processes, and how many parts carry them.
+///
+/// A big node's snapshot goes on the remote wire so: the node encodes the next part while the
+/// client decodes the last, and the client decodes its parts on several threads at once, then
+/// joins them with [`Snapshot::from_parts`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotHead {
+    /// The model's version the snapshot was written in.
+    pub format_version: u32,
+    /// The node's name.
+    pub node: Arc<str>,
+    /// When the node started (wall clock).
+    pub node_started_at_unix_ms: u64,
+    /// When the data was read (wall clock).
+    pub taken_at_unix_ms: u64,
+    /// The snapshot's position in its stream.
+    pub seq: u64,
+    /// How many parts follow.
+    pub parts: u32,
+}
+
+/// One part of a snapshot's processes, borrowed for writing: a list of processes in pid
+/// order, the same form as a snapshot's `processes`.
+#[derive(Clone, Copy, Debug)]
+pub struct PartOut<'a>(&'a [Arc<ProcessInfo>]);
+
+impl PartOut<'_> {
+    /// How many processes it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for PartOut<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+/// One part of a snapshot's processes, read (see [`SnapshotHead`]).
+#[derive(Debug)]
+pub struct SnapshotPart(ReadRun);
+
+impl SnapshotPart {
+    /// How many processes it holds.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for SnapshotPart {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::process_table::read_run(deserializer).map(Self)
+    }
+}
+
+impl Snapshot {
+    /// Its header, for sending it in `parts` parts.
+    pub fn head(&self, parts: u32) -> SnapshotHead {
+        SnapshotHead {
+            format_version: self.format_version,
+            node: self.node.clone(),
+            node_started_at_unix_ms: self.node_started_at_unix_ms,
+            taken_at_unix_ms: self.taken_at_unix_ms,
+            seq: self.seq,
+            parts,
+        }
+    }
+
+    /// Its processes in pid order, cut into parts of at most `per_part` (at least one)
+    /// processes each; none for an empty snapshot.
+    pub fn parts(&self, per_part: usize) -> impl ExactSizeIterator<Item = PartOut<'_>> + '_ {
+        self.processes.infos().chunks(per_part.max(1)).map(PartOut)
+    }
+
+    /// The snapshot a header and its parts, in the order sent, describe. The roots are
+    /// derived again from the processes, as when a whole snapshot is read.
+    pub fn from_parts(head: SnapshotHead, parts: Vec<SnapshotPart>) -> Self {
+        let runs = parts.into_iter().map(|part| part.0).collect();
+        let mut snapshot = Self::from_runs(
+            head.node,
+            head.node_started_at_unix_ms,
+            head.taken_at_unix_ms,
+            head.seq,
+            runs,
+        );
+        snapshot.format_version = head.format_version;
+        snapshot
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -446,6 +558,10 @@ mod tests {
             snap.processes().map(|i| i.pid.0).collect::<Vec<_>>(),
             [1, 2, 5, 6, 9]
         );
+        assert_eq!(snap.position(Pid(6)), Some(3));
+        assert_eq!(snap.process_at(3).map(|i| i.pid), Some(Pid(6)));
+        assert_eq!(snap.position(Pid(7)), None);
+        assert!(snap.process_at(5).is_none());
     }
 
     #[test]
@@ -550,5 +666,38 @@ mod tests {
         let back: Snapshot = crate::binary::decode(&bytes).unwrap();
         assert_eq!(back, snap);
         assert_eq!(back.roots().map(|p| p.pid).collect::<Vec<_>>(), [Pid(1)]);
+    }
+
+    #[test]
+    fn a_snapshot_sent_in_parts_reads_back_equal_with_its_roots() {
+        // 1 and 4 are roots; 4's parent (3) is not in the snapshot; 7's is, in another part.
+        let snap = snapshot(vec![
+            info(1, None, &[2, 7]),
+            info(2, Some(1), &[]),
+            info(4, Some(3), &[5]),
+            info(5, Some(4), &[]),
+            info(6, Some(5), &[]),
+            info(7, Some(1), &[]),
+            info(8, Some(7), &[]),
+        ]);
+        let parts: Vec<Vec<u8>> = snap
+            .parts(3)
+            .map(|part| crate::binary::encode(&part).unwrap())
+            .collect();
+        assert_eq!(parts.len(), 3, "7 processes, 3 a part");
+        let head: SnapshotHead =
+            crate::binary::decode(&crate::binary::encode(&snap.head(3)).unwrap()).unwrap();
+        let read: Vec<SnapshotPart> = parts
+            .iter()
+            .map(|bytes| crate::binary::decode(bytes).unwrap())
+            .collect();
+        assert_eq!(
+            read.iter().map(SnapshotPart::len).collect::<Vec<_>>(),
+            [3, 3, 1]
+        );
+        let back = Snapshot::from_parts(head, read);
+        assert_eq!(back, snap);
+        assert_eq!(roots(&back), vec![1, 4]);
+        assert_eq!(snapshot(Vec::new()).parts(3).len(), 0);
     }
 }

@@ -255,8 +255,9 @@ async fn a_node_of_another_version_is_named_and_refused_on_both_ends() {
         .unwrap();
     let text = String::from_utf8_lossy(&answer);
     let expected = format!(
-        "version mismatch: the peer speaks protocol 99 with format 1, this end protocol 1 with \
+        "version mismatch: the peer speaks protocol 99 with format 1, this end protocol {} with \
          format {}",
+        otpscope_runtime::remote::PROTOCOL_VERSION,
         otpscope_runtime::observe::FORMAT_VERSION
     );
     assert!(text.contains(&expected), "{text}");
@@ -516,4 +517,46 @@ async fn a_snapshot_bigger_than_what_the_node_accepts_from_clients_is_sent_whole
     assert_eq!(snapshot.len(), 4000);
     let bytes = otpscope_runtime::observe::model::binary::encode(&snapshot).unwrap();
     assert!(bytes.len() > 1 << 20, "{} bytes", bytes.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_snapshot_comes_in_parts_and_reads_back_as_the_node_holds_it() {
+    use otpscope_runtime::remote::SNAPSHOT_PART;
+
+    let node = Node::new("parts");
+    let served = serve_with(&node, ServeOptions::default());
+    // Two whole parts and a short third.
+    let count = 2 * SNAPSHOT_PART + 17;
+    let mut pids = Vec::new();
+    for _ in 0..count {
+        let pid = node
+            .spawn(|_ctx, mut inbox: otpscope_runtime::Inbox<()>| async move {
+                inbox.recv().await;
+            })
+            .pid();
+        pids.push(pid);
+    }
+    let mut client = attach(&served, "control-secret").await.unwrap();
+    client.subscribe(Duration::from_millis(5)).await.unwrap();
+    let mut snapshot = first_snapshot(&mut client).await;
+    assert_eq!(snapshot.len(), count);
+    let read: Vec<u64> = snapshot.processes().map(|info| info.pid.0).collect();
+    let spawned: Vec<u64> = pids.iter().map(|pid| pid.serial()).collect();
+    assert_eq!(read, spawned, "every process once, in pid order");
+    assert_eq!(snapshot.root_pids().len(), count, "none has a parent");
+    // The stream goes on from it: a process that exits comes in a delta that applies.
+    node.exit(pids[SNAPSHOT_PART + 1], otpscope_runtime::ExitReason::Kill)
+        .unwrap();
+    let removed = receive_until(&mut client, |message| match message {
+        ServerMessage::Update(Update::Delta(delta)) => {
+            snapshot.apply(&delta).unwrap();
+            (!delta.removed.is_empty()).then_some(delta.removed)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].pid.0, pids[SNAPSHOT_PART + 1].serial());
+    assert_eq!(removed[0].reason, ExitReason::Killed);
+    assert_eq!(snapshot.len(), count - 1);
 }

@@ -12,9 +12,9 @@ use proptest::prelude::*;
 
 use otpscope_runtime::observe::model::{
     AppCommand, Command, Delta, Event, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind,
-    Update, binary,
+    Snapshot, Update, binary,
 };
-use otpscope_runtime::remote::{ClientMessage, ServerMessage};
+use otpscope_runtime::remote::{ClientMessage, ServerFrame, ServerMessage};
 
 /// Counts live bytes and their peak, so a test can bound what one decode allocates.
 struct Counting;
@@ -81,6 +81,21 @@ fn samples() -> Vec<Vec<u8>> {
         }],
         missed: 0,
     };
+    // A big snapshot's header and one of its parts, as the node frames them (the variant's
+    // index, then the value).
+    let snapshot = Snapshot::new(
+        "node",
+        1,
+        2,
+        3,
+        (1..=3).map(|pid| Arc::new(ProcessInfo::new(Pid(pid), ProcessKind::Plain, "worker"))),
+    );
+    let mut head = vec![1];
+    binary::encode_into(&snapshot.head(1), &mut head).unwrap();
+    let mut part = vec![2];
+    binary::encode_into(&snapshot.parts(3).next().unwrap(), &mut part).unwrap();
+    let mut message = vec![0];
+    binary::encode_into(&ServerMessage::Update(update.clone()), &mut message).unwrap();
     vec![
         binary::encode(&ServerMessage::Update(update)).unwrap(),
         binary::encode(&ServerMessage::Update(events)).unwrap(),
@@ -90,6 +105,9 @@ fn samples() -> Vec<Vec<u8>> {
         })
         .unwrap(),
         binary::encode(&ClientMessage::Subscribe { interval_ms: 200 }).unwrap(),
+        head,
+        part,
+        message,
     ]
 }
 
@@ -103,13 +121,14 @@ proptest! {
         let peak = extra_peak(|| {
             let _ = binary::decode::<ClientMessage>(&frame);
             let _ = binary::decode::<ServerMessage>(&frame);
+            let _ = binary::decode::<ServerFrame>(&frame);
         });
         prop_assert!(peak <= budget(&frame), "{peak} bytes for a frame of {}", frame.len());
     }
 
     #[test]
     fn mutated_frames_never_panic_nor_allocate_past_the_budget(
-        which in 0usize..4,
+        which in 0usize..7,
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
         cut in any::<prop::sample::Index>(),
     ) {
@@ -123,6 +142,7 @@ proptest! {
             let peak = extra_peak(|| {
                 let _ = binary::decode::<ClientMessage>(frame);
                 let _ = binary::decode::<ServerMessage>(frame);
+                let _ = binary::decode::<ServerFrame>(frame);
             });
             prop_assert!(peak <= budget(frame), "{peak} bytes for a frame of {}", frame.len());
         }
@@ -131,10 +151,25 @@ proptest! {
 
 #[test]
 fn every_sample_round_trips() {
-    for frame in samples() {
+    let samples = samples();
+    for frame in &samples[..4] {
         assert!(
-            binary::decode::<ServerMessage>(&frame).is_ok()
-                || binary::decode::<ClientMessage>(&frame).is_ok()
+            binary::decode::<ServerMessage>(frame).is_ok()
+                || binary::decode::<ClientMessage>(frame).is_ok()
         );
     }
+    assert!(matches!(
+        binary::decode::<ServerFrame>(&samples[4]),
+        Ok(ServerFrame::SnapshotHead(head)) if head.parts == 1 && head.seq == 3
+    ));
+    assert!(matches!(
+        binary::decode::<ServerFrame>(&samples[5]),
+        Ok(ServerFrame::SnapshotPart(part)) if part.len() == 3
+    ));
+    assert!(matches!(
+        binary::decode::<ServerFrame>(&samples[6]),
+        Ok(ServerFrame::Message(ServerMessage::Update(Update::Delta(
+            _
+        ))))
+    ));
 }

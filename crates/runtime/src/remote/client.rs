@@ -4,17 +4,22 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::net::{TcpStream, ToSocketAddrs};
+use tokio::task::JoinHandle;
 
 #[cfg(feature = "tls")]
 use super::tls::TlsClient;
 
-use otpscope_contract::Command;
+use otpscope_contract::binary::{self, BinaryError};
+use otpscope_contract::{Command, Snapshot, SnapshotHead, SnapshotPart, Update};
 
 use super::RemoteError;
 use super::auth::Cookie;
 use super::handshake;
-use super::protocol::{ClientMessage, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, ServerMessage};
+use super::protocol::{
+    ClientMessage, FrameKind, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, ServerFrame, ServerMessage,
+};
 use super::wire::{self, Stream, Wire};
 
 /// How a client connects.
@@ -67,6 +72,56 @@ pub struct Connection {
     node: NodeInfo,
     peer: SocketAddr,
     local: SocketAddr,
+    /// A full snapshot whose parts are arriving.
+    incoming: Option<Incoming>,
+}
+
+/// A full snapshot arriving in parts, each decoded on a blocking thread as it comes.
+struct Incoming {
+    head: SnapshotHead,
+    parts: Vec<Part>,
+}
+
+/// One part of an [`Incoming`] snapshot.
+enum Part {
+    Decoding(JoinHandle<Result<Option<SnapshotPart>, BinaryError>>),
+    Decoded(SnapshotPart),
+}
+
+impl Incoming {
+    fn is_complete(&self) -> bool {
+        self.parts.len() as u64 >= u64::from(self.head.parts)
+    }
+
+    /// Waits for every part's decoding; cancel-safe (a part decoded is kept).
+    async fn decode(&mut self) -> Result<(), RemoteError> {
+        for part in &mut self.parts {
+            if let Part::Decoding(handle) = part {
+                let decoded = handle
+                    .await
+                    .map_err(|error| {
+                        RemoteError::Io(std::io::Error::other(format!(
+                            "decoding a snapshot's part: {error}"
+                        )))
+                    })??
+                    .ok_or(RemoteError::OutOfOrder("a frame of two kinds"))?;
+                *part = Part::Decoded(decoded);
+            }
+        }
+        Ok(())
+    }
+
+    fn into_snapshot(self) -> Snapshot {
+        let parts = self
+            .parts
+            .into_iter()
+            .filter_map(|part| match part {
+                Part::Decoded(part) => Some(part),
+                Part::Decoding(_) => None,
+            })
+            .collect();
+        Snapshot::from_parts(self.head, parts)
+    }
 }
 
 /// Connects to the node served at `address` and proves the cookie.
@@ -90,6 +145,7 @@ pub async fn connect(
             node,
             peer,
             local,
+            incoming: None,
         })
     };
     tokio::time::timeout(options.timeout, attempt)
@@ -172,6 +228,151 @@ impl Connection {
     /// The next message from the node. Cancel-safe: a message half read when the future is
     /// dropped is read whole by the next call.
     pub async fn receive(&mut self) -> Result<ServerMessage, RemoteError> {
-        wire::receive(&mut self.wire).await
+        loop {
+            if let Some(incoming) = &mut self.incoming
+                && incoming.is_complete()
+            {
+                incoming.decode().await?;
+                if let Some(incoming) = self.incoming.take() {
+                    return Ok(ServerMessage::Update(Update::Full(
+                        incoming.into_snapshot(),
+                    )));
+                }
+            }
+            let frame = match self.wire.next().await {
+                Some(Ok(frame)) => frame,
+                Some(Err(error)) => return Err(RemoteError::from_io(error)),
+                None => return Err(RemoteError::Closed),
+            };
+            let (kind, _) = binary::decode_prefix::<FrameKind>(&frame)?;
+            match (kind, &mut self.incoming) {
+                (FrameKind::SnapshotPart, Some(incoming)) => {
+                    // Decoded whole (the kind again, then the part) on a blocking thread.
+                    let frame = frame.freeze();
+                    let handle = tokio::task::spawn_blocking(move || {
+                        match binary::decode::<ServerFrame>(&frame)? {
+                            ServerFrame::SnapshotPart(part) => Ok(Some(part)),
+                            _ => Ok(None),
+                        }
+                    });
+                    incoming.parts.push(Part::Decoding(handle));
+                }
+                (FrameKind::SnapshotPart, None) => {
+                    return Err(RemoteError::OutOfOrder(
+                        "a snapshot's part without its header",
+                    ));
+                }
+                (_, Some(_)) => {
+                    return Err(RemoteError::OutOfOrder(
+                        "another frame between a snapshot's parts",
+                    ));
+                }
+                (FrameKind::SnapshotHead | FrameKind::Message, None) => {
+                    match binary::decode::<ServerFrame>(&frame)? {
+                        ServerFrame::Message(message) => return Ok(message),
+                        ServerFrame::SnapshotHead(head) => {
+                            let parts = Vec::with_capacity(head.parts.min(1024) as usize);
+                            self.incoming = Some(Incoming { head, parts });
+                        }
+                        ServerFrame::SnapshotPart(_) => {
+                            return Err(RemoteError::OutOfOrder("a frame of two kinds"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use otpscope_contract::{Pid, ProcessInfo, ProcessKind};
+
+    use super::super::protocol::ServerFrameOut;
+    use super::*;
+
+    /// A connection whose node is `node`'s end of an in-memory pipe.
+    fn pair() -> (Connection, Wire<tokio::io::DuplexStream>) {
+        let (ours, theirs) = tokio::io::duplex(1 << 20);
+        let address: SocketAddr = "127.0.0.1:4370".parse().unwrap();
+        let connection = Connection {
+            wire: wire::framed(Box::new(ours) as Stream, 1 << 30),
+            role: Role::Control,
+            node: NodeInfo {
+                name: "test".into(),
+                title: "test".into(),
+                capabilities: otpscope_contract::Capabilities::default(),
+            },
+            peer: address,
+            local: address,
+            incoming: None,
+        };
+        (connection, wire::framed(theirs, 1 << 30))
+    }
+
+    fn snapshot(len: u64) -> Snapshot {
+        let processes = (1..=len).map(|pid| {
+            Arc::new(ProcessInfo {
+                parent: (pid > 1).then_some(Pid(1)),
+                ..ProcessInfo::new(Pid(pid), ProcessKind::Plain, "worker")
+            })
+        });
+        Snapshot::new("test", 1, 2, 7, processes)
+    }
+
+    async fn send(node: &mut Wire<tokio::io::DuplexStream>, frame: &ServerFrameOut<'_>) {
+        wire::send(node, frame).await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parts_are_joined_into_one_full_update_and_the_stream_goes_on() {
+        let (mut client, mut node) = pair();
+        let whole = snapshot(10);
+        let parts: Vec<_> = whole.parts(4).collect();
+        send(&mut node, &ServerFrameOut::SnapshotHead(&whole.head(3))).await;
+        for part in parts {
+            send(&mut node, &ServerFrameOut::SnapshotPart(part)).await;
+        }
+        let memory = ServerMessage::Memory { bytes: 5 };
+        send(&mut node, &ServerFrameOut::Message(&memory)).await;
+        match client.receive().await.unwrap() {
+            ServerMessage::Update(Update::Full(read)) => {
+                assert_eq!(read, whole);
+                assert_eq!(
+                    read.root_pids().iter().copied().collect::<Vec<_>>(),
+                    [Pid(1)]
+                );
+            }
+            other => panic!("expected the full snapshot, got {other:?}"),
+        }
+        assert_eq!(client.receive().await.unwrap(), memory);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_part_without_its_header_or_a_message_among_parts_is_named() {
+        let whole = snapshot(10);
+        let (mut client, mut node) = pair();
+        let part = whole.parts(4).next().unwrap();
+        send(&mut node, &ServerFrameOut::SnapshotPart(part)).await;
+        let error = client.receive().await.unwrap_err();
+        assert!(
+            matches!(error, RemoteError::OutOfOrder(what) if what.contains("without its header")),
+            "{error}"
+        );
+
+        let (mut client, mut node) = pair();
+        send(&mut node, &ServerFrameOut::SnapshotHead(&whole.head(3))).await;
+        send(&mut node, &ServerFrameOut::SnapshotPart(part)).await;
+        let memory = ServerMessage::Memory { bytes: 5 };
+        send(&mut node, &ServerFrameOut::Message(&memory)).await;
+        let error = client.receive().await.unwrap_err();
+        assert!(
+            matches!(error, RemoteError::OutOfOrder(what) if what.contains("between")),
+            "{error}"
+        );
     }
 }

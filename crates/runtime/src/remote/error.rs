@@ -24,6 +24,10 @@ pub enum RemoteError {
     /// A frame was not a valid message.
     #[error("a frame was not a valid message ({0})")]
     Malformed(#[from] BinaryError),
+    /// The node's frames broke the protocol's order (a part without its header, a message
+    /// between a snapshot's parts).
+    #[error("the node broke the protocol: {0}")]
+    OutOfOrder(&'static str),
     /// The peer is not an otpscope node or client.
     #[error("the peer does not speak the otpscope protocol")]
     NotOtpscope,

@@ -18,7 +18,9 @@
 //! constant time; the cookie never travels); nothing about the node is sent before that (see
 //! `handshake.rs`). Then the client sends [`ClientMessage`]s (subscribe with an interval, run
 //! a command) and the node sends [`ServerMessage`]s (the snapshot stream's updates, replies,
-//! its memory). A client that proved the read-only cookie, or any client of a node served
+//! its memory), each in a [`ServerFrame`]; a full snapshot of more than [`SNAPSHOT_PART`]
+//! processes comes as a header then parts of that many, which the client decodes on several
+//! threads as they arrive and joins into one update. A client that proved the read-only cookie, or any client of a node served
 //! read-only, has every command refused with `CommandError::ReadOnly`. Every command a
 //! client runs is put in the node's event feed, with who sent it, before it runs.
 //!
@@ -40,7 +42,8 @@ pub use auth::{COOKIE_ENV, Cookie, CookieError};
 pub use client::{ConnectOptions, Connection, connect};
 pub use error::RemoteError;
 pub use protocol::{
-    ClientMessage, DEFAULT_PORT, MAGIC, NodeInfo, PROTOCOL_VERSION, Role, ServerMessage,
+    ClientMessage, DEFAULT_PORT, MAGIC, NodeInfo, PROTOCOL_VERSION, Role, SNAPSHOT_PART,
+    ServerFrame, ServerMessage,
 };
 pub use serve::{LISTEN_ENV, MAX_IN_FLIGHT, ServeError, ServeOptions, Served, serve};
 #[cfg(feature = "tls")]

@@ -1,16 +1,26 @@
 //! What travels on the wire: the handshake's four frames, then the session's messages, each
-//! one frame of the contract's [binary form](otpscope_contract::binary).
+//! one frame of the contract's [binary form](otpscope_contract::binary). From the node, each
+//! frame is a [`ServerFrame`]: a message, or a big full snapshot's header or one of its parts.
 
 use serde::{Deserialize, Serialize};
 
-use otpscope_contract::{Capabilities, Command, CommandError, FORMAT_VERSION, Reply, Update};
+use otpscope_contract::{
+    Capabilities, Command, CommandError, FORMAT_VERSION, PartOut, Reply, SnapshotHead,
+    SnapshotPart, Update,
+};
 
 /// The first eight bytes of both ends' first frame.
 pub const MAGIC: [u8; 8] = *b"otpscope";
 
 /// The version of this protocol (the handshake and the session's messages). A peer with
 /// another version is refused with a message naming both.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: the node's frames are [`ServerFrame`]s (a big full snapshot comes in parts).
+pub const PROTOCOL_VERSION: u32 = 2;
+
+/// A full snapshot with more processes than this goes in parts of this many: the node encodes
+/// the next part while the client decodes the last, and the client decodes several at once.
+pub const SNAPSHOT_PART: usize = 8192;
 
 /// The port a node serves on unless told otherwise (EPMD's, 4369, plus one).
 pub const DEFAULT_PORT: u16 = 4370;
@@ -141,4 +151,35 @@ pub enum ServerMessage {
         /// Resident bytes.
         bytes: u64,
     },
+}
+
+/// One frame from the node, once the client is authenticated.
+#[derive(Debug, Deserialize)]
+pub enum ServerFrame {
+    /// A whole message.
+    Message(ServerMessage),
+    /// The header of a full snapshot whose processes come in the next `parts` frames, each a
+    /// [`SnapshotPart`](ServerFrame::SnapshotPart), nothing between them. The client joins
+    /// them ([`Snapshot::from_parts`](otpscope_contract::Snapshot::from_parts)) and hands on
+    /// one [`ServerMessage::Update`] with the [`Update::Full`].
+    SnapshotHead(SnapshotHead),
+    /// One part of the processes of the full snapshot announced last, in pid order.
+    SnapshotPart(SnapshotPart),
+}
+
+/// [`ServerFrame`], borrowed for writing (the same variants in the same order).
+#[derive(Serialize)]
+pub(crate) enum ServerFrameOut<'a> {
+    Message(&'a ServerMessage),
+    SnapshotHead(&'a SnapshotHead),
+    SnapshotPart(PartOut<'a>),
+}
+
+/// Which [`ServerFrame`] a frame holds, read from its first bytes alone (the variant's index)
+/// so that a snapshot's part can be decoded on another thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub(crate) enum FrameKind {
+    Message,
+    SnapshotHead,
+    SnapshotPart,
 }

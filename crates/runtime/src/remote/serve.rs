@@ -27,7 +27,8 @@ use otpscope_contract::{Command, CommandError, Reply, format};
 use super::auth::Cookie;
 use super::handshake::{self, Keys};
 use super::protocol::{
-    ClientMessage, DEFAULT_PORT, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, ServerMessage,
+    ClientMessage, DEFAULT_PORT, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, SNAPSHOT_PART,
+    ServerFrameOut, ServerMessage,
 };
 #[cfg(feature = "tls")]
 use super::tls::TlsServer;
@@ -470,9 +471,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 }
                 // The node is gone: nothing more to serve.
                 Woken::Update(None) => return Ok(()),
-                Woken::Update(Some(update)) => {
-                    self.write(&ServerMessage::Update(update)).await?;
-                }
+                Woken::Update(Some(update)) => self.write_update(update).await?,
                 Woken::Memory => {
                     if let Some(bytes) = resident_bytes() {
                         self.write(&ServerMessage::Memory { bytes }).await?;
@@ -537,7 +536,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     async fn write(&mut self, message: &ServerMessage) -> Result<(), RemoteError> {
-        let send = wire::send(&mut self.wire, message);
+        self.write_frame(&ServerFrameOut::Message(message)).await
+    }
+
+    /// Writes an update; a full snapshot of more than [`SNAPSHOT_PART`] processes goes as its
+    /// header then its parts, each encoded only when the one before is written, so the
+    /// client decodes one part while the next is encoded.
+    async fn write_update(&mut self, update: otpscope_contract::Update) -> Result<(), RemoteError> {
+        let otpscope_contract::Update::Full(snapshot) = &update else {
+            return self.write(&ServerMessage::Update(update)).await;
+        };
+        if snapshot.len() <= SNAPSHOT_PART {
+            return self.write(&ServerMessage::Update(update)).await;
+        }
+        let parts = snapshot.parts(SNAPSHOT_PART);
+        let count = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+        self.write_frame(&ServerFrameOut::SnapshotHead(&snapshot.head(count)))
+            .await?;
+        for part in parts {
+            self.write_frame(&ServerFrameOut::SnapshotPart(part))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn write_frame(&mut self, frame: &ServerFrameOut<'_>) -> Result<(), RemoteError> {
+        let send = wire::send(&mut self.wire, frame);
         match tokio::time::timeout(self.shared.write_timeout, send).await {
             Ok(outcome) => outcome,
             Err(_) => Err(RemoteError::Io(std::io::Error::new(
