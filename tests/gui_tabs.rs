@@ -249,7 +249,11 @@ fn processes_filter_keeps_only_matching_rows() {
     assert!(observed.harness.query_by_label("KV.Registry").is_none());
     assert!(observed.harness.query_by_label("KV.Supervisor").is_none());
     assert_eq!(
-        observed.harness.state().processes.shown_pids().count(),
+        {
+            let state = observed.harness.state();
+            let snapshot = state.state.snapshot.as_deref().unwrap();
+            state.processes.shown_pids(snapshot).count()
+        },
         1,
         "one row left"
     );

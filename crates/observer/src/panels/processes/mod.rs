@@ -3,7 +3,9 @@
 //! The rows are derived data ([`rows`], a pure builder): [`ProcessesPanel`] rebuilds them
 //! (filter, then a stable sort) only when the snapshot's revision, the filter, the sort or
 //! the message rates change, and drawing formats only the rows on screen, so a frame costs
-//! the same at 100 or 100,000 processes. Rows hold pids, not process data: each visible row
+//! the same at 100 or 100,000 processes. The default view (no filter, in pid order) builds
+//! nothing: the snapshot is in pid order already, so row `i` is its `i`-th process, and a new
+//! snapshot costs that view nothing. Rows hold pids, not process data: each visible row
 //! looks its process up in the current snapshot. (Holding an `Arc` of the snapshot would make
 //! the next delta copy it.)
 //!
@@ -79,7 +81,7 @@ pub struct ProcessesPanel {
     /// Set by Ctrl+F: the filter takes the focus at the next frame.
     pub focus_filter: bool,
     /// The rows shown, filtered and sorted.
-    rows: Vec<Row>,
+    rows: Rows,
     /// What `rows` was built from.
     built: Option<BuiltFrom>,
     /// When the rows were last built, and how long that took.
@@ -97,7 +99,7 @@ impl Default for ProcessesPanel {
             sort: SortColumn::Pid,
             ascending: true,
             focus_filter: false,
-            rows: Vec::new(),
+            rows: Rows::Built(Vec::new()),
             built: None,
             built_at: None,
             rates: Rates {
@@ -116,8 +118,12 @@ impl Default for ProcessesPanel {
 
 impl ProcessesPanel {
     /// The pids shown, in the order shown (filtered and sorted as of the last frame).
-    pub fn shown_pids(&self) -> impl Iterator<Item = Pid> + '_ {
-        self.rows.iter().map(|row| row.pid)
+    pub fn shown_pids<'a>(&'a self, snapshot: &'a Snapshot) -> impl Iterator<Item = Pid> + 'a {
+        (0..self.rows.len(snapshot)).filter_map(|index| {
+            self.rows
+                .row(snapshot, &self.rates.per_s, index)
+                .map(|row| row.pid)
+        })
     }
 
     /// Sorts by `column`: a second click on the sorted column reverses the order; a new
@@ -135,7 +141,7 @@ impl ProcessesPanel {
     /// on changed.
     pub fn refresh(&mut self, state: &ObserverState, now: Instant) {
         let Some(snapshot) = state.snapshot.as_deref() else {
-            self.rows.clear();
+            self.rows = Rows::Built(Vec::new());
             self.built = None;
             return;
         };
@@ -175,13 +181,19 @@ impl ProcessesPanel {
 
     fn build(&mut self, snapshot: &Snapshot, wanted: BuiltFrom, now: Instant) {
         let started = Instant::now();
-        self.rows = build_rows(
-            snapshot,
-            &self.rates.per_s,
-            &self.filter,
-            self.sort,
-            self.ascending,
-        );
+        self.rows = if self.filter.trim().is_empty() && self.sort == SortColumn::Pid {
+            Rows::InPidOrder {
+                ascending: self.ascending,
+            }
+        } else {
+            Rows::Built(build_rows(
+                snapshot,
+                &self.rates.per_s,
+                &self.filter,
+                self.sort,
+                self.ascending,
+            ))
+        };
         self.built = Some(wanted);
         self.built_at = Some((now, started.elapsed()));
     }
@@ -226,7 +238,11 @@ impl ProcessesPanel {
                 "Filter: pid, name, kind, status (Ctrl+F)",
                 300.0,
             );
-            let shown = self.rows.len();
+            let shown = view
+                .state
+                .snapshot
+                .as_deref()
+                .map_or(0, |snapshot| self.rows.len(snapshot));
             if self.filter.trim().is_empty() {
                 ui.label(format!("{} processes", format::thousands(total as u64)));
             } else {
@@ -253,13 +269,14 @@ impl ProcessesPanel {
         };
         let now_ms = node_now_ms(snapshot);
         let now = Instant::now();
-        if !self.rows.is_empty() {
+        let shown = self.rows.len(snapshot);
+        if shown > 0 {
             // Uptimes tick and rates fall back to zero: a frame a second while rows show.
             ui.ctx().request_repaint_after(UPTIME_TICK + TICK_MARGIN);
         }
         let selected = state.selected;
         let scroll_to = (selected != self.seen_selection)
-            .then(|| selected.and_then(|pid| self.rows.iter().position(|row| row.pid == pid)))
+            .then(|| selected.and_then(|pid| self.rows.position(snapshot, pid)))
             .flatten();
         self.seen_selection = selected;
 
@@ -295,10 +312,12 @@ impl ProcessesPanel {
                 });
             }
         });
-        let rows = &self.rows;
+        let (rows, per_s) = (&self.rows, &self.rates.per_s);
         table.body(|body| {
-            body.rows(row_height, rows.len(), |mut table_row| {
-                let row = rows[table_row.index()];
+            body.rows(row_height, shown, |mut table_row| {
+                let Some(row) = rows.row(snapshot, per_s, table_row.index()) else {
+                    return;
+                };
                 let Some(info) = snapshot.process(row.pid) else {
                     return;
                 };
@@ -318,7 +337,7 @@ impl ProcessesPanel {
         if let Some(column) = clicked_header {
             self.sort_by(column);
         }
-        if self.rows.is_empty() {
+        if shown == 0 {
             ui.add_space(8.0);
             ui.weak(format!("No process matches “{}”.", self.filter.trim()));
         }
@@ -403,6 +422,58 @@ fn column_width(column: SortColumn) -> Column {
     }
 }
 
+/// The rows a [`ProcessesPanel`] shows.
+#[derive(Debug)]
+enum Rows {
+    /// Every process in pid order (no filter, sorted by pid): row `i` is the snapshot's
+    /// `i`-th process, or its `i`-th from the end when descending.
+    InPidOrder { ascending: bool },
+    /// Filtered, or sorted by another column.
+    Built(Vec<Row>),
+}
+
+impl Rows {
+    fn len(&self, snapshot: &Snapshot) -> usize {
+        match self {
+            Self::InPidOrder { .. } => snapshot.len(),
+            Self::Built(rows) => rows.len(),
+        }
+    }
+
+    /// Row `index` (its rate looked up in `per_s`, pid-ordered, when it was not built in).
+    fn row(&self, snapshot: &Snapshot, per_s: &[(Pid, f32)], index: usize) -> Option<Row> {
+        match self {
+            Self::InPidOrder { ascending } => {
+                let at = if *ascending {
+                    index
+                } else {
+                    snapshot.len().checked_sub(index + 1)?
+                };
+                let pid = snapshot.process_at(at)?.pid;
+                let messages_per_s = per_s
+                    .binary_search_by_key(&pid, |(pid, _)| *pid)
+                    .map_or(0.0, |found| per_s[found].1);
+                Some(Row {
+                    pid,
+                    messages_per_s,
+                })
+            }
+            Self::Built(rows) => rows.get(index).copied(),
+        }
+    }
+
+    /// Where `pid` is shown.
+    fn position(&self, snapshot: &Snapshot, pid: Pid) -> Option<usize> {
+        match self {
+            Self::InPidOrder { ascending: true } => snapshot.position(pid),
+            Self::InPidOrder { ascending: false } => {
+                Some(snapshot.len() - 1 - snapshot.position(pid)?)
+            }
+            Self::Built(rows) => rows.iter().position(|row| row.pid == pid),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -414,6 +485,14 @@ mod tests {
     use super::rows::tests::{info, kv};
     use super::*;
 
+    /// The rows the panel shows for the state's snapshot.
+    fn shown(panel: &ProcessesPanel, state: &ObserverState) -> Vec<Row> {
+        let snapshot = state.snapshot.as_deref().unwrap();
+        (0..panel.rows.len(snapshot))
+            .map(|index| panel.rows.row(snapshot, &panel.rates.per_s, index).unwrap())
+            .collect()
+    }
+
     #[test]
     fn rates_come_from_counts_between_samples() {
         let mut panel = ProcessesPanel::default();
@@ -421,7 +500,11 @@ mod tests {
         let start = Instant::now();
         state.apply(otpscope_contract::Update::Full(kv()));
         panel.refresh(&state, start);
-        assert!(panel.rows.iter().all(|row| row.messages_per_s == 0.0));
+        assert!(
+            shown(&panel, &state)
+                .iter()
+                .all(|row| row.messages_per_s == 0.0)
+        );
 
         let mut busy = (*info(4, None, "KV.Bucket", ProcessKind::Agent)).clone();
         busy.messages_handled = 30;
@@ -434,12 +517,57 @@ mod tests {
         })
         .unwrap();
         state.apply(otpscope_contract::Update::Full(snap));
+        panel.refresh(&state, start + Duration::from_secs(2));
+        // In pid order, nothing built: the rate is looked up for the row.
+        assert!(matches!(panel.rows, Rows::InPidOrder { ascending: true }));
+        let rows = shown(&panel, &state);
+        let busy_row = rows.iter().find(|row| row.pid == Pid(4)).unwrap();
+        assert!((busy_row.messages_per_s - 15.0).abs() < 0.01);
         panel.sort_by(SortColumn::MessagesPerS);
         panel.refresh(&state, start + Duration::from_secs(2));
-        assert_eq!(panel.rows[0].pid, Pid(4));
-        assert!((panel.rows[0].messages_per_s - 15.0).abs() < 0.01);
+        let rows = shown(&panel, &state);
+        assert_eq!(rows[0].pid, Pid(4));
+        assert!((rows[0].messages_per_s - 15.0).abs() < 0.01);
         // Nothing changes for a while: the rate falls back to zero.
         panel.refresh(&state, start + Duration::from_secs(4));
-        assert!(panel.rows.iter().all(|row| row.messages_per_s == 0.0));
+        assert!(
+            shown(&panel, &state)
+                .iter()
+                .all(|row| row.messages_per_s == 0.0)
+        );
+    }
+
+    #[test]
+    fn in_pid_order_rows_follow_the_snapshot_both_ways_without_a_build() {
+        let mut panel = ProcessesPanel::default();
+        let mut state = ObserverState::new();
+        state.apply(otpscope_contract::Update::Full(kv()));
+        let now = Instant::now();
+        panel.refresh(&state, now);
+        let snapshot = state.snapshot.as_deref().unwrap();
+        let in_order: Vec<Pid> = snapshot.processes().map(|info| info.pid).collect();
+        assert_eq!(panel.shown_pids(snapshot).collect::<Vec<_>>(), in_order);
+        let last = *in_order.last().unwrap();
+        assert_eq!(
+            panel.rows.position(snapshot, last),
+            Some(in_order.len() - 1)
+        );
+
+        panel.sort_by(SortColumn::Pid);
+        panel.refresh(&state, now);
+        assert!(matches!(panel.rows, Rows::InPidOrder { ascending: false }));
+        let snapshot = state.snapshot.as_deref().unwrap();
+        let reversed: Vec<Pid> = in_order.iter().rev().copied().collect();
+        assert_eq!(panel.shown_pids(snapshot).collect::<Vec<_>>(), reversed);
+        assert_eq!(panel.rows.position(snapshot, last), Some(0));
+
+        // A filter builds rows again, still in pid order (descending, as asked).
+        panel.filter = "bucket".into();
+        panel.refresh(&state, now);
+        assert!(matches!(panel.rows, Rows::Built(_)));
+        let snapshot = state.snapshot.as_deref().unwrap();
+        let filtered: Vec<Pid> = panel.shown_pids(snapshot).collect();
+        assert!(!filtered.is_empty() && filtered.len() < in_order.len());
+        assert!(filtered.windows(2).all(|pair| pair[0] > pair[1]));
     }
 }
