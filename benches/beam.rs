@@ -18,6 +18,11 @@
 #[path = "../tests/beam_support/mod.rs"]
 mod beam_support;
 
+/// The allocator the `otpscope` binary runs with (src/main.rs): what is measured here is what
+/// `otpscope attach --beam` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use beam_support::{KvNode, wait_until};

@@ -29,6 +29,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::contract::format;
+use crate::record::CommandLog;
 use crate::scenario::path;
 use crate::scenario::session::Session;
 use crate::snapshot::model::{Command, Event, EventKind, ExitReason, Pid, Snapshot, Update};
@@ -265,6 +266,8 @@ pub struct Chaos<'a, W: Write> {
     format: ChaosFormat,
     /// Told of each kill and what followed, if someone listens.
     listener: Option<Listener>,
+    /// Where the kills and their replies are recorded (`chaos --record`), if they are.
+    record: Option<CommandLog>,
 }
 
 impl<'a, W: Write> Chaos<'a, W> {
@@ -286,7 +289,14 @@ impl<'a, W: Write> Chaos<'a, W> {
             out,
             format,
             listener: None,
+            record: None,
         })
+    }
+
+    /// Records each kill sent, and its reply, in a recording (`chaos --record`).
+    pub fn record_commands(mut self, log: CommandLog) -> Self {
+        self.record = Some(log);
+        self
     }
 
     /// Tells `listener` of each kill as it is sent, of what followed it, and of the end.
@@ -344,15 +354,16 @@ impl<'a, W: Write> Chaos<'a, W> {
             let (pid, path) = candidates[self.rng.random_range(0..candidates.len())].clone();
             let reasons = &self.options.reasons;
             let reason = reasons[self.rng.random_range(0..reasons.len())].clone();
-            let error = self
-                .session
-                .execute(Command::Exit {
-                    pid,
-                    reason: reason.clone(),
-                })
-                .await
-                .err()
-                .map(|error| error.to_string());
+            let command = Command::Exit {
+                pid,
+                reason: reason.clone(),
+            };
+            let recorded = self.record.as_ref().map(|log| log.command(&command));
+            let result = self.session.execute(command).await;
+            if let (Some(log), Some(id)) = (&self.record, recorded) {
+                log.reply(id, &result);
+            }
+            let error = result.err().map(|error| error.to_string());
             let kill = Kill {
                 scheduled_ms: next_ms as u64,
                 at_ms: started.elapsed().as_millis() as u64,

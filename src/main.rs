@@ -26,6 +26,11 @@ use otpscope::snapshot::full_snapshot;
 
 mod cli;
 
+/// Every command of the binary allocates through mimalloc: attaching to a big BEAM node
+/// decodes millions of small terms, where glibc's malloc cost a quarter of a read.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How often a BEAM node is read for the Observer and `dump` (a script reads it at
 /// [`scenario::session::SCRIPT_INTERVAL`]).
 const BEAM_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);

@@ -263,3 +263,69 @@ fn chaos_on_a_pattern_that_matches_nothing_stops_at_once_and_the_tree_survives()
          == the tree survived: 3 processes alive\n"
     );
 }
+
+#[test]
+fn chaos_record_writes_the_setup_and_every_kill_with_its_reply_for_replay() {
+    let dir = std::env::temp_dir().join(format!("otpscope-chaos-rec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("chaos.rec");
+    let path = file.to_str().unwrap();
+    let output = otpscope(&[
+        "chaos",
+        "--seed",
+        "7",
+        "--rate",
+        "6",
+        "--duration",
+        "1",
+        "--target",
+        "KV.Bucket",
+        "--script",
+        "assets/scenarios/buckets.txt",
+        "--json",
+        "--record",
+        path,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("recorded "),
+        "{output:?}"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let killed: Vec<serde_json::Value> = lines
+        .iter()
+        .filter(|line| line.get("path").is_some() && line.get("events").is_some())
+        .map(|kill| kill["pid"].clone())
+        .collect();
+    assert!(!killed.is_empty(), "{lines:?}");
+
+    let export = otpscope(&["replay", "--json", path]);
+    assert!(export.status.success(), "{export:?}");
+    let frames: Vec<serde_json::Value> = String::from_utf8(export.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let commands: Vec<&serde_json::Value> = frames
+        .iter()
+        .filter_map(|frame| frame.get("command"))
+        .collect();
+    let replies = frames
+        .iter()
+        .filter(|frame| frame.get("reply").is_some())
+        .count();
+    // The setup's three creates, then each kill, in the order sent, each with its reply.
+    assert_eq!(commands.len(), 3 + killed.len(), "{commands:?}");
+    assert_eq!(replies, commands.len());
+    let exits: Vec<serde_json::Value> = commands
+        .iter()
+        .filter_map(|frame| frame["command"].get("exit"))
+        .map(|exit| exit["pid"].clone())
+        .collect();
+    assert_eq!(exits, killed);
+    std::fs::remove_dir_all(&dir).ok();
+}

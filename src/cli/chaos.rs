@@ -48,6 +48,10 @@ pub(crate) struct ChaosArgs {
     /// One JSON object a kill, then the summary.
     #[arg(long)]
     json: bool,
+    /// Records the run (the setup script and the kills, each with its reply, and everything
+    /// the node did) to FILE, for `otpscope replay`.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 /// Runs `otpscope chaos`.
@@ -77,6 +81,10 @@ pub(crate) async fn run(args: ChaosArgs, what: &What) -> Result<ExitCode> {
     };
     let node = Node::new("otpscope");
     let app = crate::start(&node, what).await?;
+    let recorder = match &args.record {
+        Some(path) => Some(crate::start_recording(&node, &app, path)?),
+        None => None,
+    };
     let mut stdout = io::stdout().lock();
     let format = if args.json {
         ChaosFormat::Json
@@ -89,9 +97,11 @@ pub(crate) async fn run(args: ChaosArgs, what: &What) -> Result<ExitCode> {
         } else {
             Format::Text
         };
-        let summary = Runner::for_app(&app, script_format, &mut stdout)?
-            .run(lines)
-            .await?;
+        let mut runner = Runner::for_app(&app, script_format, &mut stdout)?;
+        if let Some(recorder) = &recorder {
+            runner = runner.record_commands(recorder.commands());
+        }
+        let summary = runner.run(lines).await?;
         if summary.failed > 0 {
             anyhow::bail!(
                 "the setup script {} failed ({} failed lines): no chaos run",
@@ -101,9 +111,14 @@ pub(crate) async fn run(args: ChaosArgs, what: &What) -> Result<ExitCode> {
         }
     }
     let session = Session::local(app.control())?;
-    let report = Chaos::new(session, options, format, &mut stdout)?
-        .run()
-        .await?;
+    let mut chaos = Chaos::new(session, options, format, &mut stdout)?;
+    if let Some(recorder) = &recorder {
+        chaos = chaos.record_commands(recorder.commands());
+    }
+    let report = chaos.run().await?;
+    if let (Some(recorder), Some(path)) = (recorder, &args.record) {
+        crate::stop_recording(recorder, path).await?;
+    }
     if let Some(out) = &args.save_script {
         let mut text = format!(
             "# The kills of `otpscope chaos --seed {}`, as a script.\n\
