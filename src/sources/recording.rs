@@ -5,13 +5,18 @@
 //! A seek gives a full snapshot of the node at the new position (the keyframe before it with
 //! the deltas after it applied, [`Recording::snapshot_at`]) and every event up to there, so
 //! every tab shows the node as it was then; playing gives the recorded updates as the
-//! playhead passes their times. A recording is read-only: commands are refused.
+//! playhead passes their times. The node's load over the whole recording is worked out once,
+//! when the source opens ([`Recording::load_history`]), and a seek hands the Observer the part
+//! up to the playhead, so the System tab's charts show the load up to there at the cost of a
+//! look-up. A recording is read-only: commands are refused.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::contract::recording::{Frame, Recording};
-use crate::contract::{Capabilities, Command, CommandError, EventKind, ExitReason, Reply, Update};
+use crate::contract::{
+    Capabilities, Command, CommandError, EventKind, ExitReason, LoadPoint, Reply, Update,
+};
 use crate::gui::{Marker, MarkerKind, RequestId, Source, Timeline};
 
 /// How often a playing recording wants a frame.
@@ -46,6 +51,9 @@ pub struct RecordingSource {
     markers: Vec<Marker>,
     /// The times of frames that hold events, in order (where step goes).
     event_times: Vec<u64>,
+    /// The node's load at each frame that changed it, worked out once at open: a seek hands
+    /// the part up to the playhead, never recounts.
+    load: Vec<LoadPoint>,
     /// Wakes the UI when a reply is queued.
     waker: Option<Box<dyn Fn() + Send + Sync>>,
 }
@@ -84,6 +92,7 @@ impl RecordingSource {
             }
         }
         event_times.dedup();
+        let load = recording.load_history();
         let capabilities = Capabilities::read_only();
         let mut source = Self {
             title: format!("recording of {}", recording.header.title),
@@ -99,6 +108,7 @@ impl RecordingSource {
             generation: 0,
             markers,
             event_times,
+            load,
             waker: None,
         };
         let first = source.recording.first_keyframe_ms().unwrap_or(0);
@@ -250,6 +260,13 @@ impl Timeline for RecordingSource {
 
     fn generation(&self) -> u64 {
         self.generation
+    }
+
+    fn load_until_playhead(&self) -> &[LoadPoint] {
+        let until = self
+            .load
+            .partition_point(|point| point.at_ms <= self.position_ms);
+        &self.load[..until]
     }
 
     fn advance(&mut self, now: Instant) -> Option<Duration> {

@@ -1,7 +1,8 @@
 //! Recordings of a 100,000-process node (issue 14): how big ten quiet minutes are, how big a
 //! minute of 1,000 restarts a second is, how long reading a file takes, and how long a seek
 //! to any moment takes (the keyframe before it, cloned, with the deltas after it applied:
-//! what `otpscope replay` does on each seek).
+//! what `otpscope replay` does on each seek), and how long working out the load over the
+//! whole recording takes (once, when a replay opens: the System tab's charts after a seek).
 //!
 //! `cargo bench -p otpscope-contract --features recording --bench recording`
 //!
@@ -205,6 +206,14 @@ fn benches(c: &mut Criterion) {
             at = (at + 6_131) % 60_000;
             black_box(active.snapshot_at(at).unwrap())
         });
+    });
+    // Worked out once when a replay opens (`Recording::load_history`), so that a seek
+    // rebuilds the System tab's charts with look-ups, not a recount.
+    group.bench_function("load_history_quiet_10min", |b| {
+        b.iter(|| black_box(recording.load_history()));
+    });
+    group.bench_function("load_history_active_1min", |b| {
+        b.iter(|| black_box(active.load_history()));
     });
     group.finish();
 }

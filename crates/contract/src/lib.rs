@@ -20,6 +20,7 @@ mod capabilities;
 mod command;
 pub mod format;
 mod intern;
+mod load;
 mod pid;
 mod process;
 mod process_table;
@@ -33,6 +34,7 @@ pub use capabilities::{AppSpec, ArgKind, ArgSpec, Capabilities, CommandSpec, OnP
 pub use command::{
     AppCommand, ArgValue, ChildRef, ChildRow, Command, CommandError, Reply, StateRow,
 };
+pub use load::{LoadCounts, LoadPoint};
 pub use pid::{ParsePidError, Pid};
 pub use process::{
     ExitReason, PidList, ProcessInfo, ProcessKind, Restart, Shutdown, Status, Strategy, VmFacts,

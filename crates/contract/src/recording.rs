@@ -24,6 +24,7 @@
 //! - A newer layout or contract version is refused before anything is decoded, because the
 //!   binary form does not describe itself ([`binary`](crate::binary)).
 
+use std::collections::HashMap;
 use std::io::{self, Read as _, Write};
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,10 @@ use flate2::write::DeflateEncoder;
 use serde::{Deserialize, Serialize};
 
 use crate::binary::{self, BinaryError};
-use crate::{Capabilities, Command, CommandError, Event, FORMAT_VERSION, Reply, Snapshot, Update};
+use crate::{
+    Capabilities, Command, CommandError, Event, EventKind, FORMAT_VERSION, LoadCounts, LoadPoint,
+    Pid, Reply, Snapshot, Update,
+};
 
 /// The first bytes of every recording.
 pub const MAGIC: [u8; 8] = *b"OTPSREC\0";
@@ -627,6 +631,93 @@ impl Recording {
                 _ => Vec::new(),
             })
     }
+
+    /// The node's load over the recording, in time order: a [`LoadPoint`] at each frame that
+    /// changed it (a keyframe, a delta that follows, an event batch with restarts), each
+    /// counting what a view shows from then on, as if the recording had played from its start
+    /// ([`LoadPoint::in_force_at`] finds the one for any moment). Worked out in one pass: a
+    /// keyframe is counted whole, a delta takes away the shares its changed and removed
+    /// processes had and adds those its added and changed ones have now; a delta that does
+    /// not follow is skipped, as in [`Recording::snapshot_at`]. Restarts count every
+    /// `restarted` event from the start. No point before the first keyframe; no memory (a
+    /// recording holds none).
+    pub fn load_history(&self) -> Vec<LoadPoint> {
+        let mut points = Vec::new();
+        // Each live process's share of `counts`, as last counted.
+        let mut shares: HashMap<Pid, LoadCounts> = HashMap::new();
+        let mut counts = LoadCounts::default();
+        // The seq of the node as counted; `None` before the first keyframe.
+        let mut seq = None;
+        let mut restarts = 0u64;
+        for frame in &self.frames {
+            match frame {
+                Frame::Keyframe { snapshot, .. } => {
+                    shares.clear();
+                    shares.extend(
+                        snapshot
+                            .processes()
+                            .map(|info| (info.pid, LoadCounts::of_process(info))),
+                    );
+                    counts = LoadCounts::default();
+                    for share in shares.values() {
+                        counts.add(share);
+                    }
+                    seq = Some(snapshot.seq);
+                }
+                Frame::Update {
+                    update: Update::Delta(delta),
+                    ..
+                } => {
+                    if seq != Some(delta.from_seq) {
+                        continue;
+                    }
+                    for info in delta.added.iter().chain(&delta.changed) {
+                        let share = LoadCounts::of_process(info);
+                        if let Some(old) = shares.insert(info.pid, share) {
+                            counts.subtract(&old);
+                        }
+                        counts.add(&share);
+                    }
+                    for removed in &delta.removed {
+                        if let Some(old) = shares.remove(&removed.pid) {
+                            counts.subtract(&old);
+                        }
+                    }
+                    seq = Some(delta.seq);
+                }
+                Frame::Update {
+                    update: Update::Events { events, .. },
+                    ..
+                } => {
+                    let restarted = events
+                        .iter()
+                        .filter(|event| matches!(event.kind, EventKind::Restarted { .. }))
+                        .count();
+                    if restarted == 0 {
+                        continue;
+                    }
+                    restarts += restarted as u64;
+                }
+                // A full snapshot is written as a keyframe; one in an update frame is not
+                // what a seek shows either (see `snapshot_at`).
+                Frame::Update {
+                    update: Update::Full(_),
+                    ..
+                }
+                | Frame::Command { .. }
+                | Frame::Reply { .. } => continue,
+            }
+            if seq.is_some() {
+                points.push(LoadPoint {
+                    at_ms: frame.at_ms(),
+                    counts,
+                    restarts,
+                    memory_bytes: None,
+                });
+            }
+        }
+        points
+    }
 }
 
 #[cfg(test)]
@@ -636,7 +727,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::{Delta, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind, Removed};
+    use crate::{Delta, ExitReason, ProcessInfo, ProcessKind, Removed};
 
     fn header() -> Header {
         Header {
@@ -888,5 +979,153 @@ mod tests {
             read(&bytes).unwrap_err(),
             RecordingError::Corrupt { offset: 16, .. }
         ));
+    }
+
+    /// A process of the kind `n % 4` picks, with `n`-derived messages and mailbox.
+    fn varied(pid: u64, n: u64) -> Arc<ProcessInfo> {
+        let kind = match n % 4 {
+            0 => ProcessKind::DynamicSupervisor {
+                max_restarts: 3,
+                max_seconds: 5,
+                max_children: None,
+            },
+            1 => ProcessKind::Agent,
+            2 => ProcessKind::Server,
+            _ => ProcessKind::Plain,
+        };
+        let mut info = ProcessInfo::new(Pid(pid), kind, "p");
+        info.messages_handled = n * 13 % 101;
+        info.mailbox_len = n % 7;
+        Arc::new(info)
+    }
+
+    #[test]
+    fn the_load_history_matches_a_full_recount_at_every_moment() {
+        // A restart before the first keyframe; then deltas that add, change (kind, messages,
+        // mailbox) and remove, event batches with restarts at the same times, a keyframe of
+        // the model midway and a delta that does not follow (skipped by a seek).
+        let mut random = 0x2545_f491_u64;
+        let mut next = move |below: u64| {
+            random = random
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (random >> 33) % below
+        };
+        let restart = |old: u64, new: u64| Event {
+            seq: new,
+            at_ms: 0,
+            kind: EventKind::Restarted {
+                supervisor: Pid(1),
+                child_id: "c".into(),
+                old: Pid(old),
+                new: Pid(new),
+            },
+        };
+        let mut model = Snapshot::new("n", 0, 0, 1, (1..=20).map(|pid| varied(pid, pid)));
+        let mut frames = vec![
+            Frame::Update {
+                at_ms: 10,
+                update: Update::Events {
+                    events: vec![restart(1, 2)],
+                    missed: 0,
+                },
+            },
+            Frame::Keyframe {
+                at_ms: 50,
+                snapshot: model.clone(),
+            },
+        ];
+        let mut next_pid = 21;
+        for step in 1..=60u64 {
+            let at_ms = 50 + step * 100;
+            let live: Vec<u64> = model.processes().map(|info| info.pid.0).collect();
+            let mut removed: Vec<u64> = (0..next(3))
+                .map(|_| live[next(live.len() as u64) as usize])
+                .collect();
+            removed.sort_unstable();
+            removed.dedup();
+            let mut changed: Vec<u64> = (0..next(5))
+                .map(|_| live[next(live.len() as u64) as usize])
+                .filter(|pid| !removed.contains(pid))
+                .collect();
+            changed.sort_unstable();
+            changed.dedup();
+            let added: Vec<u64> = (0..next(3))
+                .map(|_| {
+                    next_pid += 1;
+                    next_pid
+                })
+                .collect();
+            let follows = step != 35;
+            let delta = Delta {
+                seq: model.seq + 1,
+                from_seq: if follows { model.seq } else { model.seq + 7 },
+                taken_at_unix_ms: at_ms,
+                added: added.iter().map(|&pid| varied(pid, next(50))).collect(),
+                changed: changed.iter().map(|&pid| varied(pid, next(50))).collect(),
+                removed: removed
+                    .iter()
+                    .map(|&pid| Removed {
+                        pid: Pid(pid),
+                        reason: ExitReason::Killed,
+                    })
+                    .collect(),
+            };
+            if follows {
+                model.apply(&delta).unwrap();
+            }
+            frames.push(Frame::Update {
+                at_ms,
+                update: Update::Delta(delta),
+            });
+            if step % 4 == 0 {
+                let events = removed
+                    .iter()
+                    .zip(&added)
+                    .map(|(&old, &new)| restart(old, new));
+                frames.push(Frame::Update {
+                    at_ms,
+                    update: Update::Events {
+                        events: events.collect(),
+                        missed: 0,
+                    },
+                });
+            }
+            if step == 30 {
+                frames.push(Frame::Keyframe {
+                    at_ms,
+                    snapshot: model.clone(),
+                });
+            }
+        }
+        let recording = Recording::new(header(), frames);
+        let history = recording.load_history();
+        assert!(
+            history
+                .windows(2)
+                .all(|pair| pair[0].at_ms <= pair[1].at_ms)
+        );
+        assert!(history.iter().any(|point| point.restarts > 1));
+
+        assert_eq!(LoadPoint::in_force_at(&history, 49), None);
+        let times = recording.frames.iter().map(Frame::at_ms);
+        for at_ms in times
+            .flat_map(|at| [at - 1, at, at + 1])
+            .filter(|&at| at >= 50)
+        {
+            let point = LoadPoint::in_force_at(&history, at_ms).unwrap();
+            let snapshot = recording.snapshot_at(at_ms).unwrap();
+            let restarts = recording
+                .events_until(at_ms)
+                .filter(|(_, event)| matches!(event.kind, EventKind::Restarted { .. }))
+                .count();
+            assert_eq!(
+                point.counts,
+                LoadCounts::of_snapshot(&snapshot),
+                "at {at_ms} ms"
+            );
+            assert_eq!(point.restarts, restarts as u64, "at {at_ms} ms");
+            assert_eq!(point.memory_bytes, None);
+        }
     }
 }

@@ -206,6 +206,12 @@ impl ObserverApp {
             if generation != self.timeline_generation {
                 self.timeline_generation = generation;
                 self.state.start_over();
+                // The charts as they would have been had the stretch played to here.
+                self.state.rebuild_load(
+                    Instant::now(),
+                    timeline.position_ms(),
+                    timeline.load_until_playhead(),
+                );
             }
         }
         if !self.paused {
@@ -229,7 +235,16 @@ impl ObserverApp {
         let now = Instant::now();
         self.recorder_logic(ctx, now);
         if !self.paused {
-            self.state.sample_load(now, self.source.memory_bytes());
+            let memory_bytes = self.source.memory_bytes();
+            // On a timeline the load's time is the playhead's, whatever the speed.
+            match self.source.timeline() {
+                Some(timeline) => {
+                    let (position_ms, is_playing) = (timeline.position_ms(), timeline.is_playing());
+                    self.state
+                        .sample_load_on_timeline(now, position_ms, is_playing, memory_bytes);
+                }
+                None => self.state.sample_load(now, memory_bytes),
+            }
         }
         self.state.forget_old_marks(now);
         // When a mark ends, what it marks changes (a ghost leaves the tree, a name in the

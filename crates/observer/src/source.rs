@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use otpscope_contract::{Capabilities, Command, CommandError, Reply, Update};
+use otpscope_contract::{Capabilities, Command, CommandError, LoadPoint, Reply, Update};
 
 /// Identifies a command sent to a source, to match its reply.
 pub type RequestId = u64;
@@ -73,7 +73,9 @@ pub trait Source {
 
 /// Moving through a source's time: play, pause, speed, seek. The Observer shows whatever
 /// updates the source gives, as from any source; after a seek it drops what it holds (see
-/// [`Timeline::generation`]) and the source gives the node as it was at the new position.
+/// [`Timeline::generation`]) and the source gives the node as it was at the new position,
+/// and its load up to there ([`Timeline::load_until_playhead`]). On a timeline, the load
+/// charts' time is the playhead's.
 pub trait Timeline {
     /// Where the playhead is, in milliseconds from the start.
     fn position_ms(&self) -> u64;
@@ -99,6 +101,16 @@ pub trait Timeline {
     /// Moves a playing playhead to `now` and queues what it passed; returns how soon it
     /// wants to be called again (`None` when paused).
     fn advance(&mut self, now: Instant) -> Option<Duration>;
+    /// The node's load from the start of the stretch up to the playhead: a point at each
+    /// moment it changed, in time order, each holding from then until the next
+    /// ([`LoadPoint::in_force_at`]). After a seek the Observer rebuilds its load charts from
+    /// these, as they would have been had the stretch played from its start; then it samples
+    /// as the playhead moves. A source works them out once (not at each seek: a seek must
+    /// stay cheap) and hands a slice. Empty (the default) if it cannot tell: the charts then
+    /// start at the playhead.
+    fn load_until_playhead(&self) -> &[LoadPoint] {
+        &[]
+    }
 }
 
 /// A moment worth marking on a timeline.

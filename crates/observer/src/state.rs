@@ -1,16 +1,20 @@
 //! What the Observer knows: the current snapshot, the event feed, what recently died or
 //! restarted, each child's history, the load over time, and the user's preferences.
 //!
-//! Only [`ObserverState::apply`] changes the data; panels read it. The snapshot sits behind
-//! an `Arc` and a revision number, so panels rebuild their derived data (tree rows, table
-//! rows) only when the snapshot changed, never on every frame.
+//! Only [`ObserverState::apply`] changes the node's data, and the load samplers the load;
+//! panels read it. The snapshot sits behind an `Arc` and a revision number, so panels rebuild
+//! their derived data (tree rows, table rows) only when the snapshot changed, never on every
+//! frame. The load is sampled as frames are drawn; for a source with a timeline its time is
+//! the playhead's, and a seek rebuilds it from the source's load up to the playhead
+//! ([`ObserverState::rebuild_load`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use otpscope_contract::{
-    ChildRow, Event, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind, Snapshot, Update,
+    ChildRow, Event, EventKind, ExitReason, LoadCounts, LoadPoint, Pid, ProcessInfo, Snapshot,
+    Update,
 };
 
 /// How many events the Events tab keeps.
@@ -173,7 +177,8 @@ pub enum HistoryEntry {
 /// One sample of the load, for the System tab.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoadSample {
-    /// Seconds since the Observer started.
+    /// When: seconds since the Observer started, or for a source with a timeline, the
+    /// playhead's position in seconds.
     pub t_s: f64,
     /// Live supervisors (static and dynamic).
     pub supervisors: usize,
@@ -237,15 +242,20 @@ pub struct ObserverState {
     pub histories: HashMap<Pid, Vec<HistoryEntry>>,
     /// The lineage each incarnation belongs to.
     lineage: HashMap<Pid, Pid>,
-    /// The load over time.
+    /// The load over time, oldest first, at most [`LOAD_CAPACITY`].
     pub load: VecDeque<LoadSample>,
-    /// Total messages handled at the previous sample, and restarts seen so far.
+    /// Total messages handled at the previous sample (the messages rate's baseline).
     last_messages: Option<u64>,
+    /// Restarts seen in the event feed so far.
     restarts_seen: u64,
+    /// Restarts counted by the previous sample (the restarts rate's baseline).
     restarts_at_last_sample: u64,
-    /// When the Observer started (load times count from it) and last sampled.
+    /// When the Observer started (live load times count from it) and last sampled.
     started: Instant,
     last_sample: Option<Instant>,
+    /// On a timeline: the playhead's position at the last sample (timeline load times are
+    /// the playhead's; see [`ObserverState::sample_load_on_timeline`]).
+    last_sample_ms: Option<u64>,
     /// The selected process.
     pub selected: Option<Pid>,
     /// Messages for the user (command errors, confirmations), newest last.
@@ -280,6 +290,7 @@ impl ObserverState {
             restarts_at_last_sample: 0,
             started: Instant::now(),
             last_sample: None,
+            last_sample_ms: None,
             selected: None,
             notices: VecDeque::new(),
             child_lists: HashMap::new(),
@@ -513,7 +524,11 @@ impl ObserverState {
             | EventKind::Command { .. } => {}
         }
     }
+}
 
+// === impl ObserverState: the load ===
+
+impl ObserverState {
     /// How long until the next load sample is due (zero if it is).
     pub fn next_sample_in(&self, now: Instant) -> Duration {
         self.last_sample.map_or(Duration::ZERO, |last| {
@@ -549,39 +564,125 @@ impl ObserverState {
             };
             self.load.push_back(held);
         }
-        let elapsed_s = self
-            .last_sample
-            .map_or(1.0, |last| now.duration_since(last).as_secs_f64());
-        let mut sample = LoadSample {
-            t_s: now.duration_since(self.started).as_secs_f64(),
-            memory_bytes,
-            ..LoadSample::default()
-        };
-        let mut messages = 0u64;
-        for info in snapshot.processes() {
-            match info.kind {
-                ProcessKind::Supervisor { .. } | ProcessKind::DynamicSupervisor { .. } => {
-                    sample.supervisors += 1
-                }
-                ProcessKind::Server | ProcessKind::Agent => sample.workers += 1,
-                ProcessKind::Plain => sample.plain += 1,
-            }
-            messages += info.messages_handled;
-            sample.mailbox_total += info.mailbox_len;
-        }
-        if let Some(last) = self.last_messages {
-            sample.messages_per_s = messages.saturating_sub(last) as f64 / elapsed_s;
-        }
-        sample.restarts_per_s =
-            (self.restarts_seen - self.restarts_at_last_sample) as f64 / elapsed_s;
-        self.restarts_at_last_sample = self.restarts_seen;
-        self.last_messages = Some(messages);
+        let elapsed_s = self.last_sample.map_or(LOAD_PERIOD.as_secs_f64(), |last| {
+            now.duration_since(last).as_secs_f64()
+        });
+        let t_s = now.duration_since(self.started).as_secs_f64();
+        let counts = LoadCounts::of_snapshot(snapshot);
+        self.push_sample(t_s, elapsed_s, counts, self.restarts_seen, memory_bytes);
         self.last_sample = Some(now);
-        self.load.push_back(sample);
+    }
+
+    /// Takes a load sample for a source with a timeline, at `position_ms`, the playhead's
+    /// position: once it has moved [`LOAD_PERIOD`] since the last sample while playing (one
+    /// per period of the stretch's time, at any speed), and once where it stops (a pause, the
+    /// end), so that the charts end at the playhead as after a seek; none while it stands
+    /// still. Dated by the playhead, rates over the time it moved. After a seek,
+    /// [`ObserverState::rebuild_load`] has put the last sample at the playhead, so these
+    /// continue its series.
+    pub fn sample_load_on_timeline(
+        &mut self,
+        now: Instant,
+        position_ms: u64,
+        is_playing: bool,
+        memory_bytes: Option<u64>,
+    ) {
+        if let Some(last) = self.last_sample_ms {
+            let moved_ms = position_ms.saturating_sub(last);
+            let is_due = moved_ms >= period_ms() || (!is_playing && moved_ms > 0);
+            if !is_due {
+                return;
+            }
+        }
+        let Some(snapshot) = self.snapshot.as_ref() else {
+            return;
+        };
+        let counts = LoadCounts::of_snapshot(snapshot);
+        let elapsed_s = self
+            .last_sample_ms
+            .map_or(LOAD_PERIOD.as_secs_f64(), |last| {
+                (position_ms - last) as f64 / 1000.0
+            });
+        let t_s = position_ms as f64 / 1000.0;
+        self.push_sample(t_s, elapsed_s, counts, self.restarts_seen, memory_bytes);
+        self.last_sample_ms = Some(position_ms);
+        self.last_sample = Some(now);
+    }
+
+    /// Rebuilds the load after a seek to `position_ms` from `points`, the node's load up to
+    /// there ([`Timeline::load_until_playhead`](crate::Timeline::load_until_playhead)): the
+    /// samples [`ObserverState::sample_load_on_timeline`] would have taken had the stretch
+    /// played from its start, a [`LOAD_PERIOD`] apart and the last at the playhead, at most
+    /// [`LOAD_CAPACITY`]. Costs one look-up per sample, whatever the node's size. With no
+    /// points (a source that cannot tell), the load starts empty and sampling begins at the
+    /// playhead. Call it after [`ObserverState::start_over`], before the updates that follow
+    /// the seek are applied: the restarts they bring are those the points counted.
+    pub fn rebuild_load(&mut self, now: Instant, position_ms: u64, points: &[LoadPoint]) {
+        self.load.clear();
+        self.last_messages = None;
+        self.restarts_at_last_sample = 0;
+        self.last_sample_ms = None;
+        let Some(first) = points.first() else {
+            return;
+        };
+        let Some(span_ms) = position_ms.checked_sub(first.at_ms) else {
+            return;
+        };
+        // One period more than is kept, so the oldest sample kept has its rates.
+        let periods = (span_ms / period_ms()).min(LOAD_CAPACITY as u64);
+        for back in (0..=periods).rev() {
+            let at_ms = position_ms - back * period_ms();
+            let Some(point) = LoadPoint::in_force_at(points, at_ms) else {
+                continue;
+            };
+            self.push_sample(
+                at_ms as f64 / 1000.0,
+                LOAD_PERIOD.as_secs_f64(),
+                point.counts,
+                point.restarts,
+                point.memory_bytes,
+            );
+        }
+        self.last_sample_ms = Some(position_ms);
+        self.last_sample = Some(now);
+    }
+
+    /// Adds a sample at `t_s` of `counts`, with `restarts` counted so far, its rates over the
+    /// `elapsed_s` since the previous one; keeps at most [`LOAD_CAPACITY`].
+    fn push_sample(
+        &mut self,
+        t_s: f64,
+        elapsed_s: f64,
+        counts: LoadCounts,
+        restarts: u64,
+        memory_bytes: Option<u64>,
+    ) {
+        let messages_per_s = self.last_messages.map_or(0.0, |last| {
+            counts.messages_handled.saturating_sub(last) as f64 / elapsed_s
+        });
+        let restarts_per_s =
+            restarts.saturating_sub(self.restarts_at_last_sample) as f64 / elapsed_s;
+        self.restarts_at_last_sample = restarts;
+        self.last_messages = Some(counts.messages_handled);
+        self.load.push_back(LoadSample {
+            t_s,
+            supervisors: counts.supervisors,
+            workers: counts.workers,
+            plain: counts.plain,
+            messages_per_s,
+            restarts_per_s,
+            mailbox_total: counts.mailbox_total,
+            memory_bytes,
+        });
         while self.load.len() > LOAD_CAPACITY {
             self.load.pop_front();
         }
     }
+}
+
+/// [`LOAD_PERIOD`] in milliseconds.
+fn period_ms() -> u64 {
+    LOAD_PERIOD.as_millis() as u64
 }
 
 /// The current time of the node that took `snapshot`, in its `*_ms` time (ms since it
@@ -634,5 +735,75 @@ mod tests {
             state.next_sample_in(start + Duration::from_secs(10)),
             LOAD_PERIOD
         );
+    }
+
+    #[test]
+    fn a_seek_rebuilds_the_load_up_to_the_playhead_and_playing_continues_it() {
+        let counts = |workers, messages_handled| LoadCounts {
+            workers,
+            messages_handled,
+            ..LoadCounts::default()
+        };
+        // From 1 s: one worker; at 2.5 s a second, 30 messages handled so far, one restart.
+        let points = [
+            LoadPoint {
+                at_ms: 1_000,
+                counts: counts(1, 0),
+                ..LoadPoint::default()
+            },
+            LoadPoint {
+                at_ms: 2_500,
+                counts: counts(2, 30),
+                restarts: 1,
+                memory_bytes: None,
+            },
+        ];
+        let mut state = ObserverState::new();
+        let now = Instant::now();
+        state.rebuild_load(now, 4_200, &points);
+        let samples: Vec<(f64, usize, f64, f64)> = state
+            .load
+            .iter()
+            .map(|s| (s.t_s, s.workers, s.messages_per_s, s.restarts_per_s))
+            .collect();
+        assert_eq!(
+            samples,
+            [
+                (1.2, 1, 0.0, 0.0),
+                (2.2, 1, 0.0, 0.0),
+                (3.2, 2, 30.0, 1.0),
+                (4.2, 2, 0.0, 0.0)
+            ]
+        );
+
+        // Playing on: no sample until the playhead has moved a period, then one at its time.
+        let agent = |pid| Arc::new(ProcessInfo::new(Pid(pid), ProcessKind::Agent, "A"));
+        state.apply(Update::Full(Snapshot::new(
+            "t",
+            0,
+            0,
+            1,
+            [agent(1), agent(2)],
+        )));
+        state.sample_load_on_timeline(now, 5_100, true, None);
+        assert_eq!(state.load.len(), 4);
+        state.sample_load_on_timeline(now, 5_300, true, None);
+        assert_eq!(
+            state.load.back().map(|s| (s.t_s, s.workers)),
+            Some((5.3, 2))
+        );
+        // Stopped before a period has passed: one sample where it stopped, then none.
+        state.sample_load_on_timeline(now, 5_800, false, None);
+        state.sample_load_on_timeline(now, 5_800, false, None);
+        let times: Vec<f64> = state.load.iter().map(|s| s.t_s).collect();
+        assert_eq!(times, [1.2, 2.2, 3.2, 4.2, 5.3, 5.8]);
+
+        // Back before the first point: nothing to show; far on: at most LOAD_CAPACITY.
+        state.rebuild_load(now, 500, &points);
+        assert!(state.load.is_empty());
+        state.rebuild_load(now, 10_000_000, &points);
+        assert_eq!(state.load.len(), LOAD_CAPACITY);
+        assert_eq!(state.load.back().map(|s| s.t_s), Some(10_000.0));
+        assert_eq!(state.load.front().map(|s| s.restarts_per_s), Some(0.0));
     }
 }

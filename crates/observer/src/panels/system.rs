@@ -3,8 +3,10 @@
 //! The charts plot [`ObserverState::load`](crate::ObserverState), one sample a second:
 //! processes by kind, messages handled per second, restarts per second, messages waiting in
 //! all mailboxes, and the memory the observed OS process holds (when the source can tell).
-//! Time runs along x in seconds before now; the charts do not pan or zoom, so they always
-//! show the window chosen. While the tab is shown it asks for a frame once a second, when
+//! Time runs along x in seconds before the latest sample (now; for a source with a timeline,
+//! the playhead, and after a seek the samples up to it are rebuilt, see
+//! [`ObserverState::rebuild_load`](crate::ObserverState::rebuild_load)); the charts do not pan
+//! or zoom, so they always show the window chosen. While the tab is shown it asks for a frame once a second, when
 //! the next sample is due; that is its only repaint at rest.
 
 use std::time::Instant;
