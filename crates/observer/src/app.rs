@@ -115,7 +115,8 @@ impl ObserverApp {
         let title = source.title();
         // A source with a timeline (a replay) starts over at each seek: nothing to record.
         let is_recordable = source.timeline().is_none();
-        let state = ObserverState::new();
+        let mut state = ObserverState::new();
+        state.data_clock = !is_recordable;
         Self {
             source,
             state,

@@ -221,6 +221,10 @@ impl ChildList {
 pub struct ObserverState {
     /// The current view of the node, if the first snapshot has arrived.
     pub snapshot: Option<Arc<Snapshot>>,
+    /// Whether the node's present is its data's time rather than now: true for a source
+    /// with a timeline (a replay's node lives at the playhead, and its uptimes are those of
+    /// that moment), false for a live source (a quiet node's uptimes tick with the clock).
+    pub data_clock: bool,
     /// Bumped whenever `snapshot` changes; derived data is rebuilt when it moves.
     pub revision: u64,
     /// The event feed, oldest first, at most [`EVENT_CAPACITY`].
@@ -275,6 +279,7 @@ impl ObserverState {
     pub fn new() -> Self {
         Self {
             snapshot: None,
+            data_clock: false,
             revision: 0,
             events: VecDeque::new(),
             missed_events: 0,
@@ -303,8 +308,23 @@ impl ObserverState {
         *self = Self {
             selected: self.selected,
             notices: std::mem::take(&mut self.notices),
+            data_clock: self.data_clock,
             ..Self::new()
         };
+    }
+
+    /// The node's present in its `*_ms` time (ms since it started), if a snapshot has arrived:
+    /// the snapshot's own time on a [`data_clock`](Self::data_clock), else
+    /// [`node_now_ms`].
+    pub fn now_ms(&self) -> Option<u64> {
+        let snapshot = self.snapshot.as_deref()?;
+        Some(if self.data_clock {
+            snapshot
+                .taken_at_unix_ms
+                .saturating_sub(snapshot.node_started_at_unix_ms)
+        } else {
+            node_now_ms(snapshot)
+        })
     }
 
     /// Whether nothing runs on the node: a snapshot has arrived and holds no process (the
@@ -706,6 +726,31 @@ mod tests {
     use otpscope_contract::{Delta, ProcessKind};
 
     use super::*;
+
+    #[test]
+    fn a_replays_present_is_its_data_time_and_a_live_nodes_is_the_clock() {
+        let one = Arc::new(ProcessInfo::new(Pid(1), ProcessKind::Agent, "A"));
+        // Recorded long ago: started at 1,000, read 2.5 s later.
+        let old = || Snapshot::new("t", 1_000, 3_500, 1, [one.clone()]);
+        let mut replay = ObserverState::new();
+        replay.data_clock = true;
+        replay.apply(Update::Full(old()));
+        assert_eq!(replay.now_ms(), Some(2_500));
+        replay.start_over();
+        assert!(replay.data_clock, "a seek keeps the clock");
+        assert_eq!(replay.now_ms(), None);
+
+        let mut live = ObserverState::new();
+        live.apply(Update::Full(old()));
+        let wall_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        assert!(
+            live.now_ms().unwrap() >= wall_ms - 1_000,
+            "the clock, not 2.5 s"
+        );
+    }
 
     #[test]
     fn a_load_gap_at_rest_holds_the_last_counts_until_a_period_before_the_change() {

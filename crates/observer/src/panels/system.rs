@@ -17,7 +17,7 @@ use egui_plot::{
 
 use super::View;
 use crate::format::{self, thousands};
-use crate::state::{LoadSample, TICK_MARGIN, node_now_ms};
+use crate::state::{LoadSample, TICK_MARGIN};
 use crate::style::chart_colors;
 
 /// The windows offered, in seconds.
@@ -264,7 +264,7 @@ impl SystemPanel {
             if let Some(snapshot) = state.snapshot.as_deref() {
                 stat_ui(
                     ui,
-                    &format::uptime_ms(node_now_ms(snapshot)),
+                    &format::uptime_ms(state.now_ms().unwrap_or_default()),
                     &format!("node {} up", snapshot.node),
                     "Time since the node started",
                 );

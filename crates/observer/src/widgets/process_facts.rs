@@ -14,7 +14,7 @@ use super::process_menu::process_menu_ui;
 use crate::command::UiCommand;
 use crate::format;
 use crate::panels::View;
-use crate::state::{ObserverState, TICK_MARGIN, node_now_ms};
+use crate::state::{ObserverState, TICK_MARGIN};
 use crate::style::{self, NodeKind, status_color};
 
 /// The most entries a list of pids shows (a dynamic supervisor may link 100,000 buckets).
@@ -215,7 +215,7 @@ pub fn overview_grid_ui(
 /// which brings the gauge down too. A dead supervisor shows its budget when it died.
 fn restart_budget_ui(ui: &mut egui::Ui, info: &ProcessInfo, state: &ObserverState, alive: bool) {
     let now_ms = if alive {
-        state.snapshot.as_deref().map(node_now_ms)
+        state.now_ms()
     } else {
         state.dead.get(&info.pid).and_then(|dead| dead.at_ms)
     };
@@ -318,7 +318,7 @@ fn pid_list_ui(
 /// counts to the wall clock (a quiet node sends no deltas to move the snapshot's time).
 fn lifetime_ms(info: &ProcessInfo, state: &ObserverState) -> Option<u64> {
     if state.is_alive(info.pid) {
-        let now_ms = node_now_ms(state.snapshot.as_deref()?);
+        let now_ms = state.now_ms()?;
         Some(now_ms.saturating_sub(info.started_at_ms))
     } else {
         let died_at_ms = state.dead.get(&info.pid)?.at_ms?;

@@ -27,7 +27,7 @@ use otpscope_contract::{Pid, ProcessInfo, Snapshot, Status};
 use super::View;
 use crate::command::UiCommand;
 use crate::format;
-use crate::state::{MarkKind, ObserverState, TICK_MARGIN, node_now_ms};
+use crate::state::{MarkKind, ObserverState, TICK_MARGIN};
 use crate::style::{NodeKind, kind_colors, mark_color, status_color};
 use crate::widgets::process_menu::process_menu_ui;
 use crate::widgets::table::{self, filter_box_ui, numeric_cell_ui, swatch_ui};
@@ -267,7 +267,7 @@ impl ProcessesPanel {
         let Some(snapshot) = state.snapshot.as_deref() else {
             return;
         };
-        let now_ms = node_now_ms(snapshot);
+        let now_ms = state.now_ms().unwrap_or_default();
         let now = Instant::now();
         let shown = self.rows.len(snapshot);
         if shown > 0 {
