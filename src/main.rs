@@ -116,6 +116,13 @@ impl Beam {
         }
     }
 
+    /// How to reach `node`: its name and the cookie.
+    fn options(&self, node: &str, remote: &Remote) -> Result<beam::ConnectOptions> {
+        let cookie = beam::cookie(self.cookie.as_deref(), remote.cookie_file.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        Ok(beam::ConnectOptions::new(node, cookie))
+    }
+
     /// Connects to `node`, reading it every `interval`.
     async fn connect(
         &self,
@@ -123,9 +130,7 @@ impl Beam {
         remote: &Remote,
         interval: std::time::Duration,
     ) -> Result<BeamClient> {
-        let cookie = beam::cookie(self.cookie.as_deref(), remote.cookie_file.as_deref())
-            .map_err(anyhow::Error::msg)?;
-        BeamClient::connect(beam::ConnectOptions::new(node, cookie), interval)
+        BeamClient::connect(self.options(node, remote)?, interval)
             .await
             .with_context(|| format!("cannot attach to {node}"))
     }
@@ -627,8 +632,10 @@ async fn remote_snapshot(address: &str, remote: &Remote) -> Result<otpscope::con
     }
 }
 
-/// Opens the Observer on served nodes (each must answer at the start; any lost later is
-/// shown as lost and reached again).
+/// Opens the Observer on served nodes and BEAM nodes (each must answer at the start; any
+/// lost later is shown as lost and reached again). Each node has its own Chaos panel, which
+/// opens a session of its own on that node for each run (a new connection with the same
+/// address and cookie, or a new BEAM client with the same node and cookie).
 fn attach(
     runtime: &tokio::runtime::Runtime,
     addresses: &[String],
@@ -641,28 +648,48 @@ fn attach(
     }
     let mut beams = Vec::new();
     for node in &beam.beam {
-        beams.push(runtime.block_on(beam.connect(node, remote, BEAM_INTERVAL))?);
+        let options = beam.options(node, remote)?;
+        let client = runtime.block_on(beam.connect(node, remote, BEAM_INTERVAL))?;
+        beams.push((options, client));
     }
     #[cfg(feature = "gui")]
     {
+        use otpscope::gui::{Extension, NodeWithExtensions, Source};
+        use otpscope::panels::chaos::ChaosPanel;
+        use otpscope::scenario::session::{SCRIPT_INTERVAL, SessionOpener};
+
         let interval = std::time::Duration::from_millis(200);
-        let mut sources: Vec<Box<dyn otpscope::gui::Source>> = connections
+        let mut nodes: Vec<NodeWithExtensions> = connections
             .into_iter()
             .map(|(address, (connection, options))| {
-                Box::new(otpscope::sources::remote::RemoteSource::new(
+                let chaos = SessionOpener::remote(
+                    address.clone(),
+                    options.clone(),
+                    runtime.handle().clone(),
+                );
+                let source = otpscope::sources::remote::RemoteSource::new(
                     connection,
                     address.clone(),
                     options,
                     interval,
                     runtime.handle(),
-                )) as Box<dyn otpscope::gui::Source>
+                );
+                (
+                    Box::new(source) as Box<dyn Source>,
+                    vec![Box::new(ChaosPanel::opening(chaos)) as Box<dyn Extension>],
+                )
             })
             .collect();
-        sources.extend(beams.into_iter().map(|client| {
-            Box::new(otpscope::sources::beam::BeamSource::new(client))
-                as Box<dyn otpscope::gui::Source>
+        // A chaos run reads the BEAM node as a script does (`run --beam`): often enough that
+        // the engine sees each kill's effects before it picks the next.
+        nodes.extend(beams.into_iter().map(|(options, client)| {
+            let chaos = SessionOpener::beam(options, SCRIPT_INTERVAL, runtime.handle().clone());
+            (
+                Box::new(otpscope::sources::beam::BeamSource::new(client)) as Box<dyn Source>,
+                vec![Box::new(ChaosPanel::opening(chaos)) as Box<dyn Extension>],
+            )
         }));
-        otpscope::gui::run_many(sources).map_err(|error| {
+        otpscope::gui::run_many_with(nodes).map_err(|error| {
             anyhow::anyhow!(
                 "cannot open the Observer's window: {error}\n\
                  Without a window, `otpscope dump --attach ADDR` works headless."

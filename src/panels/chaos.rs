@@ -2,9 +2,16 @@
 //! chaos` runs), started and stopped from the Observer, with a live list of each kill (when,
 //! the tree path, the reason) and what followed it (exits, restarts, supervisors giving up).
 //!
-//! The run is a task on the node's runtime; the engine tells the panel of each kill and of
+//! The panel acts on one node, through a [`SessionOpener`]: each run opens a fresh
+//! [`Session`](crate::scenario::session::Session) on it, as `otpscope run` does, so the same
+//! panel drives the node in this OS process, a served Rust node (a new authenticated
+//! connection for each run) or a BEAM node (a new client for each run), without the Observer
+//! knowing which. A node that cannot be
+//! reached is the run's error, shown in the panel with its cause.
+//!
+//! The run is a task on the opener's runtime; the engine tells the panel of each kill and of
 //! what followed through [`Chaos::on_news`], and the panel wakes the UI only then. Stop
-//! aborts the task: the kills sent stay listed.
+//! aborts the task (closing its session): the kills sent stay listed.
 
 use std::io;
 use std::sync::Arc;
@@ -16,7 +23,7 @@ use crate::chaos::{Chaos, ChaosFormat, ChaosNews, ChaosOptions, parse_reasons};
 use crate::gui::egui::{self, RichText};
 use crate::gui::panels::View;
 use crate::gui::{Extension, style};
-use crate::scenario::session::Session;
+use crate::scenario::session::SessionOpener;
 use crate::snapshot::Control;
 
 /// The callback that wakes the UI.
@@ -68,8 +75,8 @@ impl Drop for Run {
 
 /// The Chaos panel; see the module docs.
 pub struct ChaosPanel {
-    /// Carries out the kills on the node.
-    control: Control,
+    /// Opens a session on the node for each run.
+    opener: SessionOpener,
     /// The form: the seed.
     pub seed: u64,
     /// Kills a second, on average.
@@ -89,10 +96,15 @@ pub struct ChaosPanel {
 }
 
 impl ChaosPanel {
-    /// A panel that kills on the node `control` acts on.
+    /// A panel that kills on the node in this OS process that `control` acts on.
     pub fn new(control: Control) -> Self {
+        Self::opening(SessionOpener::local(control))
+    }
+
+    /// A panel that kills on the node `opener` opens sessions on (one a run).
+    pub fn opening(opener: SessionOpener) -> Self {
         Self {
-            control,
+            opener,
             seed: 1,
             rate_per_second: 1.0,
             duration_s: 20.0,
@@ -102,6 +114,11 @@ impl ChaosPanel {
             form_error: None,
             waker: Arc::new(Mutex::new(None)),
         }
+    }
+
+    /// The node the panel acts on (its name, address, or `name@host`).
+    pub fn node(&self) -> &str {
+        self.opener.node()
     }
 
     /// What the current or last run has done.
@@ -131,10 +148,10 @@ impl ChaosPanel {
             seed: options.seed,
             ..RunState::default()
         }));
-        let control = self.control.clone();
+        let opening = self.opener.open();
         let task_state = state.clone();
         let waker = self.waker.clone();
-        let task = self.control.node().handle().spawn(async move {
+        let task = self.opener.handle().spawn(async move {
             let wake = move || {
                 if let Some(wake) = waker.lock().as_ref() {
                     wake();
@@ -142,11 +159,11 @@ impl ChaosPanel {
             };
             let news_state = task_state.clone();
             let news_wake = wake.clone();
-            let session = match Session::local(control) {
+            let session = match opening.await {
                 Ok(session) => session,
                 Err(error) => {
                     let mut state = task_state.lock();
-                    state.error = Some(error.to_string());
+                    state.error = Some(with_causes(&error));
                     state.is_over = true;
                     drop(state);
                     wake();
@@ -216,6 +233,18 @@ fn next_seed(seed: u64) -> u64 {
     (next >> 33) % 100_000
 }
 
+/// An error and its causes on one line: `cannot attach to ADDR: connection: refused`.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    text
+}
+
 /// Writes the engine's news into the panel's state.
 fn take_news(state: &mut RunState, news: ChaosNews) {
     match news {
@@ -241,6 +270,9 @@ fn take_news(state: &mut RunState, news: ChaosNews) {
         ChaosNews::Ended { summary, survived } => {
             state.summary = summary;
             state.survived = Some(survived);
+            // Over once its summary is in (its task may not have returned yet): a panel that
+            // shows the summary offers Start again, never a Stop for a run that has ended.
+            state.is_over = true;
         }
     }
 }
@@ -265,6 +297,8 @@ impl Extension for ChaosPanel {
             .small()
             .weak(),
         );
+        ui.label(RichText::new(format!("Acts on node {}", self.opener.node())).small())
+            .on_hover_text("Each run opens its own session on this node");
         ui.separator();
         let running = self.is_running();
         ui.add_enabled_ui(!running && view.capabilities.control, |ui| {

@@ -2,13 +2,20 @@
 //! a node in this OS process, one served by another ([`remote`](crate::runtime::remote)), or
 //! a BEAM node ([`beam`](crate::beam)). The runner sees only this, so a script does the same
 //! on all three.
+//!
+//! A [`SessionOpener`] opens a fresh [`Session`] on one node each time it is asked (a new
+//! subscription, a new authenticated connection, a new BEAM client), for whatever drives the
+//! node more than once, such as the Observer's Chaos panel, which opens one for each run.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::beam::BeamClient;
+use crate::beam::{self, BeamClient, BeamError};
 use crate::contract::{Capabilities, Command, CommandError, Reply, Update};
-use crate::runtime::remote::{Connection, RemoteError, ServerMessage};
+use crate::runtime::remote::{self, ConnectOptions, Connection, RemoteError, ServerMessage};
 use crate::snapshot::{AlreadyObserved, Control, ObserveOptions, Subscription, observe_with};
 
 /// How often a script's stream sends deltas and events.
@@ -161,5 +168,149 @@ impl Session {
             Self::Local { .. } | Self::Beam(_) => None,
             Self::Remote { failed, .. } => failed.as_deref(),
         }
+    }
+}
+
+// === impl SessionOpener ===
+
+/// A session being opened.
+pub type Opening = Pin<Box<dyn Future<Output = Result<Session, OpenError>> + Send>>;
+
+/// Why a [`SessionOpener`] could not open a session; the cause is its
+/// [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The node in this OS process could not be observed.
+    #[error("cannot observe the node")]
+    Local(#[source] AlreadyObserved),
+    /// The served node could not be reached, or refused the cookie.
+    #[error("cannot attach to {address}")]
+    Connect {
+        /// Where the node was looked for.
+        address: String,
+        /// Why.
+        #[source]
+        source: RemoteError,
+    },
+    /// The served node took the connection but not the subscription.
+    #[error("cannot subscribe to {address}")]
+    Subscribe {
+        /// Where the node is.
+        address: String,
+        /// Why.
+        #[source]
+        source: RemoteError,
+    },
+    /// The BEAM node could not be reached, or refused the cookie.
+    #[error("cannot attach to {node}")]
+    Beam {
+        /// The node, `name@host`.
+        node: String,
+        /// Why.
+        #[source]
+        source: BeamError,
+    },
+}
+
+/// Opens a fresh [`Session`] on one node each time it is asked, and says where to run what
+/// drives it; see the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct SessionOpener {
+    /// The runtime the sessions are opened and driven on.
+    handle: tokio::runtime::Handle,
+    /// What the node is called, to say which node a panel acts on.
+    node: String,
+    /// Opens one session.
+    open: Arc<dyn Fn() -> Opening + Send + Sync>,
+}
+
+impl std::fmt::Debug for SessionOpener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionOpener")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionOpener {
+    /// Opens sessions with `open` on `handle`; `node` names the node.
+    pub fn new(
+        handle: tokio::runtime::Handle,
+        node: impl Into<String>,
+        open: impl Fn() -> Opening + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            handle,
+            node: node.into(),
+            open: Arc::new(open),
+        }
+    }
+
+    /// Sessions on the node in this OS process that `control` acts on, run on its runtime.
+    pub fn local(control: Control) -> Self {
+        let handle = control.node().handle().clone();
+        let node = control.node().name().to_owned();
+        Self::new(handle, node, move || {
+            let control = control.clone();
+            Box::pin(async move { Session::local(control).map_err(OpenError::Local) })
+        })
+    }
+
+    /// Sessions on the node served at `address`, each over a new connection proving the
+    /// cookie in `options` (as `otpscope run --attach` does), run on `handle`.
+    pub fn remote(
+        address: impl Into<String>,
+        options: ConnectOptions,
+        handle: tokio::runtime::Handle,
+    ) -> Self {
+        let address = address.into();
+        Self::new(handle, address.clone(), move || {
+            let address = address.clone();
+            let options = options.clone();
+            Box::pin(async move {
+                let connection = match remote::connect(address.as_str(), &options).await {
+                    Ok(connection) => connection,
+                    Err(source) => return Err(OpenError::Connect { address, source }),
+                };
+                Session::remote(connection)
+                    .await
+                    .map_err(|source| OpenError::Subscribe { address, source })
+            })
+        })
+    }
+
+    /// Sessions on the BEAM node `options` names, each with a new client reading it every
+    /// `interval` (as `otpscope run --beam` does, at [`SCRIPT_INTERVAL`]), run on `handle`.
+    pub fn beam(
+        options: beam::ConnectOptions,
+        interval: Duration,
+        handle: tokio::runtime::Handle,
+    ) -> Self {
+        let node = options.node.clone();
+        Self::new(handle, node, move || {
+            let options = options.clone();
+            Box::pin(async move {
+                let node = options.node.clone();
+                BeamClient::connect(options, interval)
+                    .await
+                    .map(|client| Session::Beam(Box::new(client)))
+                    .map_err(|source| OpenError::Beam { node, source })
+            })
+        })
+    }
+
+    /// A new session on the node (to be awaited on [`handle`](Self::handle)'s runtime).
+    pub fn open(&self) -> Opening {
+        (self.open)()
+    }
+
+    /// The runtime the sessions run on.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
+        &self.handle
+    }
+
+    /// What the node is called: its name, its address, or `name@host`.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 }

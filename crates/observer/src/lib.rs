@@ -28,7 +28,7 @@ pub use command::UiCommand;
 /// The egui the Observer is built on, for [`Extension`]s drawn by other crates.
 pub use egui;
 pub use extension::Extension;
-pub use nodes::NodesApp;
+pub use nodes::{NodeWithExtensions, NodesApp};
 pub use source::{Link, Marker, MarkerKind, RequestId, Source, Timeline};
 pub use state::{ObserverState, Preferences, Tab, Theme};
 
@@ -43,22 +43,7 @@ pub fn run_with(
     source: Box<dyn Source>,
     extensions: Vec<Box<dyn Extension>>,
 ) -> Result<(), eframe::Error> {
-    let mut slot = Some((source, extensions));
-    eframe::run_native(
-        "otpscope",
-        native_options(),
-        Box::new(move |cc| {
-            let prefs = saved_preferences(cc);
-            let Some((source, extensions)) = slot.take() else {
-                return Err("the Observer was created twice".into());
-            };
-            let mut app = extensions
-                .into_iter()
-                .fold(ObserverApp::new(source, prefs), ObserverApp::with_extension);
-            app.install_waker(&cc.egui_ctx);
-            Ok(Box::new(app))
-        }),
-    )
+    run_many_with(vec![(source, extensions)])
 }
 
 /// The preferences eframe saved at the last run, or the defaults.
@@ -82,20 +67,34 @@ fn native_options() -> eframe::NativeOptions {
 
 /// Opens the Observer on several nodes (a nodes bar picks the one shown; one source is the
 /// plain Observer), and returns when the window closes.
-pub fn run_many(mut sources: Vec<Box<dyn Source>>) -> Result<(), eframe::Error> {
+pub fn run_many(sources: Vec<Box<dyn Source>>) -> Result<(), eframe::Error> {
+    run_many_with(
+        sources
+            .into_iter()
+            .map(|source| (source, Vec::new()))
+            .collect(),
+    )
+}
+
+/// Opens the Observer on several nodes, each with the program's own panels that act on it
+/// (see [`Extension`]; a node's panels are drawn in that node's Observer only), and returns
+/// when the window closes. One node is the plain Observer with its panels.
+pub fn run_many_with(mut nodes: Vec<NodeWithExtensions>) -> Result<(), eframe::Error> {
     eframe::run_native(
         "otpscope",
         native_options(),
         Box::new(move |cc| {
             let prefs = saved_preferences(cc);
-            if sources.len() == 1
-                && let Some(source) = sources.pop()
+            if nodes.len() == 1
+                && let Some((source, extensions)) = nodes.pop()
             {
-                let mut app = ObserverApp::new(source, prefs);
+                let mut app = extensions
+                    .into_iter()
+                    .fold(ObserverApp::new(source, prefs), ObserverApp::with_extension);
                 app.install_waker(&cc.egui_ctx);
                 return Ok(Box::new(app));
             }
-            let mut app = NodesApp::new(std::mem::take(&mut sources), prefs);
+            let mut app = NodesApp::with_extensions(std::mem::take(&mut nodes), prefs);
             app.install_waker(&cc.egui_ctx);
             Ok(Box::new(app))
         }),

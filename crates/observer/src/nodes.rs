@@ -2,6 +2,10 @@
 //! per source, a bar above them that picks the one shown (each with its connection state),
 //! and an "All nodes" overview with every node's supervision trees at once.
 //!
+//! A program's own panels ([`Extension`]s) belong to one node each: they are drawn in that
+//! node's Observer and act on that node only (the `otpscope` binary gives each attached node
+//! its own Chaos panel).
+//!
 //! Every node's source is drained each frame, shown or not, so switching shows it current
 //! and a lost node is marked as soon as it is lost. The preferences (tab, interval, theme)
 //! are shared: what the user changes on one node holds for all.
@@ -9,6 +13,7 @@
 use otpscope_contract::{Pid, ProcessInfo, Snapshot};
 
 use crate::app::ObserverApp;
+use crate::extension::Extension;
 use crate::source::{Link, Source};
 use crate::state::Preferences;
 use crate::style::{self, NodeKind, kind_colors};
@@ -33,13 +38,33 @@ pub struct NodesApp {
     pub shown: Shown,
 }
 
+/// A node's source and the program's own panels that act on that node.
+pub type NodeWithExtensions = (Box<dyn Source>, Vec<Box<dyn Extension>>);
+
 impl NodesApp {
     /// An Observer on each of `sources`, the first shown.
     pub fn new(sources: Vec<Box<dyn Source>>, prefs: Preferences) -> Self {
-        Self {
-            nodes: sources
+        Self::with_extensions(
+            sources
                 .into_iter()
-                .map(|source| ObserverApp::new(source, prefs.clone()))
+                .map(|source| (source, Vec::new()))
+                .collect(),
+            prefs,
+        )
+    }
+
+    /// An Observer on each node, with that node's own panels (see [`Extension`]), the first
+    /// shown.
+    pub fn with_extensions(nodes: Vec<NodeWithExtensions>, prefs: Preferences) -> Self {
+        Self {
+            nodes: nodes
+                .into_iter()
+                .map(|(source, extensions)| {
+                    extensions.into_iter().fold(
+                        ObserverApp::new(source, prefs.clone()),
+                        ObserverApp::with_extension,
+                    )
+                })
                 .collect(),
             shown: Shown::Node(0),
         }
