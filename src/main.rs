@@ -548,6 +548,7 @@ fn replay_observer(path: &Path) -> Result<()> {
         let _ = recording;
         anyhow::bail!("this otpscope was built without the Observer (feature gui)");
     }
+    #[cfg(feature = "gui")]
     Ok(())
 }
 
@@ -701,6 +702,7 @@ fn attach(
         let _ = (connections, beams);
         anyhow::bail!("this otpscope was built without the Observer (feature gui)");
     }
+    #[cfg(feature = "gui")]
     Ok(())
 }
 
@@ -729,7 +731,10 @@ fn observer(runtime: &tokio::runtime::Runtime, what: &What) -> Result<()> {
         write!(
             stdout,
             "{}",
-            tree_text::render(&full_snapshot(&node), tree_text::DEFAULT_FOLD_AT)
+            scenario::tree_text::render(
+                &full_snapshot(&node),
+                scenario::tree_text::DEFAULT_FOLD_AT
+            )
         )?;
         stdout.flush()?;
     }
