@@ -25,7 +25,7 @@ use crate::runtime::Node;
 use crate::snapshot::{AlreadyObserved, ObserveOptions, Subscription, observe_with};
 
 /// How often the recorder's stream sends deltas and events.
-pub const RECORD_INTERVAL: Duration = Duration::from_millis(50);
+pub const RECORD_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often a keyframe is written (a seek applies at most this much of deltas).
 pub const KEYFRAME_EVERY: Duration = Duration::from_secs(5);
