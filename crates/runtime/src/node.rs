@@ -8,7 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
@@ -54,6 +54,9 @@ pub(crate) struct NodeShared {
     next_ref: AtomicU64,
     /// Every live process by serial.
     pub(crate) table: RwLock<Table>,
+    /// The most processes `table` has held since it last gave memory back (changed under its
+    /// write lock).
+    table_peak: AtomicUsize,
     /// Registered names.
     names: Mutex<HashMap<Arc<str>, Pid>>,
     /// The ordered event feed.
@@ -123,6 +126,7 @@ impl Node {
             next_serial: AtomicU64::new(1),
             next_ref: AtomicU64::new(1),
             table: RwLock::new(HashMap::default()),
+            table_peak: AtomicUsize::new(0),
             names: Mutex::new(HashMap::new()),
             events: EventLog::new(EVENT_CAPACITY),
             recent_dead: Mutex::new(VecDeque::new()),
@@ -334,11 +338,17 @@ impl NodeShared {
 
     pub(crate) fn insert(&self, process: Arc<dyn AnyProcess>) {
         let serial = process.core().pid.serial();
-        self.table.write().insert(serial, process);
+        let mut table = self.table.write();
+        table.insert(serial, process);
+        self.table_peak.fetch_max(table.len(), Ordering::Relaxed);
     }
 
     pub(crate) fn remove(&self, pid: Pid) {
-        self.table.write().remove(&pid.serial());
+        let mut table = self.table.write();
+        table.remove(&pid.serial());
+        let mut peak = self.table_peak.load(Ordering::Relaxed);
+        shrink_if_sparse(&mut table, &mut peak);
+        self.table_peak.store(peak, Ordering::Relaxed);
     }
 
     pub(crate) fn register(&self, name: Arc<str>, pid: Pid) -> Result<(), RegisterError> {
@@ -453,5 +463,56 @@ impl NodeShared {
     /// One event at `at`, or two that happened together, in order.
     pub(crate) fn events_at(&self, first: EventKind, second: Option<EventKind>, at: Instant) {
         self.events.push_pair(first, second, at);
+    }
+}
+
+/// A table holds its capacity after its processes exit (a million buckets stopped kept
+/// 48 MiB): once it holds an eighth or less of the most it held (`peak`), it is brought down to
+/// twice what it holds, and that becomes the new peak. Each shrink rehashes what is left, an
+/// eighth of the peak at most, so a mass exit costs a constant more per removal, and a table
+/// whose processes come and go never shrinks. (The peak is counted, not read off the table:
+/// a hash table's spare capacity shrinks as removals leave tombstones.)
+fn shrink_if_sparse<V, S: std::hash::BuildHasher>(
+    table: &mut HashMap<u64, V, S>,
+    peak: &mut usize,
+) {
+    if *peak > KEEP_CAPACITY && table.len() <= *peak / 8 {
+        table.shrink_to((2 * table.len()).max(KEEP_CAPACITY));
+        *peak = table.len();
+    }
+}
+
+/// Below this capacity a process table is never shrunk: small tables cost nothing worth
+/// giving back, and would churn.
+const KEEP_CAPACITY: usize = 1 << 12;
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn a_table_emptied_by_exits_gives_its_capacity_back_and_a_busy_one_keeps_it() {
+        let mut table = HashMap::<u64, u64, crate::pid::IdHash>::default();
+        table.extend((0..100_000).map(|serial| (serial, serial)));
+        let mut peak = table.len();
+        let full = table.capacity();
+        // Half gone: kept (the node is busy, its processes come and go).
+        for serial in 0..50_000 {
+            table.remove(&serial);
+            shrink_if_sparse(&mut table, &mut peak);
+        }
+        assert_eq!(peak, 100_000, "not shrunk at half");
+        // All but 100 gone: given back.
+        for serial in 50_000..99_900 {
+            table.remove(&serial);
+            shrink_if_sparse(&mut table, &mut peak);
+        }
+        assert_eq!(table.len(), 100);
+        assert!(
+            table.capacity() <= 2 * KEEP_CAPACITY && table.capacity() < full / 8,
+            "{} slots for 100 processes (was {full})",
+            table.capacity()
+        );
+        assert!((99_900..100_000).all(|serial| table.get(&serial) == Some(&serial)));
     }
 }
