@@ -194,6 +194,11 @@ fn cast_batch(runtime: &Runtime, counter: &ServerRef<Counter>) -> Duration {
 /// One remote client at 10 Hz against none, batch by batch: batches alternate, so the
 /// machine's drift hits both alike. Criterion's two rows, then the paired medians printed.
 fn remote_client_cost(c: &mut Criterion) {
+    // The paired batches run whatever criterion's filter; leave them out to profile the
+    // stream alone (`OTPSCOPE_BENCH_NO_PAIRED=1 perf record ... --bench remote/delta`).
+    if std::env::var_os("OTPSCOPE_BENCH_NO_PAIRED").is_some() {
+        return;
+    }
     let (runtime, node) = runtime_and_node();
     let counter = runtime.block_on(async {
         idle_children(&node, 1_000).await;
