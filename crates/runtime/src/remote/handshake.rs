@@ -206,9 +206,10 @@ mod tests {
         assert!(postcard_prefix(b"GET / HTTP/1.1").is_none());
         assert!(postcard_prefix(&frame[..8]).is_none());
         let error = check_versions(future).unwrap_err().to_string();
-        assert!(
-            error.contains("the peer speaks protocol 300 with format 7, this end protocol 1"),
-            "{error}"
+        let expected = format!(
+            "the peer speaks protocol 300 with format 7, this end protocol {}",
+            super::super::PROTOCOL_VERSION
         );
+        assert!(error.contains(&expected), "{error}");
     }
 }
