@@ -232,7 +232,13 @@ impl Connection {
             if let Some(incoming) = &mut self.incoming
                 && incoming.is_complete()
             {
-                incoming.decode().await?;
+                let decoded = incoming.decode().await;
+                if decoded.is_err() {
+                    // A part the node sent was not valid: the snapshot is lost, and so is
+                    // the connection's stream.
+                    self.incoming = None;
+                }
+                decoded?;
                 if let Some(incoming) = self.incoming.take() {
                     return Ok(ServerMessage::Update(Update::Full(
                         incoming.into_snapshot(),
@@ -350,6 +356,19 @@ mod tests {
             other => panic!("expected the full snapshot, got {other:?}"),
         }
         assert_eq!(client.receive().await.unwrap(), memory);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_part_that_is_not_valid_is_a_malformed_frame_and_no_snapshot() {
+        let (mut client, mut node) = pair();
+        let whole = snapshot(10);
+        send(&mut node, &ServerFrameOut::SnapshotHead(&whole.head(1))).await;
+        // The kind of a part, then bytes that are no list of processes.
+        let frame = bytes::Bytes::from_static(&[2, 5, 0xff, 0xff, 0xff]);
+        futures_util::SinkExt::send(&mut node, frame).await.unwrap();
+        let error = client.receive().await.unwrap_err();
+        assert!(matches!(error, RemoteError::Malformed(_)), "{error}");
+        assert!(client.incoming.is_none());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
