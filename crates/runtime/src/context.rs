@@ -220,9 +220,16 @@ impl Context {
         self.node.event(kind);
     }
 
-    /// Publishes a supervisor's restarts that count against its intensity, for observers.
-    pub(crate) fn set_recent_restarts(&self, restarts: Vec<std::time::Instant>) {
-        self.process.core().state.lock().meta.recent_restarts = restarts;
+    /// Publishes a supervisor's restart at `at` for observers, the `aged_out` oldest ones
+    /// having left its intensity window: the same steps as its own list, so a restart costs
+    /// the same whatever the window holds (a copy of the list at each restart made a storm
+    /// of 10,000 restarts quadratic).
+    pub(crate) fn record_restart(&self, at: std::time::Instant, aged_out: usize) {
+        let mut state = self.process.core().state.lock();
+        let recent = &mut state.meta.recent_restarts;
+        recent.push_back(at);
+        recent.drain(..aged_out.min(recent.len()));
+        drop(state);
         self.process.core().touch();
     }
 }
@@ -498,7 +505,7 @@ fn conceive<M: Send + 'static>(
         restart: None,
         shutdown: None,
         restarts: 0,
-        recent_restarts: Vec::new(),
+        recent_restarts: std::collections::VecDeque::new(),
     };
     let mut cell = Cell::<M>::new(pid, meta, node.tracker.clone());
     // Nobody sees the process before it is in the table: set its side without locking.

@@ -41,8 +41,8 @@ impl Intensity {
         child_id: &Arc<str>,
         reason: &ExitReason,
     ) -> bool {
-        let allowed = self.allows();
-        ctx.set_recent_restarts(self.restarts.iter().map(|at| at.into_std()).collect());
+        let (allowed, at, aged_out) = self.allows();
+        ctx.record_restart(at.into_std(), aged_out);
         if allowed {
             return true;
         }
@@ -55,20 +55,23 @@ impl Intensity {
         false
     }
 
-    /// Records a restart now; false if it makes more than `max_restarts` within
-    /// `max_seconds`.
-    fn allows(&mut self) -> bool {
+    /// Records a restart now; gives whether it stays within `max_restarts` in `max_seconds`,
+    /// when it was, and how many of the oldest restarts it pushed out of the window.
+    fn allows(&mut self) -> (bool, Instant, usize) {
         let now = Instant::now();
         let window = Duration::from_secs(u64::from(self.max_seconds));
         self.restarts.push_back(now);
+        let mut aged_out = 0;
         while self
             .restarts
             .front()
             .is_some_and(|at| now.duration_since(*at) > window)
         {
             self.restarts.pop_front();
+            aged_out += 1;
         }
-        self.restarts.len() as u64 <= u64::from(self.max_restarts)
+        let allowed = self.restarts.len() as u64 <= u64::from(self.max_restarts);
+        (allowed, now, aged_out)
     }
 
     /// The recent restarts as state rows for observers: how long ago each was.

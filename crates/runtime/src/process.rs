@@ -200,7 +200,7 @@ pub(crate) struct Meta {
     pub(crate) restarts: u32,
     /// A supervisor's restarts that count against its intensity, oldest first (at most
     /// `max_restarts + 1`; some may have aged out of the window since). Empty for others.
-    pub(crate) recent_restarts: Vec<Instant>,
+    pub(crate) recent_restarts: VecDeque<Instant>,
 }
 
 impl Core {
@@ -437,8 +437,8 @@ impl<'a> ProcessView<'a> {
 
     /// A supervisor's restarts that count against its intensity, oldest first, as of its
     /// latest restart: those within `max_seconds` of now use up its budget.
-    pub fn recent_restarts(&self) -> &[Instant] {
-        &self.state.meta.recent_restarts
+    pub fn recent_restarts(&self) -> impl ExactSizeIterator<Item = Instant> + '_ {
+        self.state.meta.recent_restarts.iter().copied()
     }
 
     /// When it started.
@@ -474,7 +474,7 @@ impl<'a> ProcessView<'a> {
             messages_handled: self.messages_handled(),
             restarts: meta.restarts,
             started_at: self.core.started_at,
-            recent_restarts: meta.recent_restarts.clone(),
+            recent_restarts: meta.recent_restarts.iter().copied().collect(),
         }
     }
 }

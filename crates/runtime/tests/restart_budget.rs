@@ -82,3 +82,52 @@ async fn a_one_for_all_restart_counts_once_against_the_budget() {
     let later = info.recent_restarts_ms[1] + 5_001;
     assert_eq!(info.restart_budget(later).unwrap().used, 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn restarts_that_age_out_of_the_window_leave_what_observers_see() {
+    let node = Node::new("aging");
+    let supervisor = Supervisor::start(
+        &node,
+        SupervisorFlags::new(Strategy::OneForOne),
+        vec![worker("only")],
+        SpawnOptions::new().name("Top"),
+    )
+    .await
+    .unwrap();
+    let top = Pid(supervisor.pid().serial());
+    let kill_and_wait = |round: u32| {
+        let node = node.clone();
+        async move {
+            let child = full_snapshot(&node).process(top).unwrap().children[0];
+            node.exit(node.pid(child.serial()), ExitReason::Kill)
+                .unwrap();
+            wait_until("the child restarted", || {
+                let snapshot = full_snapshot(&node);
+                let children = &snapshot.process(top).unwrap().children;
+                children.len() == 1 && snapshot.process(children[0]).unwrap().restarts == round
+            })
+            .await;
+        }
+    };
+    kill_and_wait(1).await;
+    kill_and_wait(2).await;
+    assert_eq!(
+        full_snapshot(&node)
+            .process(top)
+            .unwrap()
+            .recent_restarts_ms
+            .len(),
+        2
+    );
+    // Past the 5 s window: the next restart pushes both out, here and for observers.
+    tokio::time::advance(std::time::Duration::from_secs(6)).await;
+    kill_and_wait(3).await;
+    let snapshot = full_snapshot(&node);
+    let info = snapshot.process(top).unwrap();
+    assert_eq!(
+        info.recent_restarts_ms.len(),
+        1,
+        "{:?}",
+        info.recent_restarts_ms
+    );
+}

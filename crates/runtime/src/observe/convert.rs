@@ -225,11 +225,7 @@ pub(crate) fn process_view(
         messages_handled: view.messages_handled(),
         restarts: view.restarts(),
         started_at_ms: clock.ms(view.started_at()),
-        recent_restarts_ms: view
-            .recent_restarts()
-            .iter()
-            .map(|at| clock.ms(*at))
-            .collect(),
+        recent_restarts_ms: view.recent_restarts().map(|at| clock.ms(at)).collect(),
         vm: None,
     }
 }
