@@ -357,15 +357,8 @@ struct SnapshotOut<'a> {
     taken_at_unix_ms: u64,
     seq: u64,
     roots: &'a BTreeSet<Pid>,
-    processes: ProcessList<'a>,
-}
-
-struct ProcessList<'a>(&'a ProcessTable);
-
-impl Serialize for ProcessList<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter())
-    }
+    /// Every process, as one part.
+    processes: PartOut<'a>,
 }
 
 /// The wire form of a [`Snapshot`], owned for reading. `roots` is derived again from the
@@ -380,8 +373,7 @@ struct SnapshotIn {
     /// Read (binary formats are positional) and then ignored.
     #[serde(default, rename = "roots")]
     _roots: BTreeSet<Pid>,
-    #[serde(deserialize_with = "crate::process_table::read_run")]
-    processes: ReadRun,
+    processes: SnapshotPart,
 }
 
 impl Serialize for Snapshot {
@@ -393,7 +385,7 @@ impl Serialize for Snapshot {
             taken_at_unix_ms: self.taken_at_unix_ms,
             seq: self.seq,
             roots: &self.roots,
-            processes: ProcessList(&self.processes),
+            processes: PartOut(self.processes.infos()),
         }
         .serialize(serializer)
     }
@@ -402,15 +394,15 @@ impl Serialize for Snapshot {
 impl<'de> Deserialize<'de> for Snapshot {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let wire = SnapshotIn::deserialize(deserializer)?;
-        let mut snapshot = Self::from_runs(
-            wire.node,
-            wire.node_started_at_unix_ms,
-            wire.taken_at_unix_ms,
-            wire.seq,
-            vec![wire.processes],
-        );
-        snapshot.format_version = wire.format_version;
-        Ok(snapshot)
+        let head = SnapshotHead {
+            format_version: wire.format_version,
+            node: wire.node,
+            node_started_at_unix_ms: wire.node_started_at_unix_ms,
+            taken_at_unix_ms: wire.taken_at_unix_ms,
+            seq: wire.seq,
+            parts: 1,
+        };
+        Ok(Self::from_parts(head, vec![wire.processes]))
     }
 }
 
@@ -437,21 +429,9 @@ pub struct SnapshotHead {
 }
 
 /// One part of a snapshot's processes, borrowed for writing: a list of processes in pid
-/// order, the same form as a snapshot's `processes`.
+/// order, the same form as a snapshot's `processes` (which is written as one part).
 #[derive(Clone, Copy, Debug)]
 pub struct PartOut<'a>(&'a [Arc<ProcessInfo>]);
-
-impl PartOut<'_> {
-    /// How many processes it holds.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// True when it holds none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
 
 impl Serialize for PartOut<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -340,7 +340,10 @@ impl NodeShared {
         let serial = process.core().pid.serial();
         let mut table = self.table.write();
         table.insert(serial, process);
-        self.table_peak.fetch_max(table.len(), Ordering::Relaxed);
+        // Under the write lock: a load and a store, not a read-modify-write on every spawn.
+        if table.len() > self.table_peak.load(Ordering::Relaxed) {
+            self.table_peak.store(table.len(), Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn remove(&self, pid: Pid) {
@@ -466,8 +469,8 @@ impl NodeShared {
     }
 }
 
-/// A table holds its capacity after its processes exit (a million buckets stopped kept
-/// 48 MiB): once it holds an eighth or less of the most it held (`peak`), it is brought down to
+/// A table holds its capacity after its processes exit (a million buckets stopped left
+/// 47 MiB): once it holds an eighth or less of the most it held (`peak`), it is brought down to
 /// twice what it holds, and that becomes the new peak. Each shrink rehashes what is left, an
 /// eighth of the peak at most, so a mass exit costs a constant more per removal, and a table
 /// whose processes come and go never shrinks. (The peak is counted, not read off the table:

@@ -1,6 +1,7 @@
 //! The client side: [`connect`] to a served node, prove the cookie, then subscribe, send
 //! commands and receive [`ServerMessage`]s.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use super::RemoteError;
 use super::auth::Cookie;
 use super::handshake;
 use super::protocol::{
-    ClientMessage, FrameKind, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, ServerFrame, ServerMessage,
+    ClientMessage, FrameKind, HANDSHAKE_FRAME_LIMIT, NodeInfo, Role, ServerMessage,
 };
 use super::wire::{self, Stream, Wire};
 
@@ -79,48 +80,30 @@ pub struct Connection {
 /// A full snapshot arriving in parts, each decoded on a blocking thread as it comes.
 struct Incoming {
     head: SnapshotHead,
-    parts: Vec<Part>,
-}
-
-/// One part of an [`Incoming`] snapshot.
-enum Part {
-    Decoding(JoinHandle<Result<Option<SnapshotPart>, BinaryError>>),
-    Decoded(SnapshotPart),
+    /// Parts being decoded, in the order they came.
+    decoding: VecDeque<JoinHandle<Result<SnapshotPart, BinaryError>>>,
+    /// Parts decoded, in the order they came.
+    decoded: Vec<SnapshotPart>,
 }
 
 impl Incoming {
     fn is_complete(&self) -> bool {
-        self.parts.len() as u64 >= u64::from(self.head.parts)
+        (self.decoding.len() + self.decoded.len()) as u64 >= u64::from(self.head.parts)
     }
 
-    /// Waits for every part's decoding; cancel-safe (a part decoded is kept).
+    /// Waits for every part's decoding; cancel-safe (a part is taken from `decoding` only
+    /// once it is decoded, with no wait between).
     async fn decode(&mut self) -> Result<(), RemoteError> {
-        for part in &mut self.parts {
-            if let Part::Decoding(handle) = part {
-                let decoded = handle
-                    .await
-                    .map_err(|error| {
-                        RemoteError::Io(std::io::Error::other(format!(
-                            "decoding a snapshot's part: {error}"
-                        )))
-                    })??
-                    .ok_or(RemoteError::OutOfOrder("a frame of two kinds"))?;
-                *part = Part::Decoded(decoded);
-            }
+        while let Some(handle) = self.decoding.front_mut() {
+            let part = handle.await.map_err(|error| {
+                RemoteError::Io(std::io::Error::other(format!(
+                    "decoding a snapshot's part: {error}"
+                )))
+            })??;
+            self.decoding.pop_front();
+            self.decoded.push(part);
         }
         Ok(())
-    }
-
-    fn into_snapshot(self) -> Snapshot {
-        let parts = self
-            .parts
-            .into_iter()
-            .filter_map(|part| match part {
-                Part::Decoded(part) => Some(part),
-                Part::Decoding(_) => None,
-            })
-            .collect();
-        Snapshot::from_parts(self.head, parts)
     }
 }
 
@@ -240,9 +223,8 @@ impl Connection {
                 }
                 decoded?;
                 if let Some(incoming) = self.incoming.take() {
-                    return Ok(ServerMessage::Update(Update::Full(
-                        incoming.into_snapshot(),
-                    )));
+                    let snapshot = Snapshot::from_parts(incoming.head, incoming.decoded);
+                    return Ok(ServerMessage::Update(Update::Full(snapshot)));
                 }
             }
             let frame = match self.wire.next().await {
@@ -250,18 +232,14 @@ impl Connection {
                 Some(Err(error)) => return Err(RemoteError::from_io(error)),
                 None => return Err(RemoteError::Closed),
             };
-            let (kind, _) = binary::decode_prefix::<FrameKind>(&frame)?;
+            // A frame is its kind (a `ServerFrame` variant's index), then the value.
+            let (kind, body) = binary::decode_prefix::<FrameKind>(&frame)?;
+            let body_at = frame.len() - body.len();
             match (kind, &mut self.incoming) {
                 (FrameKind::SnapshotPart, Some(incoming)) => {
-                    // Decoded whole (the kind again, then the part) on a blocking thread.
-                    let frame = frame.freeze();
-                    let handle = tokio::task::spawn_blocking(move || {
-                        match binary::decode::<ServerFrame>(&frame)? {
-                            ServerFrame::SnapshotPart(part) => Ok(Some(part)),
-                            _ => Ok(None),
-                        }
-                    });
-                    incoming.parts.push(Part::Decoding(handle));
+                    let body = frame.freeze().slice(body_at..);
+                    let handle = tokio::task::spawn_blocking(move || binary::decode(&body));
+                    incoming.decoding.push_back(handle);
                 }
                 (FrameKind::SnapshotPart, None) => {
                     return Err(RemoteError::OutOfOrder(
@@ -273,17 +251,15 @@ impl Connection {
                         "another frame between a snapshot's parts",
                     ));
                 }
-                (FrameKind::SnapshotHead | FrameKind::Message, None) => {
-                    match binary::decode::<ServerFrame>(&frame)? {
-                        ServerFrame::Message(message) => return Ok(message),
-                        ServerFrame::SnapshotHead(head) => {
-                            let parts = Vec::with_capacity(head.parts.min(1024) as usize);
-                            self.incoming = Some(Incoming { head, parts });
-                        }
-                        ServerFrame::SnapshotPart(_) => {
-                            return Err(RemoteError::OutOfOrder("a frame of two kinds"));
-                        }
-                    }
+                (FrameKind::Message, None) => return Ok(binary::decode(body)?),
+                (FrameKind::SnapshotHead, None) => {
+                    let head: SnapshotHead = binary::decode(body)?;
+                    let expected = head.parts.min(1024) as usize;
+                    self.incoming = Some(Incoming {
+                        head,
+                        decoding: VecDeque::with_capacity(expected),
+                        decoded: Vec::with_capacity(expected),
+                    });
                 }
             }
         }
