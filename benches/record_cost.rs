@@ -18,7 +18,7 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use otpscope::contract::Capabilities;
@@ -26,7 +26,7 @@ use otpscope::record::Recorder;
 use otpscope::runtime::{Node, ServerRef};
 use tokio::runtime::Runtime;
 
-use common::{Counter, idle_children, on_worker, runtime_and_node};
+use common::{Counter, cast_batch, idle_children, runtime_and_node};
 
 /// Processes on the node besides the counter.
 const PROCESSES: usize = 100_000;
@@ -39,21 +39,6 @@ const BATCHES: usize = 21;
 /// How long a new recording runs before its batch: its first keyframe read, encoded and
 /// written in its first chunk (the sink writes a chunk a second at most).
 const SETTLE: Duration = Duration::from_millis(1_300);
-
-fn cast_batch(runtime: &Runtime, counter: &ServerRef<Counter>) -> Duration {
-    let counter = counter.clone();
-    on_worker(runtime, async move {
-        let before = counter.call(()).await.unwrap();
-        let started = Instant::now();
-        for _ in 0..CASTS {
-            counter.cast(()).unwrap();
-        }
-        let after = counter.call(()).await.unwrap();
-        let elapsed = started.elapsed();
-        assert_eq!(after - before, CASTS);
-        elapsed
-    })
-}
 
 /// Starts recording `node` to `path` and lets its start pass, untimed.
 fn start_recording(runtime: &Runtime, node: &Node, path: &Path) -> Recorder {
@@ -95,11 +80,11 @@ fn recording_cost(c: &mut Criterion) {
 
     let (mut alone, mut recorded) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        cast_batch(&runtime, &counter);
+        cast_batch(&runtime, &counter, CASTS);
     }
     let window = |runtime: &Runtime| -> Vec<Duration> {
         let mut batches: Vec<Duration> = (0..BATCHES)
-            .map(|_| cast_batch(runtime, &counter))
+            .map(|_| cast_batch(runtime, &counter, CASTS))
             .collect();
         batches.remove(0);
         batches
@@ -118,8 +103,7 @@ fn recording_cost(c: &mut Criterion) {
             }
         }
         ratios.push(
-            median(&mut round_recorded.clone()).as_secs_f64()
-                / median(&mut round_alone.clone()).as_secs_f64(),
+            median(&mut round_recorded).as_secs_f64() / median(&mut round_alone).as_secs_f64(),
         );
         alone.extend(round_alone);
         recorded.extend(round_recorded);
@@ -143,11 +127,19 @@ fn recording_cost(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CASTS));
     group.sample_size(30);
     group.bench_function("not_recorded", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| cast_batch(&runtime, &counter, CASTS))
+                .sum()
+        })
     });
     let recorder = start_recording(&runtime, &node, &path);
     group.bench_function("recorded", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| cast_batch(&runtime, &counter, CASTS))
+                .sum()
+        })
     });
     group.finish();
     stop_recording(&runtime, &node, recorder);

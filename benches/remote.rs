@@ -22,7 +22,7 @@ use otpscope::runtime::remote::{
 use otpscope::runtime::{Node, ServerRef};
 use tokio::runtime::Runtime;
 
-use common::{Counter, idle_children, on_worker, runtime_and_node};
+use common::{Counter, cast_batch, idle_children, runtime_and_node};
 
 /// Processes in the big node.
 const PROCESSES: usize = 100_000;
@@ -175,22 +175,6 @@ fn snapshot_and_delta(c: &mut Criterion) {
     group.finish();
 }
 
-/// Casts `CASTS` to a counter from a task of the runtime and waits until all are handled.
-fn cast_batch(runtime: &Runtime, counter: &ServerRef<Counter>) -> Duration {
-    let counter = counter.clone();
-    on_worker(runtime, async move {
-        let before = counter.call(()).await.unwrap();
-        let started = Instant::now();
-        for _ in 0..CASTS {
-            counter.cast(()).unwrap();
-        }
-        let after = counter.call(()).await.unwrap();
-        let elapsed = started.elapsed();
-        assert_eq!(after - before, CASTS);
-        elapsed
-    })
-}
-
 /// One remote client at 10 Hz against none, batch by batch: batches alternate, so the
 /// machine's drift hits both alike. Criterion's two rows, then the paired medians printed.
 fn remote_client_cost(c: &mut Criterion) {
@@ -243,13 +227,13 @@ fn remote_client_cost(c: &mut Criterion) {
     const ROUNDS: usize = 100;
     let (mut alone, mut watched) = (Vec::new(), Vec::new());
     for _ in 0..3 {
-        cast_batch(&runtime, &counter);
+        cast_batch(&runtime, &counter, CASTS);
     }
     for round in 0..ROUNDS {
         for with_client in [round % 2 == 0, round % 2 != 0] {
             if with_client {
                 let client = watch(Duration::from_millis(100));
-                watched.push(cast_batch(&runtime, &counter));
+                watched.push(cast_batch(&runtime, &counter, CASTS));
                 client.abort();
                 runtime.block_on(async {
                     while served.clients() > 0 || node.introspect().is_tracking_changes() {
@@ -257,7 +241,7 @@ fn remote_client_cost(c: &mut Criterion) {
                     }
                 });
             } else {
-                alone.push(cast_batch(&runtime, &counter));
+                alone.push(cast_batch(&runtime, &counter, CASTS));
             }
         }
     }
@@ -274,11 +258,19 @@ fn remote_client_cost(c: &mut Criterion) {
     group.throughput(Throughput::Elements(CASTS));
     group.sample_size(30);
     group.bench_function("no_client", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| cast_batch(&runtime, &counter, CASTS))
+                .sum()
+        })
     });
     let client = watch(Duration::from_millis(100));
     group.bench_function("one_remote_client_10hz", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| cast_batch(&runtime, &counter)).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| cast_batch(&runtime, &counter, CASTS))
+                .sum()
+        })
     });
     group.finish();
     client.abort();

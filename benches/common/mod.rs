@@ -9,7 +9,7 @@ use otpscope::demo::kv::BUCKET_SUPERVISOR;
 use otpscope::demo::kv::bucket::Bucket;
 use otpscope::runtime::{
     Addr, ChildSpec, Context, DynamicSupervisor, DynamicSupervisorFlags, Inbox, Node, Server,
-    ServerContext, SpawnOptions,
+    ServerContext, ServerRef, SpawnOptions,
 };
 use tokio::runtime::Runtime;
 
@@ -36,6 +36,24 @@ where
     runtime
         .block_on(runtime.spawn(work))
         .expect("the benchmark task finished")
+}
+
+/// Casts `casts` to `counter` from a task of the runtime and waits until all are handled;
+/// gives how long that took (the node's throughput, for the benches that measure what
+/// observing or recording costs it).
+pub(crate) fn cast_batch(runtime: &Runtime, counter: &ServerRef<Counter>, casts: u64) -> Duration {
+    let counter = counter.clone();
+    on_worker(runtime, async move {
+        let before = counter.call(()).await.expect("the count");
+        let started = std::time::Instant::now();
+        for _ in 0..casts {
+            counter.cast(()).expect("a cast");
+        }
+        let after = counter.call(()).await.expect("the count");
+        let elapsed = started.elapsed();
+        assert_eq!(after - before, casts);
+        elapsed
+    })
 }
 
 /// A server that counts the casts it gets and answers a call with the count.
