@@ -123,16 +123,19 @@ impl Beam {
         Ok(beam::ConnectOptions::new(node, cookie))
     }
 
-    /// Connects to `node`, reading it every `interval`.
+    /// Connects to `node`, reading it every `interval`: the client, and the options it
+    /// connected with (to open more clients on the node).
     async fn connect(
         &self,
         node: &str,
         remote: &Remote,
         interval: std::time::Duration,
-    ) -> Result<BeamClient> {
-        BeamClient::connect(self.options(node, remote)?, interval)
+    ) -> Result<(BeamClient, beam::ConnectOptions)> {
+        let options = self.options(node, remote)?;
+        let client = BeamClient::connect(options.clone(), interval)
             .await
-            .with_context(|| format!("cannot attach to {node}"))
+            .with_context(|| format!("cannot attach to {node}"))?;
+        Ok((client, options))
     }
 }
 
@@ -360,7 +363,7 @@ async fn dump(
     let snapshot = match (attach, beam.one()?) {
         (Some(address), _) => remote_snapshot(address, remote).await?,
         (None, Some(node)) => {
-            let mut client = beam.connect(node, remote, BEAM_INTERVAL).await?;
+            let (mut client, _) = beam.connect(node, remote, BEAM_INTERVAL).await?;
             loop {
                 match client.recv().await {
                     Some(otpscope::contract::Update::Full(snapshot)) => break snapshot,
@@ -403,7 +406,7 @@ async fn run_script(
                 .await?
         }
         (None, Some(node)) => {
-            let client = beam
+            let (client, _) = beam
                 .connect(node, remote, scenario::session::SCRIPT_INTERVAL)
                 .await?;
             Runner::beam(client, format, &mut stdout)
@@ -649,9 +652,7 @@ fn attach(
     }
     let mut beams = Vec::new();
     for node in &beam.beam {
-        let options = beam.options(node, remote)?;
-        let client = runtime.block_on(beam.connect(node, remote, BEAM_INTERVAL))?;
-        beams.push((options, client));
+        beams.push(runtime.block_on(beam.connect(node, remote, BEAM_INTERVAL))?);
     }
     #[cfg(feature = "gui")]
     {
@@ -660,10 +661,17 @@ fn attach(
         use otpscope::scenario::session::{SCRIPT_INTERVAL, SessionOpener};
 
         let interval = std::time::Duration::from_millis(200);
+        // Each node's source, with its own Chaos panel.
+        let with_chaos = |source: Box<dyn Source>, opener: SessionOpener| -> NodeWithExtensions {
+            (
+                source,
+                vec![Box::new(ChaosPanel::opening(opener)) as Box<dyn Extension>],
+            )
+        };
         let mut nodes: Vec<NodeWithExtensions> = connections
             .into_iter()
             .map(|(address, (connection, options))| {
-                let chaos = SessionOpener::remote(
+                let opener = SessionOpener::remote(
                     address.clone(),
                     options.clone(),
                     runtime.handle().clone(),
@@ -675,19 +683,16 @@ fn attach(
                     interval,
                     runtime.handle(),
                 );
-                (
-                    Box::new(source) as Box<dyn Source>,
-                    vec![Box::new(ChaosPanel::opening(chaos)) as Box<dyn Extension>],
-                )
+                with_chaos(Box::new(source), opener)
             })
             .collect();
         // A chaos run reads the BEAM node as a script does (`run --beam`): often enough that
         // the engine sees each kill's effects before it picks the next.
-        nodes.extend(beams.into_iter().map(|(options, client)| {
-            let chaos = SessionOpener::beam(options, SCRIPT_INTERVAL, runtime.handle().clone());
-            (
-                Box::new(otpscope::sources::beam::BeamSource::new(client)) as Box<dyn Source>,
-                vec![Box::new(ChaosPanel::opening(chaos)) as Box<dyn Extension>],
+        nodes.extend(beams.into_iter().map(|(client, options)| {
+            let opener = SessionOpener::beam(options, SCRIPT_INTERVAL, runtime.handle().clone());
+            with_chaos(
+                Box::new(otpscope::sources::beam::BeamSource::new(client)),
+                opener,
             )
         }));
         otpscope::gui::run_many_with(nodes).map_err(|error| {

@@ -13,6 +13,8 @@ mod beam_support;
 
 mod gui_support;
 
+mod serve_support;
+
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -33,7 +35,6 @@ use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions, Serv
 use otpscope::runtime::{ExitReason, Node, Pid};
 use otpscope::scenario::session::{SCRIPT_INTERVAL, SessionOpener};
 use otpscope::sources::beam::BeamSource;
-use otpscope::sources::remote::RemoteSource;
 use tokio::runtime::Runtime;
 
 /// How long a test waits for something to show or happen.
@@ -109,21 +110,12 @@ fn attach(
 fn remote_parts(runtime: &Runtime, served: &Served) -> (Box<dyn Source>, SessionOpener) {
     let address = served.local_addr();
     let options = ConnectOptions::new(cookie());
-    let connection = runtime
-        .block_on(remote::connect(address, &options))
-        .unwrap();
     let opener = SessionOpener::remote(
         address.to_string(),
         options.clone(),
         runtime.handle().clone(),
     );
-    let source = RemoteSource::new(
-        connection,
-        address.to_string(),
-        options,
-        Duration::from_millis(20),
-        runtime.handle(),
-    );
+    let source = serve_support::remote_source(runtime, address, options);
     (Box::new(source), opener)
 }
 
@@ -131,6 +123,29 @@ fn remote_parts(runtime: &Runtime, served: &Served) -> (Box<dyn Source>, Session
 fn watch(runtime: &Runtime, node: &Node, pid: Pid) -> tokio::task::JoinHandle<ExitReason> {
     let _entered = runtime.enter();
     runtime.spawn(node.watch(pid))
+}
+
+/// The exit reason `watch` resolves with; fails, naming `what`, if none comes by the
+/// deadline.
+fn exit_reason(
+    runtime: &Runtime,
+    watch: tokio::task::JoinHandle<ExitReason>,
+    what: &str,
+) -> ExitReason {
+    runtime
+        .block_on(async { tokio::time::timeout(DEADLINE, watch).await })
+        .expect(what)
+        .unwrap()
+}
+
+/// The form of the runs that kill every bucket: three kills at most in five seconds, all
+/// with `boom`.
+fn kill_buckets(chaos: &mut ChaosPanel) {
+    chaos.seed = 3;
+    chaos.rate_per_second = 4.0;
+    chaos.duration_s = 5.0;
+    chaos.target = "KV.Bucket".to_owned();
+    chaos.reasons = "boom".to_owned();
 }
 
 // === helpers by label ===
@@ -178,6 +193,14 @@ fn is_enabled<S>(harness: &Harness<'static, S>, label: &str) -> bool {
 fn open_chaos<S>(harness: &mut Harness<'static, S>) {
     harness.get_by_label("☰ Chaos").click();
     harness.run_steps(2);
+}
+
+/// Waits for the served KV tree, then opens the Chaos panel.
+fn open_chaos_on_served_tree<S>(harness: &mut Harness<'static, S>) {
+    wait_for(harness, "the served tree", |h| {
+        gui_support::shows(h, "KV.Registry <0.")
+    });
+    open_chaos(harness);
 }
 
 /// Waits for Start to be enabled, and clicks it.
@@ -244,17 +267,8 @@ fn chaos_on_a_served_node_kills_its_buckets_with_the_reason_and_the_registry_for
         .map(|&pid| watch(&runtime, &node, pid))
         .collect();
 
-    let mut harness = attach(&runtime, &served, |chaos| {
-        chaos.seed = 3;
-        chaos.rate_per_second = 4.0;
-        chaos.duration_s = 5.0;
-        chaos.target = "KV.Bucket".to_owned();
-        chaos.reasons = "boom".to_owned();
-    });
-    wait_for(&mut harness, "the served tree", |h| {
-        gui_support::shows(h, "KV.Registry <0.")
-    });
-    open_chaos(&mut harness);
+    let mut harness = attach(&runtime, &served, kill_buckets);
+    open_chaos_on_served_tree(&mut harness);
     assert!(
         gui_support::shows(&harness, &format!("Acts on node {}", served.local_addr())),
         "the panel names the node it acts on"
@@ -279,10 +293,7 @@ fn chaos_on_a_served_node_kills_its_buckets_with_the_reason_and_the_registry_for
     // On the node: each bucket exited with the reason sent; being temporary, none was
     // restarted, and the registry, which monitors them, forgot their names.
     for watch in watches {
-        let reason = runtime
-            .block_on(async { tokio::time::timeout(DEADLINE, watch).await })
-            .expect("the bucket exited")
-            .unwrap();
+        let reason = exit_reason(&runtime, watch, "the bucket exited");
         assert_eq!(reason, ExitReason::custom("boom"));
     }
     assert!(buckets.iter().all(|&pid| !node.is_alive(pid)));
@@ -314,10 +325,7 @@ fn chaos_on_a_served_node_restarts_its_registry_as_one_for_all_says() {
         chaos.target = "KV.Supervisor/KV.Registry".to_owned();
         chaos.reasons = "boom".to_owned();
     });
-    wait_for(&mut harness, "the served tree", |h| {
-        gui_support::shows(h, "KV.Registry <0.")
-    });
-    open_chaos(&mut harness);
+    open_chaos_on_served_tree(&mut harness);
     start_chaos(&mut harness);
     wait_for(
         &mut harness,
@@ -337,10 +345,7 @@ fn chaos_on_a_served_node_restarts_its_registry_as_one_for_all_says() {
 
     // On the node: the registry exited with the reason sent, and KV.Supervisor (one_for_all)
     // started both its children again, with new pids.
-    let reason = runtime
-        .block_on(async { tokio::time::timeout(DEADLINE, registry_down).await })
-        .expect("the registry exited")
-        .unwrap();
+    let reason = exit_reason(&runtime, registry_down, "the registry exited");
     assert_eq!(reason, ExitReason::custom("boom"));
     let new_registry = node.whereis("KV.Registry").expect("a registry again");
     let new_bucket_supervisor = node
@@ -359,10 +364,7 @@ fn a_read_only_served_node_keeps_start_chaos_disabled() {
     let runtime = runtime();
     let (_node, served) = serve_kv(&runtime, true);
     let mut harness = attach(&runtime, &served, |_| {});
-    wait_for(&mut harness, "the served tree", |h| {
-        gui_support::shows(h, "KV.Registry <0.")
-    });
-    open_chaos(&mut harness);
+    open_chaos_on_served_tree(&mut harness);
     harness.run_steps(3);
     assert!(
         harness
@@ -378,17 +380,7 @@ fn a_run_that_cannot_open_its_session_shows_why_in_the_panel() {
     let runtime = runtime();
     let (_node, served) = serve_kv(&runtime, false);
     let address = served.local_addr();
-    let options = ConnectOptions::new(cookie());
-    let connection = runtime
-        .block_on(remote::connect(address, &options))
-        .unwrap();
-    let source = RemoteSource::new(
-        connection,
-        address.to_string(),
-        options,
-        Duration::from_millis(20),
-        runtime.handle(),
-    );
+    let source = serve_support::remote_source(&runtime, address, ConnectOptions::new(cookie()));
     // The node is live in the Observer, but its cookie has changed since: the run's own
     // connection is refused.
     let stale = ConnectOptions::new(Cookie::new("an-older-cookie").unwrap());
@@ -396,10 +388,7 @@ fn a_run_that_cannot_open_its_session_shows_why_in_the_panel() {
     let mut harness = observer(Box::new(source), opener, |chaos| {
         chaos.target = "KV.Bucket".to_owned();
     });
-    wait_for(&mut harness, "the served tree", |h| {
-        gui_support::shows(h, "KV.Registry <0.")
-    });
-    open_chaos(&mut harness);
+    open_chaos_on_served_tree(&mut harness);
     start_chaos(&mut harness);
     wait_for(&mut harness, "the run's error", |h| {
         gui_support::shows(h, &format!("cannot attach to {address}"))
@@ -465,10 +454,7 @@ fn with_two_served_nodes_each_chaos_panel_acts_on_its_own_node() {
         listed_exits(&harness, "boom"),
         BTreeSet::from([beta_bucket.to_string()])
     );
-    let reason = runtime
-        .block_on(async { tokio::time::timeout(DEADLINE, beta_down).await })
-        .expect("beta's bucket exited")
-        .unwrap();
+    let reason = exit_reason(&runtime, beta_down, "beta's bucket exited");
     assert_eq!(reason, ExitReason::custom("boom"));
     // Alpha's bucket (the same pid on its own node) was not touched.
     assert!(alpha_node.is_alive(alpha_bucket), "alpha's bucket lives on");
@@ -521,13 +507,7 @@ fn chaos_on_a_beam_node_kills_its_buckets_with_the_reason_and_the_registry_forge
         ))
         .unwrap();
     let opener = SessionOpener::beam(options, SCRIPT_INTERVAL, runtime.handle().clone());
-    let mut harness = observer(Box::new(BeamSource::new(client)), opener, |chaos| {
-        chaos.seed = 3;
-        chaos.rate_per_second = 4.0;
-        chaos.duration_s = 5.0;
-        chaos.target = "KV.Bucket".to_owned();
-        chaos.reasons = "boom".to_owned();
-    });
+    let mut harness = observer(Box::new(BeamSource::new(client)), opener, kill_buckets);
     wait_for(&mut harness, "the node's first snapshot", |h| {
         gui_support::shows(h, " processes")
     });

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod gui_support;
+mod serve_support;
 
 use std::time::Duration;
 
@@ -19,7 +20,6 @@ use otpscope::gui::{NodesApp, Preferences, Source, Tab};
 use otpscope::runtime::Node;
 use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions, Served};
 use otpscope::snapshot::model::Pid;
-use otpscope::sources::remote::RemoteSource;
 use tokio::runtime::Runtime;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -44,16 +44,10 @@ fn serve_kv(runtime: &Runtime, name: &str) -> (Node, Served) {
 
 fn source(runtime: &Runtime, served: &Served) -> Box<dyn Source> {
     let options = ConnectOptions::new(cookie());
-    let address = served.local_addr();
-    let connection = runtime
-        .block_on(remote::connect(address, &options))
-        .unwrap();
-    Box::new(RemoteSource::new(
-        connection,
-        address.to_string(),
+    Box::new(serve_support::remote_source(
+        runtime,
+        served.local_addr(),
         options,
-        Duration::from_millis(20),
-        runtime.handle(),
     ))
 }
 

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod gui_support;
+mod serve_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,7 +19,6 @@ use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::{ObserverApp, Preferences, Tab};
 use otpscope::runtime::Node;
 use otpscope::runtime::remote::{self, ConnectOptions, Cookie, ServeOptions, Served};
-use otpscope::sources::remote::RemoteSource;
 use tokio::runtime::Runtime;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -51,17 +51,7 @@ fn the_observer_follows_a_served_node_through_its_loss_and_return() {
         .unwrap();
     let (first_node, served) = serve_kv(&runtime, "first", "127.0.0.1:0".parse().unwrap());
     let address = served.local_addr();
-    let options = ConnectOptions::new(cookie());
-    let connection = runtime
-        .block_on(remote::connect(address, &options))
-        .unwrap();
-    let source = RemoteSource::new(
-        connection,
-        address.to_string(),
-        options,
-        Duration::from_millis(20),
-        runtime.handle(),
-    );
+    let source = serve_support::remote_source(&runtime, address, ConnectOptions::new(cookie()));
     let prefs = Preferences {
         tab: Tab::Applications,
         ..Preferences::default()

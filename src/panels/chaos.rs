@@ -116,11 +116,6 @@ impl ChaosPanel {
         }
     }
 
-    /// The node the panel acts on (its name, address, or `name@host`).
-    pub fn node(&self) -> &str {
-        self.opener.node()
-    }
-
     /// What the current or last run has done.
     pub fn state(&self) -> Option<RunState> {
         self.run.as_ref().map(|run| run.state.lock().clone())

@@ -1,4 +1,5 @@
-//! `otpscope serve` in a second OS process, for the tests that attach to it or record it.
+//! `otpscope serve` in a second OS process, for the tests that attach to it or record it;
+//! and, for the Observer's tests, a source on a node served in the test's own process.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
@@ -108,4 +109,24 @@ impl Drop for Service {
             std::fs::remove_dir_all(folder).ok();
         }
     }
+}
+
+/// A source on the node served at `address`, as `otpscope attach` gives the Observer:
+/// connected now with `options` (which it keeps, to reconnect), read every 20 ms.
+#[cfg(feature = "gui")]
+pub fn remote_source(
+    runtime: &tokio::runtime::Runtime,
+    address: std::net::SocketAddr,
+    options: otpscope::runtime::remote::ConnectOptions,
+) -> otpscope::sources::remote::RemoteSource {
+    let connection = runtime
+        .block_on(otpscope::runtime::remote::connect(address, &options))
+        .unwrap();
+    otpscope::sources::remote::RemoteSource::new(
+        connection,
+        address.to_string(),
+        options,
+        std::time::Duration::from_millis(20),
+        runtime.handle(),
+    )
 }
