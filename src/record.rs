@@ -28,7 +28,7 @@ use crate::snapshot::{AlreadyObserved, ObserveOptions, Subscription, observe_wit
 pub const RECORD_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often a keyframe is written (a seek applies at most this much of deltas).
-pub const KEYFRAME_EVERY: Duration = Duration::from_secs(5);
+pub use crate::contract::recording::KEYFRAME_EVERY;
 
 /// How long [`Recorder::stop`] keeps taking what the stream still delivers.
 const STOP_GRACE: Duration = Duration::from_millis(150);

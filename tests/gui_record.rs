@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{By, NodeT, Queryable};
+use egui_kittest::kittest::{NodeT, Queryable};
 use gui_support::{Record, Recorder};
 use otpscope::contract::recording::{self, Frame, Recording};
 use otpscope::contract::{Command, EventKind, ExitReason, Pid, Update};
@@ -29,7 +29,6 @@ use otpscope::demo::kv::control::KvControl;
 use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::{ObserverApp, Preferences, Timeline};
 use otpscope::runtime::{self, Node};
-use otpscope::sources::local::LocalSource;
 use otpscope::sources::recording::RecordingSource;
 use tokio::runtime::Runtime;
 
@@ -49,32 +48,15 @@ struct Observed {
 }
 
 fn observe(test: &str, prefs: Preferences) -> Observed {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let node = runtime.block_on(async {
-        let node = Node::new("test");
-        kv::start(&node, Stage::Final).await.unwrap();
-        node
-    });
-    let source = LocalSource::new(
-        otpscope::demo::kv::control::for_node(&node),
-        "test",
-        Duration::from_millis(20),
-    )
-    .unwrap();
-    let (source, record) = Recorder::new(source);
+    let runtime = gui_support::runtime();
+    let node = gui_support::kv_node(&runtime, Stage::Final);
+    let (source, record) = Recorder::new(gui_support::kv_source(&node));
     let mut app = ObserverApp::new(Box::new(source), prefs);
     let dir = std::env::temp_dir().join(format!("otpscope-{test}-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
     app.recorder.dir = dir.clone();
-    let harness = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(|ui, app: &mut ObserverApp| app.frame_ui(ui), app);
+    let harness = gui_support::observer_harness(app);
     Observed {
         harness,
         node,
@@ -113,20 +95,10 @@ impl Observed {
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}; labels shown: {:?}",
-                self.labels()
+                gui_support::labels(&self.harness)
             );
             std::thread::sleep(Duration::from_millis(5));
         }
-    }
-
-    fn labels(&self) -> Vec<String> {
-        self.harness
-            .query_all(By::new())
-            .filter_map(|node| {
-                let node = node.accesskit_node();
-                node.label().or_else(|| node.value())
-            })
-            .collect()
     }
 
     fn shows(&self, label: &str) -> bool {
@@ -152,7 +124,10 @@ impl Observed {
         self.harness
             .query_all_by_label(label)
             .min_by(|a, b| a.rect().left().total_cmp(&b.rect().left()))
-            .unwrap_or_else(|| panic!("no row {label}; shown: {:?}", self.labels()))
+            .unwrap_or_else(|| {
+                let shown = gui_support::labels(&self.harness);
+                panic!("no row {label}; shown: {shown:?}")
+            })
             .click_secondary();
         self.harness.run_steps(3);
         self.harness.get_by_label(item).click();
@@ -189,8 +164,44 @@ impl Observed {
         path
     }
 
+    /// Whether the Observer's event feed holds `kind`.
+    fn has_seen(&self, kind: &EventKind) -> bool {
+        let events = &self.harness.state().state.events;
+        events.iter().any(|event| event.kind == *kind)
+    }
+
+    /// Opens the "⏪ Last minute" menu.
+    fn open_last_minute(&mut self) {
+        self.harness.get_by_label("⏪ Last minute").click();
+        self.harness.run_steps(3);
+    }
+
+    /// Waits for the notice starting with `prefix` that names a saved last minute; checks that
+    /// the file's name ends with `ending`, and that it is whole and starts with a keyframe at
+    /// 0 ms; gives its path and what it holds.
+    fn saved_minute(&mut self, prefix: &str, ending: &str) -> (PathBuf, Recording) {
+        let path = self.saved_file(prefix);
+        assert!(path.to_string_lossy().ends_with(ending));
+        let recording = read(&path);
+        assert!(matches!(
+            recording.frames[0],
+            Frame::Keyframe { at_ms: 0, .. }
+        ));
+        (path, recording)
+    }
+
+    /// Steps frames for `duration` of wall-clock time, so what is due by then (the recorder
+    /// keeps wall-clock time) has happened.
+    fn run_for(&mut self, duration: Duration) {
+        let until = Instant::now() + duration;
+        while Instant::now() < until {
+            self.harness.run_steps(1);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Whether the Observer shows a live KV.Registry.
-    fn pid_of_registry_shown(&self) -> bool {
+    fn is_registry_shown(&self) -> bool {
         self.harness
             .state()
             .state
@@ -254,16 +265,12 @@ fn record_then_a_kill_then_stop_writes_a_keyframe_the_command_its_reply_and_the_
         .unwrap()
         .last_sent(|command| *command == kill)
         .expect("the kill was sent");
+    let exit = EventKind::Exited {
+        pid: shopping,
+        reason: ExitReason::Killed,
+    };
     observed.wait_for("the reply and the exit", |o| {
-        let events = &o.harness.state().state.events;
-        o.record.lock().unwrap().reply(id).is_some()
-            && events.iter().any(|event| {
-                event.kind
-                    == EventKind::Exited {
-                        pid: shopping,
-                        reason: ExitReason::Killed,
-                    }
-            })
+        o.record.lock().unwrap().reply(id).is_some() && o.has_seen(&exit)
     });
 
     observed.click("⏹ Stop recording");
@@ -305,10 +312,7 @@ fn record_then_a_kill_then_stop_writes_a_keyframe_the_command_its_reply_and_the_
         .iter()
         .position(|frame| {
             matches!(frame, Frame::Update { update: Update::Events { events, .. }, .. }
-            if events.iter().any(|event| event.kind == EventKind::Exited {
-                pid: shopping,
-                reason: ExitReason::Killed,
-            }))
+            if events.iter().any(|event| event.kind == exit))
         })
         .expect("the exit is recorded");
     assert!(command_at < exit_at);
@@ -333,42 +337,26 @@ fn the_last_minute_is_saved_and_replays_to_the_node_the_observer_holds() {
     let shopping = observed.create("shopping");
     observed.create("work");
     observed.menu(&format!("KV.Bucket {shopping}"), "Kill");
+    let exit = EventKind::Exited {
+        pid: shopping,
+        reason: ExitReason::Killed,
+    };
     observed.wait_for("the bucket to go, and its exit", |o| {
-        let state = &o.harness.state().state;
-        !state.is_alive(shopping)
-            && state.events.iter().any(|event| {
-                event.kind
-                    == EventKind::Exited {
-                        pid: shopping,
-                        reason: ExitReason::Killed,
-                    }
-            })
+        !o.harness.state().state.is_alive(shopping) && o.has_seen(&exit)
     });
     // Freeze the view, so what it holds is what the flight recorder took.
     observed.click("⏸ Pause");
 
-    observed.harness.get_by_label("⏪ Last minute").click();
-    observed.harness.run_steps(3);
+    observed.open_last_minute();
     assert!(
-        observed
-            .labels()
+        gui_support::labels(&observed.harness)
             .iter()
             .any(|label| label.starts_with("The flight recorder holds the last ")),
         "the menu says how much it holds"
     );
     observed.click("💾 Save the last minute");
-    let path = observed.saved_file("The last minute saved to ");
-    assert!(path.to_string_lossy().ends_with("-last-minute.rec"));
-
-    let recording = read(&path);
-    assert!(matches!(
-        recording.frames[0],
-        Frame::Keyframe { at_ms: 0, .. }
-    ));
-    assert!(events(&recording).contains(&EventKind::Exited {
-        pid: shopping,
-        reason: ExitReason::Killed,
-    }));
+    let (_, recording) = observed.saved_minute("The last minute saved to ", "-last-minute.rec");
+    assert!(events(&recording).contains(&exit));
     let held = observed.harness.state().state.snapshot.clone().unwrap();
     let end = recording.snapshot_at(recording.duration_ms()).unwrap();
     assert_eq!(
@@ -418,13 +406,10 @@ fn a_supervisor_giving_up_saves_the_last_minute_by_itself_once() {
             });
         }
     }
-    let path = observed.saved_file("A supervisor gave up: the last minute saved to ");
-    assert!(path.to_string_lossy().ends_with("-gave-up.rec"));
-    let recording = read(&path);
-    assert!(matches!(
-        recording.frames[0],
-        Frame::Keyframe { at_ms: 0, .. }
-    ));
+    let (path, recording) = observed.saved_minute(
+        "A supervisor gave up: the last minute saved to ",
+        "-gave-up.rec",
+    );
     let events = events(&recording);
     assert!(
         events
@@ -450,7 +435,7 @@ fn a_supervisor_giving_up_saves_the_last_minute_by_itself_once() {
         .runtime
         .block_on(async { kv::start(&node, Stage::Final).await })
         .unwrap();
-    observed.wait_for("the app again", |o| o.pid_of_registry_shown());
+    observed.wait_for("the app again", |o| o.is_registry_shown());
     while observed.node.whereis("KV.Supervisor").is_some() {
         let Some(registry) = observed.node.whereis("KV.Registry") else {
             observed.harness.run_steps(1);
@@ -476,7 +461,9 @@ fn a_supervisor_giving_up_saves_the_last_minute_by_itself_once() {
         .filter(|event| matches!(event.kind, EventKind::SupervisorGaveUp { .. }))
         .count();
     assert!(give_ups >= 2, "it gave up twice");
-    observed.harness.run_steps(30);
+    // Past when a second save would be due (and its writer done), so that one would show.
+    let aftermath = observed.harness.state().recorder.give_up_aftermath;
+    observed.run_for(aftermath * 5);
     assert_eq!(observed.files(), [path], "at most one save a minute");
 }
 
@@ -495,8 +482,7 @@ fn a_file_that_cannot_be_created_is_a_notice_and_record_is_offered_again() {
     assert!(!observed.harness.state().recorder.is_recording());
     assert!(observed.shows("⏺ Record"));
 
-    observed.harness.get_by_label("⏪ Last minute").click();
-    observed.harness.run_steps(3);
+    observed.open_last_minute();
     observed.click("💾 Save the last minute");
     observed.wait_for("the notice", |o| {
         !o.notices("Cannot save the last minute: cannot create ")

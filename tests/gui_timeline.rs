@@ -5,20 +5,25 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod gui_support;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use egui::accesskit::{Action, ActionData, ActionRequest, Role};
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use otpscope::contract::recording::{Frame, Header, Recording};
 use otpscope::contract::{
-    Capabilities, Delta, Event, EventKind, ExitReason, Pid, ProcessInfo, ProcessKind, Removed,
-    Snapshot, Update,
+    Capabilities, Delta, Event, EventKind, ExitReason, LoadCounts, Pid, ProcessInfo, ProcessKind,
+    Removed, Snapshot, Update,
 };
 use otpscope::gui::state::LoadSample;
 use otpscope::gui::{ObserverApp, Preferences};
 use otpscope::sources::recording::RecordingSource;
+
+/// How long a test waits for a playing replay to get somewhere.
+const DEADLINE: Duration = Duration::from_secs(20);
 
 fn info(pid: u64, label: &str) -> Arc<ProcessInfo> {
     Arc::new(ProcessInfo::new(Pid(pid), ProcessKind::Plain, label))
@@ -42,14 +47,18 @@ fn events(at_ms: u64, kinds: Vec<EventKind>) -> Frame {
     }
 }
 
-/// Two workers at 0 s; the first killed at 1 s; a third started at 2 s (a restart).
-fn recording() -> Recording {
-    let header = Header {
-        title: "two workers".into(),
+/// The header of a recording titled `title`, started at 0, a keyframe every 5 s.
+fn header(title: &str) -> Header {
+    Header {
+        title: title.into(),
         started_at_unix_ms: 0,
         capabilities: Capabilities::default(),
         keyframe_every_ms: 5_000,
-    };
+    }
+}
+
+/// Two workers at 0 s; the first killed at 1 s; a third started at 2 s (a restart).
+fn recording() -> Recording {
     let frames = vec![
         Frame::Keyframe {
             at_ms: 0,
@@ -96,7 +105,7 @@ fn recording() -> Recording {
             }],
         ),
     ];
-    Recording::new(header, frames)
+    Recording::new(header("two workers"), frames)
 }
 
 fn harness() -> Harness<'static, ObserverApp> {
@@ -108,10 +117,7 @@ fn harness_on(recording: Recording) -> Harness<'static, ObserverApp> {
         Box::new(RecordingSource::new(recording)),
         Preferences::default(),
     );
-    let mut harness = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_step_dt(1.0 / 60.0)
-        .build_ui_state(|ui, app: &mut ObserverApp| app.frame_ui(ui), app);
+    let mut harness = gui_support::observer_harness(app);
     harness.run_steps(3);
     harness
 }
@@ -154,15 +160,9 @@ fn playing_runs_to_the_end_and_stops() {
     harness.get_by_label("▶ Play").click();
     harness.run_steps(2);
     harness.get_by_label("⏸ Pause replay");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while harness.query_by_label("2.0 s / 2.0 s").is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the playhead never reached the end"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-        harness.run_steps(1);
-    }
+    gui_support::wait_for(&mut harness, "the playhead at the end", DEADLINE, |h| {
+        h.query_by_label("2.0 s / 2.0 s").is_some()
+    });
     harness.run_steps(2);
     harness.get_by_label("▶ Play");
     assert_eq!(pids(&harness), [2, 3]);
@@ -204,12 +204,6 @@ fn with(pid: u64, kind: ProcessKind, handled: u64, mailbox: u64) -> Arc<ProcessI
 /// process (4). Each second k agent 2 has handled 5k messages and has k % 3 waiting; at 3 s
 /// agent 3 is killed and restarted as 5; a keyframe at 5 s; at 6 s plain process 6 starts.
 fn busy_recording() -> Recording {
-    let header = Header {
-        title: "busy".into(),
-        started_at_unix_ms: 0,
-        capabilities: Capabilities::default(),
-        keyframe_every_ms: 5_000,
-    };
     let supervisor = ProcessKind::DynamicSupervisor {
         max_restarts: 3,
         max_seconds: 5,
@@ -280,7 +274,7 @@ fn busy_recording() -> Recording {
             });
         }
     }
-    Recording::new(header, frames)
+    Recording::new(header("busy"), frames)
 }
 
 /// The load samples' times and what they count: (t_s, supervisors, workers, plain,
@@ -309,16 +303,13 @@ fn load(harness: &Harness<'static, ObserverApp>) -> Vec<(f64, usize, usize, usiz
 /// plain, mailboxes).
 fn held_counts(harness: &Harness<'static, ObserverApp>) -> (usize, usize, usize, u64) {
     let snapshot = harness.state().state.snapshot.clone().unwrap();
-    let mut counts = (0, 0, 0, 0);
-    for info in snapshot.processes() {
-        match info.kind {
-            ProcessKind::Supervisor { .. } | ProcessKind::DynamicSupervisor { .. } => counts.0 += 1,
-            ProcessKind::Server | ProcessKind::Agent => counts.1 += 1,
-            ProcessKind::Plain => counts.2 += 1,
-        }
-        counts.3 += info.mailbox_len;
-    }
-    counts
+    let counts = LoadCounts::of_snapshot(&snapshot);
+    (
+        counts.supervisors,
+        counts.workers,
+        counts.plain,
+        counts.mailbox_total,
+    )
 }
 
 #[test]
@@ -353,12 +344,9 @@ fn after_a_seek_the_system_charts_show_the_load_up_to_the_playhead() {
 
     // Playing continues the series from the playhead, a second of the recording on.
     harness.get_by_label("▶ Play").click();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while harness.state().state.load.len() < 9 {
-        assert!(Instant::now() < deadline, "no sample while playing");
-        std::thread::sleep(Duration::from_millis(20));
-        harness.run_steps(1);
-    }
+    gui_support::wait_for(&mut harness, "a sample while playing", DEADLINE, |h| {
+        h.state().state.load.len() >= 9
+    });
     harness.get_by_label("⏸ Pause replay").click();
     harness.run_steps(2);
     let played = load(&harness);

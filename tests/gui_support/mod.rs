@@ -1,5 +1,7 @@
 //! Helpers shared by the Observer's tests: a [`Source`] that records what passes through it,
-//! so a test can tell which commands a click sent and which updates the Observer took in.
+//! so a test can tell which commands a click sent and which updates the Observer took in; the
+//! setup most tests share (a runtime, a node running the KV app, a source on it, a headless
+//! harness of the Observer); and the waits and queries they make of a harness.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
@@ -7,10 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{By, NodeT, Queryable};
 
-use otpscope::gui::{RequestId, Source};
+use otpscope::demo::kv::{self, Stage};
+use otpscope::gui::{ObserverApp, RequestId, Source};
+use otpscope::runtime::Node;
 use otpscope::snapshot::model::{Command, CommandError, Reply, Update};
+use otpscope::sources::local::LocalSource;
+use tokio::runtime::Runtime;
 
 /// What went through a [`Recorder`], in order.
 #[derive(Debug, Default)]
@@ -112,6 +118,55 @@ impl<S: Source> Source for Recorder<S> {
     fn memory_bytes(&self) -> Option<u64> {
         self.inner.memory_bytes()
     }
+}
+
+/// A runtime for a test's node: two worker threads, time and I/O enabled. Keep it alive for
+/// the whole test (drop it last).
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A node named `test` running the KV app at `stage`, started on `runtime`.
+pub fn kv_node(runtime: &Runtime, stage: Stage) -> Node {
+    runtime.block_on(async {
+        let node = Node::new("test");
+        kv::start(&node, stage).await.unwrap();
+        node
+    })
+}
+
+/// A live source on the KV app of `node`, titled `test`, refreshed every 20 ms.
+pub fn kv_source(node: &Node) -> LocalSource {
+    LocalSource::new(
+        kv::control::for_node(node),
+        "test",
+        Duration::from_millis(20),
+    )
+    .unwrap()
+}
+
+/// A headless harness drawing `app` in a 1280×800 window, frames 1/60 s apart as on screen
+/// (two clicks in a row make a double click).
+pub fn observer_harness(app: ObserverApp) -> Harness<'static, ObserverApp> {
+    Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_step_dt(1.0 / 60.0)
+        .build_ui_state(|ui, app: &mut ObserverApp| app.frame_ui(ui), app)
+}
+
+/// Every label (or, without one, value) on screen: what a timed-out wait says was shown.
+pub fn labels<S>(harness: &Harness<'static, S>) -> Vec<String> {
+    harness
+        .query_all(By::new())
+        .filter_map(|node| {
+            let node = node.accesskit_node();
+            node.label().or_else(|| node.value())
+        })
+        .collect()
 }
 
 /// Steps `harness` a frame at a time until `condition` holds; fails the test, naming `what`,

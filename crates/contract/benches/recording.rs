@@ -28,8 +28,6 @@ use otpscope_contract::{
 };
 
 const PROCESSES: u64 = 100_000;
-/// How often the recorders in this repository put a keyframe down (src/record.rs).
-const KEYFRAME_EVERY_MS: u64 = 5_000;
 
 fn bucket(pid: u64) -> ProcessInfo {
     let mut info = ProcessInfo::new(Pid(pid), ProcessKind::Agent, "KV.Bucket");
@@ -59,7 +57,8 @@ fn header() -> Header {
         title: "bench".to_owned(),
         started_at_unix_ms: 0,
         capabilities: Capabilities::read_only(),
-        keyframe_every_ms: KEYFRAME_EVERY_MS,
+        // As the recorders in this repository put keyframes down.
+        keyframe_every_ms: recording::KEYFRAME_EVERY.as_millis() as u64,
     }
 }
 

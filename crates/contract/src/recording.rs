@@ -45,6 +45,10 @@ pub const MAGIC: [u8; 8] = *b"OTPSREC\0";
 /// The version of the file layout described in the [module docs](self).
 pub const RECORDING_VERSION: u32 = 1;
 
+/// How often the recorders put a keyframe down ([`Header::keyframe_every_ms`]): `otpscope
+/// run --record`, `serve --record` and the Observer's Record button write the same files.
+pub const KEYFRAME_EVERY: Duration = Duration::from_secs(5);
+
 /// A [`Sink`] puts a keyframe down at least every this many [`Header::keyframe_every_ms`],
 /// and sooner only once a twentieth of the node has changed since the last one: ten quiet
 /// minutes of a 100,000-process node take ten keyframes, not 120 (26 MiB before, see

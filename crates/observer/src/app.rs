@@ -294,11 +294,9 @@ impl ObserverApp {
         for finished in self.recorder.finished() {
             self.state.notice(finished.notice());
         }
-        let (title, capabilities) = (&self.title, self.source.capabilities());
-        let header = || HeaderInfo {
-            title: title.clone(),
-            capabilities: capabilities.clone(),
-        };
+        // Built only when the save is made: the closure borrows the title and the source,
+        // not the recorder.
+        let header = || header_info(&self.title, self.source.as_ref());
         let current = self.state.snapshot.as_ref();
         let (due_in, failed) = self.recorder.auto_save_if_due(now, header, current);
         if let Some(text) = failed {
@@ -306,14 +304,6 @@ impl ObserverApp {
         }
         if let Some(due_in) = due_in {
             ctx.request_repaint_after(due_in);
-        }
-    }
-
-    /// What a recording's header says of the source.
-    fn header_info(&self) -> HeaderInfo {
-        HeaderInfo {
-            title: self.title.clone(),
-            capabilities: self.source.capabilities().clone(),
         }
     }
 
@@ -680,7 +670,7 @@ impl ObserverApp {
                 }
                 UiCommand::Notice(text) => self.state.notice(text),
                 UiCommand::StartRecording => {
-                    let header = self.header_info();
+                    let header = header_info(&self.title, self.source.as_ref());
                     let current = self.state.snapshot.clone();
                     match self
                         .recorder
@@ -699,7 +689,7 @@ impl ObserverApp {
                     self.recorder.stop(Instant::now(), current);
                 }
                 UiCommand::SaveLastMinute => {
-                    let header = self.header_info();
+                    let header = header_info(&self.title, self.source.as_ref());
                     let current = self.state.snapshot.as_ref();
                     let saved = self.recorder.save_last_minute(
                         Instant::now(),
@@ -757,6 +747,14 @@ impl eframe::App for ObserverApp {
 
     fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
         style::clear_color(visuals)
+    }
+}
+
+/// What a recording's header says of `source`, observed as `title`.
+fn header_info(title: &str, source: &dyn Source) -> HeaderInfo {
+    HeaderInfo {
+        title: title.to_owned(),
+        capabilities: source.capabilities().clone(),
     }
 }
 

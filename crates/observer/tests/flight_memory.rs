@@ -10,8 +10,8 @@
 #![allow(clippy::unwrap_used, missing_docs, unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use otpscope_contract::{
@@ -24,6 +24,10 @@ use otpscope_observer::recorder::flight::{FlightRecorder, Took};
 struct Counting;
 
 static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// Held while measuring: the counter is the whole process's, so the tests (run on parallel
+/// threads) measure one at a time or each counts the other's allocations.
+static MEASURING: Mutex<()> = Mutex::new(());
 
 // SAFETY: every call is forwarded to the system allocator unchanged; the counter only adds.
 unsafe impl GlobalAlloc for Counting {
@@ -123,6 +127,10 @@ fn run(changed: u64, events: u64, flight: Option<&mut FlightRecorder>) -> isize 
 }
 
 fn measure(changed: u64, events: u64) -> (f64, usize) {
+    // A test that failed while measuring poisons the lock; the counter is still sound.
+    let _measuring = MEASURING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let without = run(changed, events, None);
     let mut flight = FlightRecorder::default();
     let with = run(changed, events, Some(&mut flight));

@@ -33,7 +33,7 @@ use crate::source::RequestId;
 
 /// How often a written file gets a keyframe (a seek in the replay applies at most this much
 /// of deltas): as `otpscope run --record` writes them.
-pub const KEYFRAME_EVERY: Duration = Duration::from_secs(5);
+pub use otpscope_contract::recording::KEYFRAME_EVERY;
 
 /// The extension of recordings, as `otpscope run --record` names them in the README.
 pub const EXTENSION: &str = "rec";
@@ -200,21 +200,16 @@ impl Recorder {
         if !self.is_recordable {
             return;
         }
-        if let Some(live) = &self.live {
-            let at_ms = ms_since(live.started, now);
-            let frame = match &took {
-                Took::Full(snapshot) => ToWriter::Keyframe {
-                    at_ms,
-                    snapshot: snapshot.clone(),
-                },
-                Took::Update(update) => ToWriter::Update {
-                    at_ms,
-                    update: update.clone(),
-                },
-            };
-            // A writer that failed has said so on `finished`: deliberately ignored here.
-            live.frames.send(frame).ok();
-        }
+        self.send_live(now, |at_ms| match &took {
+            Took::Full(snapshot) => ToWriter::Keyframe {
+                at_ms,
+                snapshot: snapshot.clone(),
+            },
+            Took::Update(update) => ToWriter::Update {
+                at_ms,
+                update: update.clone(),
+            },
+        });
         self.flight.took(now, took, current);
     }
 
@@ -223,14 +218,13 @@ impl Recorder {
         if !self.is_recordable {
             return;
         }
-        if let Some(live) = &self.live {
-            let frame = Frame::Command {
-                at_ms: ms_since(live.started, now),
+        self.send_live(now, |at_ms| {
+            ToWriter::Frame(Frame::Command {
+                at_ms,
                 id,
                 command: command.clone(),
-            };
-            live.frames.send(ToWriter::Frame(frame)).ok();
-        }
+            })
+        });
         self.flight.command(now, id, command);
     }
 
@@ -239,15 +233,24 @@ impl Recorder {
         if !self.is_recordable {
             return;
         }
-        if let Some(live) = &self.live {
-            let frame = Frame::Reply {
-                at_ms: ms_since(live.started, now),
+        self.send_live(now, |at_ms| {
+            ToWriter::Frame(Frame::Reply {
+                at_ms,
                 id,
                 result: result.clone(),
-            };
-            live.frames.send(ToWriter::Frame(frame)).ok();
-        }
+            })
+        });
         self.flight.reply(now, id, result);
+    }
+
+    /// While Record is on, sends the live file's writer `frame(at_ms)`, `at_ms` being `now`
+    /// in the file's time: what [`took`](Self::took), [`command`](Self::command) and
+    /// [`reply`](Self::reply) share.
+    fn send_live(&self, now: Instant, frame: impl FnOnce(u64) -> ToWriter) {
+        if let Some(live) = &self.live {
+            // A writer that failed has said so on `finished`: deliberately ignored here.
+            live.frames.send(frame(ms_since(live.started, now))).ok();
+        }
     }
 
     /// Starts recording to a new file in [`dir`](Self::dir), from `current` (the Observer's

@@ -58,11 +58,7 @@ pub(super) fn spawn(
     std::thread::Builder::new()
         .name("otpscope-recording".into())
         .spawn(move || {
-            let result = write(sink, &frames).map(|(frames, duration_ms, bytes)| Saved {
-                frames,
-                duration_ms,
-                bytes,
-            });
+            let result = write(sink, &frames);
             // Nobody takes it once the app is gone: deliberately ignored.
             done.send(Finished {
                 kind,
@@ -79,12 +75,11 @@ pub(super) fn spawn(
         .map(drop)
 }
 
-/// Writes until [`ToWriter::Stop`] or until the sender is gone; gives the frames written,
-/// the last frame's time and the file's size.
+/// Writes until [`ToWriter::Stop`] or until the sender is gone; gives what the file holds.
 fn write(
     mut sink: Sink<BufWriter<File>>,
     frames: &Receiver<ToWriter>,
-) -> Result<(u64, u64, u64), RecordingError> {
+) -> Result<Saved, RecordingError> {
     let mut last_ms = 0;
     loop {
         match frames.recv_timeout(TICK.min(FLUSH_EVERY)) {
@@ -110,5 +105,9 @@ fn write(
     let mut out = sink.finish()?;
     out.flush()?;
     let bytes = out.get_ref().metadata().map_or(0, |meta| meta.len());
-    Ok((frames, last_ms, bytes))
+    Ok(Saved {
+        frames,
+        duration_ms: last_ms,
+        bytes,
+    })
 }
