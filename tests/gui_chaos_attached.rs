@@ -17,12 +17,13 @@ mod serve_support;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use beam_support::KvNode;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{By, NodeT, Queryable};
+use egui_kittest::kittest::{NodeT, Queryable};
+use gui_support::labels;
 use otpscope::beam::{BeamClient, ConnectOptions as BeamOptions};
 use otpscope::demo::kv::control::KvControl;
 use otpscope::demo::kv::{self, Stage};
@@ -150,36 +151,13 @@ fn kill_buckets(chaos: &mut ChaosPanel) {
 
 // === helpers by label ===
 
-fn labels<S>(harness: &Harness<'static, S>) -> Vec<String> {
-    harness
-        .query_all(By::new())
-        .filter_map(|node| {
-            let node = node.accesskit_node();
-            node.label().or_else(|| node.value())
-        })
-        .collect()
-}
-
-/// Steps frames until `condition` holds; fails after the deadline, naming `what` and listing
-/// the labels on screen.
+/// [`gui_support::wait_for`] within [`DEADLINE`].
 fn wait_for<S>(
     harness: &mut Harness<'static, S>,
     what: &str,
     condition: impl Fn(&Harness<'static, S>) -> bool,
 ) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        harness.run_steps(1);
-        if condition(harness) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; labels shown: {:?}",
-            labels(harness)
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    gui_support::wait_for(harness, what, DEADLINE, condition);
 }
 
 /// Whether the button labelled `label` is shown and enabled.

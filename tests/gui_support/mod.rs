@@ -169,8 +169,8 @@ pub fn labels<S>(harness: &Harness<'static, S>) -> Vec<String> {
         .collect()
 }
 
-/// Steps `harness` a frame at a time until `condition` holds; fails the test, naming `what`,
-/// once `deadline` has passed.
+/// Steps `harness` a frame at a time until `condition` holds; fails the test, naming `what`
+/// and listing the labels shown, once `deadline` has passed.
 pub fn wait_for<S>(
     harness: &mut Harness<'static, S>,
     what: &str,
@@ -183,7 +183,11 @@ pub fn wait_for<S>(
         if condition(harness) {
             return;
         }
-        assert!(Instant::now() < until, "timed out waiting for {what}");
+        assert!(
+            Instant::now() < until,
+            "timed out waiting for {what}; labels shown: {:?}",
+            labels(harness)
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -156,6 +156,11 @@ impl ObserverApp {
         self
     }
 
+    /// Adds each of `extensions` in turn (see [`with_extension`](Self::with_extension)).
+    pub fn with_extensions(self, extensions: impl IntoIterator<Item = Box<dyn Extension>>) -> Self {
+        extensions.into_iter().fold(self, Self::with_extension)
+    }
+
     /// What is observed, as the title bar says it.
     pub fn title(&self) -> &str {
         &self.title

@@ -88,9 +88,7 @@ pub fn run_many_with(mut nodes: Vec<NodeWithExtensions>) -> Result<(), eframe::E
             if nodes.len() == 1
                 && let Some((source, extensions)) = nodes.pop()
             {
-                let mut app = extensions
-                    .into_iter()
-                    .fold(ObserverApp::new(source, prefs), ObserverApp::with_extension);
+                let mut app = ObserverApp::new(source, prefs).with_extensions(extensions);
                 app.install_waker(&cc.egui_ctx);
                 return Ok(Box::new(app));
             }

@@ -60,10 +60,7 @@ impl NodesApp {
             nodes: nodes
                 .into_iter()
                 .map(|(source, extensions)| {
-                    extensions.into_iter().fold(
-                        ObserverApp::new(source, prefs.clone()),
-                        ObserverApp::with_extension,
-                    )
+                    ObserverApp::new(source, prefs.clone()).with_extensions(extensions)
                 })
                 .collect(),
             shown: Shown::Node(0),
