@@ -7,9 +7,10 @@
 //! them. Files are in the contract's recording format
 //! ([`otpscope_contract::recording`]), so `otpscope replay FILE` replays them. What a reader
 //! must know:
-//! - The UI thread never writes: each file has a [writer thread](writer) that compresses and
-//!   flushes; the UI only sends frames over a channel, and snapshots go as `Arc`s shared with
-//!   the Observer's state.
+//! - The UI thread writes only a file's header, on the click that creates it (so a file
+//!   that cannot be created is said at once); after that each file has a
+//!   [writer thread](writer) that compresses and flushes, the UI only sends frames over a
+//!   channel, and snapshots go as `Arc`s shared with the Observer's state.
 //! - How a write ended (where the file is, or why it failed) comes back on a channel the app
 //!   drains each frame ([`Recorder::finished`]); the writer wakes the UI when it sends it.
 //!   Nothing here panics on a failed write: it becomes a notice.
