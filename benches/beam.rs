@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 
 use beam_support::{KvNode, wait_until};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use erl_dist::term::{Atom, ExternalFun, List, Term};
+use erl_dist::term::Term;
 use futures_util::future::join_all;
+use otpscope::beam::BeamClient;
 use otpscope::beam::connection::Connection;
 use otpscope::beam::read::{self, FIXED_ITEMS, ITEMS, Reader};
 use otpscope::beam::terms::Syntax;
-use otpscope::beam::{BeamClient, ConnectOptions};
 use otpscope::contract::Update;
 use tokio::runtime::Runtime;
 
@@ -66,14 +66,6 @@ fn runtime() -> Runtime {
         .enable_all()
         .build()
         .expect("a tokio runtime")
-}
-
-fn options(node: &KvNode) -> ConnectOptions {
-    ConnectOptions {
-        node: node.name().to_owned(),
-        cookie: node.cookie().to_owned(),
-        epmd_port: node.epmd_port(),
-    }
 }
 
 /// Creates buckets `b1..bN` through the registry (casts) and waits until the bucket
@@ -172,7 +164,7 @@ fn node_cost(node: &KvNode) -> (u64, u64) {
 fn cost_of_reading(runtime: &Runtime, node: &KvNode, what: &str) {
     let (idle_ms, idle_reductions) = node_cost(node);
     let mut client = runtime
-        .block_on(BeamClient::connect(options(node), COST_INTERVAL))
+        .block_on(BeamClient::connect(node.connect_options(), COST_INTERVAL))
         .unwrap();
     let fulls = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     // Drain the updates on the runtime so the client's channel does not grow.
@@ -229,30 +221,13 @@ fn breakdown(runtime: &Runtime, connection: &Connection, reader: &mut Reader, wh
             let Term::List(pids) = pids else {
                 panic!("erlang:processes() gave a list")
             };
-            let items: Vec<Term> = item_atoms()
-                .into_iter()
-                .map(|item| Atom::from(item).into())
-                .collect();
-            let fun: Term = ExternalFun {
-                module: Atom::from("erlang"),
-                function: Atom::from("process_info"),
-                arity: 2,
-            }
-            .into();
+            let items = read::item_terms(&item_atoms());
             let started = Instant::now();
             let answers = join_all(pids.elements.chunks(read::BATCH).map(|batch| {
-                let item_lists: Vec<Term> = batch
-                    .iter()
-                    .map(|_| List::from(items.clone()).into())
-                    .collect();
                 connection.call(
                     "lists",
                     "zipwith",
-                    vec![
-                        fun.clone(),
-                        List::from(batch.to_vec()).into(),
-                        List::from(item_lists).into(),
-                    ],
+                    read::process_info_args(batch.to_vec(), &items),
                     Duration::from_secs(30),
                 )
             }))
@@ -294,7 +269,7 @@ fn beam(c: &mut Criterion) {
     let node = KvNode::start();
     create_buckets(&node, SMALL);
     let (connection, _downs) = runtime
-        .block_on(Connection::connect(&options(&node)))
+        .block_on(Connection::connect(&node.connect_options()))
         .unwrap();
     let mut reader = Reader::new(connection.clone(), Syntax::Elixir);
     let mut group = c.benchmark_group("beam");
@@ -313,14 +288,7 @@ fn beam(c: &mut Criterion) {
     group.bench_function("first_snapshot_kv_1k_buckets", |b| {
         b.iter_custom(|iters| time_first_snapshots(&runtime, &node, iters))
     });
-    breakdown(
-        &runtime,
-        &connection,
-        &mut reader,
-        &format!("{SMALL} buckets"),
-    );
-    node_side(&node, &format!("{SMALL} buckets"));
-    cost_of_reading(&runtime, &node, &format!("{SMALL} buckets"));
+    print_beside(&runtime, &node, &connection, &mut reader, SMALL);
 
     create_buckets(&node, BIG);
     // Each iteration takes long: ten of them, not criterion's 55 (1 + 2 + ... + 10).
@@ -339,14 +307,22 @@ fn beam(c: &mut Criterion) {
         b.iter_custom(|iters| time_first_snapshots(&runtime, &node, iters))
     });
     group.finish();
-    breakdown(
-        &runtime,
-        &connection,
-        &mut reader,
-        &format!("{BIG} buckets"),
-    );
-    node_side(&node, &format!("{BIG} buckets"));
-    cost_of_reading(&runtime, &node, &format!("{BIG} buckets"));
+    print_beside(&runtime, &node, &connection, &mut reader, BIG);
+}
+
+/// What is printed beside the timed benchmarks with `buckets` buckets: where a read's time
+/// goes, what Erlang's own tools cost on the node, and what reading costs the node.
+fn print_beside(
+    runtime: &Runtime,
+    node: &KvNode,
+    connection: &Connection,
+    reader: &mut Reader,
+    buckets: usize,
+) {
+    let what = format!("{buckets} buckets");
+    breakdown(runtime, connection, reader, &what);
+    node_side(node, &what);
+    cost_of_reading(runtime, node, &what);
 }
 
 /// `iters` reads by `reader`, timed, each finding more than `at_least` processes.
@@ -368,7 +344,7 @@ fn time_first_snapshots(runtime: &Runtime, node: &KvNode, iters: u64) -> Duratio
     for _ in 0..iters {
         timed += runtime.block_on(async {
             let started = Instant::now();
-            let mut client = BeamClient::connect(options(node), Duration::from_secs(60))
+            let mut client = BeamClient::connect(node.connect_options(), Duration::from_secs(60))
                 .await
                 .unwrap();
             loop {

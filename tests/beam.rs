@@ -28,18 +28,20 @@ use otpscope::contract::{
 /// How long any wait in these tests may last.
 const DEADLINE: Duration = Duration::from_secs(15);
 
-fn options(node: &KvNode) -> ConnectOptions {
-    ConnectOptions {
-        node: node.name().to_owned(),
-        cookie: node.cookie().to_owned(),
-        epmd_port: node.epmd_port(),
-    }
-}
-
 async fn connect(node: &KvNode) -> BeamClient {
-    BeamClient::connect(options(node), Duration::from_millis(20))
+    BeamClient::connect(node.connect_options(), Duration::from_millis(20))
         .await
         .expect("attaches to the node")
+}
+
+/// The error connecting with `options` fails with, as text; fails the test, saying
+/// `expected`, if it connects.
+async fn connect_error(options: ConnectOptions, expected: &str) -> String {
+    BeamClient::connect(options, Duration::from_millis(20))
+        .await
+        .err()
+        .expect(expected)
+        .to_string()
 }
 
 /// Takes updates into `view` until `done` holds for it, or fails after [`DEADLINE`].
@@ -405,13 +407,9 @@ async fn a_wrong_cookie_a_missing_node_and_no_epmd_are_clear_errors() {
     let node = KvNode::start();
     let wrong = ConnectOptions {
         cookie: "not-the-cookie".to_owned(),
-        ..options(&node)
+        ..node.connect_options()
     };
-    let error = BeamClient::connect(wrong, Duration::from_millis(20))
-        .await
-        .err()
-        .expect("a wrong cookie is refused")
-        .to_string();
+    let error = connect_error(wrong, "a wrong cookie is refused").await;
     assert!(error.contains("refused the handshake"), "{error}");
     assert!(error.contains("cookie"), "{error}");
     assert!(
@@ -421,13 +419,9 @@ async fn a_wrong_cookie_a_missing_node_and_no_epmd_are_clear_errors() {
 
     let missing = ConnectOptions {
         node: "nobody@127.0.0.1".to_owned(),
-        ..options(&node)
+        ..node.connect_options()
     };
-    let error = BeamClient::connect(missing, Duration::from_millis(20))
-        .await
-        .err()
-        .expect("a missing node is an error")
-        .to_string();
+    let error = connect_error(missing, "a missing node is an error").await;
     assert!(error.contains("no node named nobody"), "{error}");
     assert!(
         error.contains(node.short_name()),
@@ -435,23 +429,11 @@ async fn a_wrong_cookie_a_missing_node_and_no_epmd_are_clear_errors() {
     );
 
     let no_epmd = ConnectOptions {
-        epmd_port: free_port(),
-        ..options(&node)
+        epmd_port: beam_support::free_port(),
+        ..node.connect_options()
     };
-    let error = BeamClient::connect(no_epmd, Duration::from_millis(20))
-        .await
-        .err()
-        .expect("no EPMD is an error")
-        .to_string();
+    let error = connect_error(no_epmd, "no EPMD is an error").await;
     assert!(error.contains("cannot ask EPMD"), "{error}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn otpscope(node: &KvNode, args: &[&str]) -> Output {
@@ -607,10 +589,9 @@ async fn a_plain_erlang_node_reads_in_erlang_syntax() {
         .expect("erl starts");
     // Killed when the test ends, passed or failed.
     let _erl = KillOnDrop(erl);
-    let short = name.split('@').next().unwrap().to_owned();
+    let short = name.split('@').next().unwrap();
     beam_support::wait_until("the Erlang node registered", DEADLINE, || {
-        beam_support::epmd_names(kv.epmd_port())
-            .is_ok_and(|names| names.iter().any(|(registered, _)| *registered == short))
+        beam_support::is_registered(kv.epmd_port(), short)
     });
     let options = ConnectOptions {
         node: name.clone(),

@@ -16,7 +16,7 @@ use beam_support::KvNode;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use gui_support::{shows, wait_for};
-use otpscope::beam::{BeamClient, ConnectOptions};
+use otpscope::beam::BeamClient;
 use otpscope::gui::{ObserverApp, Preferences, Tab};
 use otpscope::sources::beam::BeamSource;
 
@@ -57,13 +57,11 @@ fn the_observer_shows_a_beam_node_its_restarts_and_its_loss() {
         .build()
         .unwrap();
     let mut node = KvNode::start();
-    let options = ConnectOptions {
-        node: node.name().to_owned(),
-        cookie: node.cookie().to_owned(),
-        epmd_port: node.epmd_port(),
-    };
     let client = runtime
-        .block_on(BeamClient::connect(options, Duration::from_millis(20)))
+        .block_on(BeamClient::connect(
+            node.connect_options(),
+            Duration::from_millis(20),
+        ))
         .unwrap();
     let prefs = Preferences {
         tab: Tab::Applications,

@@ -137,11 +137,7 @@ impl BeamClient {
         if let Err(mpsc::error::SendError(Ask::Command(_, reply))) =
             self.asks.send(Ask::Command(command, reply))
         {
-            reply
-                .send(Err(CommandError::Disconnected(
-                    "the client closed".to_owned(),
-                )))
-                .ok();
+            reply.send(Err(client_closed())).ok();
         }
         answer
     }
@@ -150,7 +146,7 @@ impl BeamClient {
     pub async fn execute(&self, command: Command) -> Result<Reply, CommandError> {
         self.send(command)
             .await
-            .unwrap_or_else(|_| Err(CommandError::Disconnected("the client closed".to_owned())))
+            .unwrap_or_else(|_| Err(client_closed()))
     }
 
     /// Reads the node every `interval` from now on.
@@ -177,6 +173,11 @@ impl BeamClient {
     pub fn set_waker(&self, waker: Box<dyn Fn() + Send + Sync>) {
         *self.waker.lock() = Some(waker);
     }
+}
+
+/// What a command gets when the client's task is gone before it replied.
+pub(crate) fn client_closed() -> CommandError {
+    CommandError::Disconnected("the client closed".to_owned())
 }
 
 /// What the node runs, asked once on connecting.

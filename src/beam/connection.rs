@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -195,12 +194,9 @@ impl Connection {
         let (asks, ask_receiver) = mpsc::unbounded_channel();
         let (downs, down_receiver) = mpsc::unbounded_channel();
         let (closed_sender, closed) = watch::channel(None);
-        let atom = Atom::from(local.name.to_string());
         let (decoded_sender, decoded) = mpsc::unbounded_channel();
         let task = Task {
-            me: ErlPid::new(atom.clone(), 0, 0, local.creation.get()),
-            node: atom,
-            creation: local.creation.get(),
+            me: ErlPid::new(local.name.to_string(), 0, 0, local.creation.get()),
             reader: FramedRead::new(read, codec()),
             writer: FramedWrite::new(write, codec()),
             asks: ask_receiver,
@@ -210,7 +206,7 @@ impl Connection {
             monitors: HashMap::new(),
             decoded,
             decoded_sender,
-            next_ref: AtomicU32::new(1),
+            next_ref: 1,
         };
         tokio::spawn(async move {
             let error = task.run().await;
@@ -341,19 +337,16 @@ async fn node_port(peer: &NodeName, epmd_port: u16) -> Result<u16, BeamError> {
                     .unwrap_or_default(),
                 Err(_) => String::new(),
             };
-            Err(BeamError::Connect(if known.is_empty() {
-                format!(
-                    "no node named {} is running on {}",
-                    peer.name(),
-                    peer.host()
-                )
+            let known = if known.is_empty() {
+                String::new()
             } else {
-                format!(
-                    "no node named {} is running on {} (EPMD knows: {known})",
-                    peer.name(),
-                    peer.host()
-                )
-            }))
+                format!(" (EPMD knows: {known})")
+            };
+            Err(BeamError::Connect(format!(
+                "no node named {} is running on {}{known}",
+                peer.name(),
+                peer.host()
+            )))
         }
     }
 }
@@ -366,10 +359,9 @@ fn random_u32() -> u32 {
 
 /// The connection's task.
 struct Task {
-    /// The pid this node's requests come from.
+    /// The pid this node's requests come from (its node and creation also name the
+    /// references this side makes).
     me: ErlPid,
-    node: Atom,
-    creation: u32,
     reader: FramedRead<tokio::net::tcp::OwnedReadHalf, LengthDelimitedCodec>,
     writer: FramedWrite<tokio::net::tcp::OwnedWriteHalf, LengthDelimitedCodec>,
     asks: mpsc::UnboundedReceiver<Ask>,
@@ -383,7 +375,8 @@ struct Task {
     /// Big frames decoded apart come back here.
     decoded: mpsc::UnboundedReceiver<Result<Message, String>>,
     decoded_sender: mpsc::UnboundedSender<Result<Message, String>>,
-    next_ref: AtomicU32,
+    /// Part of the next reference made here, so that no two are the same.
+    next_ref: u32,
 }
 
 impl Task {
@@ -433,12 +426,13 @@ impl Task {
         error
     }
 
-    fn reference(&self) -> Reference {
-        let n = self.next_ref.fetch_add(1, Ordering::Relaxed);
+    fn reference(&mut self) -> Reference {
+        let n = self.next_ref;
+        self.next_ref = self.next_ref.wrapping_add(1);
         Reference {
-            node: self.node.clone(),
+            node: self.me.node.clone(),
             id: vec![random_u32(), n, random_u32()],
-            creation: self.creation,
+            creation: self.me.creation,
         }
     }
 

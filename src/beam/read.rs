@@ -165,8 +165,6 @@ pub struct Reader {
     connection: Connection,
     syntax: Syntax,
     specs: HashMap<Pid, Spec>,
-    /// The node's pid for each process of the read under way (handed out with it).
-    erl_pids: HashMap<Pid, ErlPid>,
     /// What does not change, for each process read before.
     fixed: HashMap<Pid, Arc<Fixed>>,
 }
@@ -195,7 +193,6 @@ impl Reader {
             connection,
             syntax,
             specs: HashMap::new(),
-            erl_pids: HashMap::new(),
             fixed: HashMap::new(),
         }
     }
@@ -219,8 +216,8 @@ impl Reader {
             .collect();
         let (raws, trees) = tokio::join!(self.read_processes(&pids), self.read_apps());
         let raws = raws?;
-        let (masters, mut tops) = trees?;
-        self.erl_pids = raws
+        let masters = trees?;
+        let erl_pids: HashMap<Pid, ErlPid> = raws
             .iter()
             .map(|raw| (terms::pid(&raw.erl), raw.erl.clone()))
             .collect();
@@ -248,10 +245,17 @@ impl Reader {
             .filter(|raw| is_supervisor(raw.fixed.dict_initial.as_ref()))
             .map(|raw| terms::pid(&raw.erl))
             .collect();
-        // Supervisors outside any application (started from a script or a shell) head trees
-        // of their own; one inside a tree is reached from it as well, and read once.
-        tops.extend(supervisors.iter().copied());
-        let mut children = self.read_trees(&tops, &spawner, &supervisors).await?;
+        // The applications' top supervisors, and supervisors outside any application
+        // (started from a script or a shell), which head trees of their own; one inside a
+        // tree is reached from it as well, and read once.
+        let tops: Vec<Pid> = masters
+            .iter()
+            .filter_map(|(_, _, top)| *top)
+            .chain(supervisors.iter().copied())
+            .collect();
+        let mut children = self
+            .read_trees(&tops, &spawner, &supervisors, &erl_pids)
+            .await?;
 
         let mut infos: HashMap<Pid, ProcessInfo> = raws
             .into_iter()
@@ -372,30 +376,18 @@ impl Reader {
         }
         Ok(Reading {
             processes: infos.into_values().collect(),
-            addresses: Addresses {
-                erl_pids: std::mem::take(&mut self.erl_pids),
-                children,
-            },
+            addresses: Addresses { erl_pids, children },
         })
     }
 
     /// `process_info` of every pid, in batches in flight together.
     async fn read_processes(&self, pids: &[ErlPid]) -> Result<Vec<Raw>, BeamError> {
-        let atoms = |items: &[&str]| -> Vec<Term> {
-            items.iter().map(|item| Atom::from(*item).into()).collect()
-        };
-        let known_items = atoms(&ITEMS);
+        let known_items = item_terms(&ITEMS);
         let all: Vec<Term> = known_items
             .iter()
             .cloned()
-            .chain(atoms(&FIXED_ITEMS))
+            .chain(item_terms(&FIXED_ITEMS))
             .collect();
-        let fun: Term = ExternalFun {
-            module: Atom::from("erlang"),
-            function: Atom::from("process_info"),
-            arity: 2,
-        }
-        .into();
         let (known, new): (Vec<ErlPid>, Vec<ErlPid>) = pids
             .iter()
             .cloned()
@@ -404,34 +396,18 @@ impl Reader {
             .chunks(BATCH)
             .map(|batch| (batch, &known_items))
             .chain(new.chunks(BATCH).map(|batch| (batch, &all)));
-        let calls = batches.map(|(batch, items)| {
-            let item_lists: Vec<Term> = batch
-                .iter()
-                .map(|_| List::from(items.clone()).into())
-                .collect();
-            let batch: Vec<Term> = batch.iter().cloned().map(Term::from).collect();
-            let fun = fun.clone();
-            async move {
-                let answer = self
-                    .call(
-                        "lists",
-                        "zipwith",
-                        vec![
-                            fun,
-                            List::from(batch.clone()).into(),
-                            List::from(item_lists).into(),
-                        ],
-                    )
-                    .await?;
-                Ok::<_, BeamError>((batch, answer))
-            }
+        let calls = batches.map(|(batch, items)| async move {
+            let pids = batch.iter().cloned().map(Term::from).collect();
+            let answer = self
+                .call("lists", "zipwith", process_info_args(pids, items))
+                .await?;
+            Ok::<_, BeamError>((batch, answer))
         });
         let mut raws = Vec::with_capacity(pids.len());
         for result in join_all(calls).await {
             let (batch, answer) = result?;
             let answers = terms::list(&answer).unwrap_or_default();
             for (pid, info) in batch.iter().zip(answers) {
-                let Term::Pid(pid) = pid else { continue };
                 if let Some(raw) = self.raw(pid, info) {
                     raws.push(raw);
                 }
@@ -577,7 +553,7 @@ impl Reader {
     }
 
     /// Each running application's name, master and top supervisor.
-    async fn read_apps(&self) -> Result<(Vec<(String, Pid, Option<Pid>)>, Vec<Pid>), BeamError> {
+    async fn read_apps(&self) -> Result<Vec<(String, Pid, Option<Pid>)>, BeamError> {
         let apps = self
             .call("application", "which_applications", Vec::new())
             .await?;
@@ -611,29 +587,29 @@ impl Reader {
             )
         }))
         .await;
-        let mut result = Vec::new();
-        let mut top_pids = Vec::new();
-        for ((name, master), top) in masters.into_iter().zip(tops) {
-            let top = match top {
-                Ok(term) => match terms::tuple(&term) {
+        let mut result: Vec<(String, Pid, Option<Pid>)> = masters
+            .into_iter()
+            .zip(tops)
+            .map(|((name, master), top)| {
+                let top = match top.as_ref().ok().and_then(terms::tuple) {
                     Some([Term::Pid(pid), _]) => Some(terms::pid(pid)),
                     _ => None,
-                },
-                Err(_) => None,
-            };
-            top_pids.extend(top);
-            result.push((name, terms::pid(&master), top));
-        }
+                };
+                (name, terms::pid(&master), top)
+            })
+            .collect();
         result.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok((result, top_pids))
+        Ok(result)
     }
 
-    /// The supervision trees under `tops`, a level at a time.
+    /// The supervision trees under `tops`, a level at a time, among the processes of this
+    /// read (`erl_pids`).
     async fn read_trees(
         &mut self,
         tops: &[Pid],
         spawner: &HashMap<Pid, Pid>,
         supervisors: &HashSet<Pid>,
+        erl_pids: &HashMap<Pid, ErlPid>,
     ) -> Result<HashMap<Pid, Vec<Child>>, BeamError> {
         // A big dynamic supervisor's children are the processes it started (their first
         // ancestor): no `which_children` listing them all at each read (it was the trees'
@@ -666,22 +642,22 @@ impl Reader {
         let mut level: Vec<Pid> = tops.to_vec();
         let mut seen: HashSet<Pid> = HashSet::new();
         while !level.is_empty() {
-            level.retain(|pid| seen.insert(*pid) && self.erl_pids.contains_key(pid));
-            let known: Vec<Option<Vec<Child>>> = level
-                .iter()
-                .map(|supervisor| derived(*supervisor, &self.specs))
-                .collect();
-            let answers = join_all(level.iter().zip(&known).map(|(supervisor, known)| async {
-                match known {
-                    Some(children) => Ok(Listed::Known(children.clone())),
-                    None => self
-                        .call(
-                            "supervisor",
-                            "which_children",
-                            vec![self.erl_pid(*supervisor)],
-                        )
-                        .await
-                        .map(Listed::Answer),
+            level.retain(|pid| seen.insert(*pid) && erl_pids.contains_key(pid));
+            let reader = &*self;
+            let answers = join_all(level.iter().map(|supervisor| {
+                let known = derived(*supervisor, &reader.specs);
+                async move {
+                    match known {
+                        Some(children) => Ok(Listed::Known(children)),
+                        None => reader
+                            .call(
+                                "supervisor",
+                                "which_children",
+                                vec![erl_pid(erl_pids, *supervisor)],
+                            )
+                            .await
+                            .map(Listed::Answer),
+                    }
                 }
             }))
             .await;
@@ -715,7 +691,7 @@ impl Reader {
                     "sys",
                     "get_state",
                     vec![
-                        self.erl_pid(*supervisor),
+                        erl_pid(erl_pids, *supervisor),
                         erl_dist::term::FixInteger::from(2_000).into(),
                     ],
                 )
@@ -734,15 +710,39 @@ impl Reader {
         self.specs.retain(|pid, _| all.contains_key(pid));
         Ok(all)
     }
+}
 
-    /// The pid term of `pid`, a process of the last read.
-    fn erl_pid(&self, pid: Pid) -> Term {
-        self.erl_pids
-            .get(&pid)
-            .cloned()
-            .map(Term::from)
-            .unwrap_or_else(|| Atom::from("undefined").into())
-    }
+/// The pid term of `pid`, a process of the read (`erl_pids`).
+fn erl_pid(erl_pids: &HashMap<Pid, ErlPid>, pid: Pid) -> Term {
+    erl_pids
+        .get(&pid)
+        .cloned()
+        .map(Term::from)
+        .unwrap_or_else(|| Atom::from("undefined").into())
+}
+
+/// `process_info/2` items (such as [`ITEMS`]) as the atoms a call carries.
+pub fn item_terms(items: &[&str]) -> Vec<Term> {
+    items.iter().map(|item| Atom::from(*item).into()).collect()
+}
+
+/// The arguments of `lists:zipwith(fun erlang:process_info/2, Pids, Items)`, the call that
+/// reads `pids` (pid terms) with `items` each: how a read asks for a batch.
+pub fn process_info_args(pids: Vec<Term>, items: &[Term]) -> Vec<Term> {
+    let fun = ExternalFun {
+        module: Atom::from("erlang"),
+        function: Atom::from("process_info"),
+        arity: 2,
+    };
+    let item_lists: Vec<Term> = pids
+        .iter()
+        .map(|_| List::from(items.to_vec()).into())
+        .collect();
+    vec![
+        fun.into(),
+        List::from(pids).into(),
+        List::from(item_lists).into(),
+    ]
 }
 
 /// `supervisor:which_children/1`'s answer, in start order (it lists the newest first), with

@@ -67,16 +67,6 @@ impl Watcher {
         now_unix_ms().saturating_sub(self.started_at_unix_ms)
     }
 
-    /// The view as of the last read.
-    pub fn view(&self) -> Option<&Snapshot> {
-        self.view.as_ref()
-    }
-
-    /// Forgets the view: the next read gives a full snapshot (after a reconnect).
-    pub fn reset(&mut self) {
-        self.view = None;
-    }
-
     /// Adds an event to the feed.
     pub fn event(&mut self, kind: EventKind) {
         self.event_seq += 1;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::beam::client::client_closed;
 use crate::beam::{BeamClient, LinkState};
 use crate::contract::{Capabilities, Command, CommandError, Reply, Update};
 use crate::gui::{Link, RequestId, Source};
@@ -64,18 +65,17 @@ impl Source for BeamSource {
     }
 
     fn try_reply(&mut self) -> Option<(RequestId, Result<Reply, CommandError>)> {
-        let mut still = VecDeque::with_capacity(self.waiting.len());
-        while let Some((id, mut answer)) = self.waiting.pop_front() {
-            match answer.try_recv() {
-                Ok(reply) => self.replies.push_back((id, reply)),
-                Err(oneshot::error::TryRecvError::Empty) => still.push_back((id, answer)),
-                Err(oneshot::error::TryRecvError::Closed) => self.replies.push_back((
-                    id,
-                    Err(CommandError::Disconnected("the client closed".to_owned())),
-                )),
-            }
-        }
-        self.waiting = still;
+        // Those answered move to `replies`, in the order they were sent; the rest wait.
+        let replies = &mut self.replies;
+        self.waiting.retain_mut(|(id, answer)| {
+            let reply = match answer.try_recv() {
+                Ok(reply) => reply,
+                Err(oneshot::error::TryRecvError::Empty) => return true,
+                Err(oneshot::error::TryRecvError::Closed) => Err(client_closed()),
+            };
+            replies.push_back((*id, reply));
+            false
+        });
         self.replies.pop_front()
     }
 

@@ -121,6 +121,12 @@ pub fn epmd_names(port: u16) -> std::io::Result<Vec<(String, u16)>> {
         .collect())
 }
 
+/// Whether `short_name` is registered with the EPMD on `127.0.0.1:port` now (`false` when no
+/// EPMD answers there).
+pub fn is_registered(port: u16, short_name: &str) -> bool {
+    epmd_names(port).is_ok_and(|names| names.iter().any(|(name, _)| name == short_name))
+}
+
 // === impl KvNode ===
 
 /// An Elixir node running the chapter's KV app (`tests/fixtures/kv_elixir`, final design):
@@ -252,16 +258,12 @@ impl KvNode {
             }
         };
         assert_eq!(said, name, "the node's own name");
-        let short = name.split('@').next().unwrap_or_default().to_owned();
+        let short = name.split('@').next().unwrap_or_default();
         // Distribution is up before the script runs, so this holds at once in practice.
         wait_until(
             &format!("{name} to be registered with the EPMD on port {epmd_port}"),
             deadline.saturating_duration_since(Instant::now()),
-            || {
-                epmd_names(epmd_port)
-                    .map(|names| names.iter().any(|(registered, _)| *registered == short))
-                    .unwrap_or(false)
-            },
+            || is_registered(epmd_port, short),
         );
         let (epmd, node) = starting.finish();
         Self {
@@ -329,9 +331,16 @@ impl KvNode {
 
     /// Whether the node is registered with its EPMD now.
     pub fn is_registered(&self) -> bool {
-        epmd_names(self.epmd_port)
-            .map(|names| names.iter().any(|(name, _)| name == self.short_name()))
-            .unwrap_or(false)
+        is_registered(self.epmd_port, self.short_name())
+    }
+
+    /// How otpscope reaches this node: its name, its cookie and its EPMD's port.
+    pub fn connect_options(&self) -> otpscope::beam::ConnectOptions {
+        otpscope::beam::ConnectOptions {
+            node: self.name.clone(),
+            cookie: self.cookie.clone(),
+            epmd_port: self.epmd_port,
+        }
     }
 
     /// What the node wrote outside the replies to `eval`: logger reports and the like.
@@ -584,7 +593,7 @@ fn start_epmd(folder: &Path) -> (Child, u16) {
 }
 
 /// A loopback port nobody listens on now.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .expect("a free loopback port")
@@ -604,9 +613,8 @@ fn read_stdout(
         while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
             match parse_line(&line) {
                 Some(parsed) => {
-                    if lines.send(parsed).is_err() {
-                        // The node was stopped: nobody waits for replies any more.
-                    }
+                    // Fails once the node was stopped: nobody waits for replies any more.
+                    lines.send(parsed).ok();
                 }
                 None => output.lock().unwrap().push_str(&line),
             }
