@@ -664,8 +664,14 @@ impl Reader {
             let mut next = Vec::new();
             let mut respec = Vec::new();
             for (supervisor, answer) in level.iter().zip(answers) {
-                // A supervisor that died or is not one (a top process that is a worker).
-                let Ok(answer) = answer else { continue };
+                let answer = match answer {
+                    Ok(answer) => answer,
+                    // The node is gone: the read fails whole, rather than give a tree with
+                    // the rest of its processes missing their parents.
+                    Err(error @ BeamError::Disconnected(_)) => return Err(error),
+                    // A supervisor that died or is not one (a top process that is a worker).
+                    Err(_) => continue,
+                };
                 let children = match answer {
                     Listed::Known(children) => children,
                     Listed::Answer(answer) => children_of(&answer, self.syntax),
