@@ -109,6 +109,14 @@ fn killing_the_registry_restarts_both_children_with_new_pids() {
             r#"registry = Process.whereis(KV.Registry)
             buckets = Process.whereis(KV.BucketSupervisor)
             refs = [Process.monitor(registry), Process.monitor(buckets)]
+            # A monitor is a signal: one still in flight when the bucket supervisor takes
+            # one_for_all's shutdown (from another sender, so unordered with it) would report
+            # :noproc. An info request from this process arrives after its monitor, so once it
+            # is answered both monitors are set.
+            for pid <- [registry, buckets] do
+              {:monitored_by, watchers} = Process.info(pid, :monitored_by)
+              true = self() in watchers
+            end
             Process.exit(registry, :kill)
             reasons =
               for ref <- refs do
