@@ -120,11 +120,20 @@ pub(crate) async fn idle_children(node: &Node, children: usize) -> Vec<Addr<()>>
         ()
     });
     let spawned = receiver.await.expect("the children");
-    while node
-        .processes()
-        .iter()
-        .any(|info| info.status != otpscope::runtime::Status::Waiting)
-    {
+    // The children are asked in turn, each only until it waits (a million of them would make
+    // a whole `processes()` every round slow).
+    let mut waiting = 0;
+    loop {
+        waiting += spawned[waiting..]
+            .iter()
+            .take_while(|child| {
+                node.process_info(child.pid())
+                    .is_some_and(|info| info.status == otpscope::runtime::Status::Waiting)
+            })
+            .count();
+        if waiting == spawned.len() {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     spawned

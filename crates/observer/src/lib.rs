@@ -8,13 +8,15 @@
 //!
 //! Where things are: the app, its [`state`], the [`source`] and the [`command`]s; the
 //! [`panels`] (one module per tab, each tab's parts in its own folder); the [`widgets`] more
-//! than one panel draws; the palette in [`style`] and how things read in [`format`]. No panel
+//! than one panel draws; the palette in [`style`], how things read in [`format`] and how typed text finds processes
+//! in [`matching`]. No panel
 //! imports from another.
 
 pub mod app;
 pub mod command;
 pub mod extension;
 pub mod format;
+pub mod matching;
 pub mod nodes;
 pub mod panels;
 pub mod recorder;

@@ -8,12 +8,10 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
-use otpscope_contract::{Pid, ProcessInfo, ProcessKind, Snapshot, Status};
+use otpscope_contract::{Pid, ProcessKind, Snapshot, Status};
 
-use crate::format;
-use crate::widgets::table::{contains_ignore_case, filter_terms};
+use crate::matching::{self, ProcessMatcher};
 
 /// A column of the table, and what it sorts by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,7 +99,9 @@ pub(super) struct Row {
 ///
 /// One pass over the snapshot gives each matching row an integer sort key (names become
 /// their rank among the distinct names), then one stable sort of a flat vector: the
-/// comparisons never touch process data, and ties stay in pid order.
+/// comparisons never touch process data, and ties stay in pid order. A large snapshot is
+/// passed over in consecutive ranges on several threads, whose keyed rows, concatenated,
+/// are what one pass would give.
 pub(super) fn build_rows(
     snapshot: &Snapshot,
     per_s: &[(Pid, f32)],
@@ -109,22 +109,121 @@ pub(super) fn build_rows(
     sort: SortColumn,
     ascending: bool,
 ) -> Vec<Row> {
-    let terms = filter_terms(filter);
-    let mut rates = per_s.iter().peekable();
-    let mut pid_text = String::new();
-    let mut names = NameIds::default();
-    let mut keyed: Vec<(u64, Row)> = Vec::with_capacity(snapshot.len());
-    for info in snapshot.processes() {
+    build_rows_on(
+        matching::pass_threads(snapshot.len()),
+        snapshot,
+        per_s,
+        filter,
+        sort,
+        ascending,
+    )
+}
+
+/// [`build_rows`] on `threads` threads.
+fn build_rows_on(
+    threads: usize,
+    snapshot: &Snapshot,
+    per_s: &[(Pid, f32)],
+    filter: &str,
+    sort: SortColumn,
+    ascending: bool,
+) -> Vec<Row> {
+    let passes = matching::split_pass(
+        snapshot.len(),
+        threads,
+        &ProcessMatcher::filter(filter),
+        |matcher, range| key_rows(snapshot, range, per_s, matcher, sort),
+    );
+    let mut keyed: Vec<(u64, Row)> = Vec::with_capacity(passes.iter().map(|p| p.rows.len()).sum());
+    if sort == SortColumn::Name {
+        // Ranks over every range's names; a name in two ranges has one rank.
+        let names: Vec<(usize, u32, &str)> = passes
+            .iter()
+            .enumerate()
+            .flat_map(|(range, pass)| {
+                (pass.names.names.iter().enumerate())
+                    .map(move |(id, name)| (range, id as u32, *name))
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by(|a, b| cmp_ignore_ascii_case(names[*a].2, names[*b].2));
+        let mut ranks: Vec<Vec<u32>> = passes
+            .iter()
+            .map(|pass| vec![0; pass.names.names.len()])
+            .collect();
+        let mut rank = 0;
+        for (position, index) in order.iter().enumerate() {
+            let (range, id, name) = names[*index];
+            if position > 0 && names[order[position - 1]].2 != name {
+                rank += 1;
+            }
+            ranks[range][id as usize] = rank;
+        }
+        for (pass, ranks) in passes.into_iter().zip(ranks) {
+            keyed.extend(
+                pass.rows
+                    .into_iter()
+                    .map(|(key, row)| (u64::from(ranks[key as usize]), row)),
+            );
+        }
+    } else {
+        for pass in passes {
+            keyed.extend(pass.rows);
+        }
+    }
+    match (sort, ascending) {
+        (SortColumn::Pid, true) => {}
+        (SortColumn::Pid, false) => keyed.reverse(),
+        // The rows come in pid order and the sort is stable: ties stay in pid order. (A
+        // stable sort also runs in near-linear time on the long runs of equal keys here.)
+        (_, true) => keyed.sort_by_key(|(key, _)| *key),
+        (_, false) => keyed.sort_by_key(|(key, _)| std::cmp::Reverse(*key)),
+    }
+    keyed.into_iter().map(|(_, row)| row).collect()
+}
+
+/// What one pass over a range of the snapshot gives: the matching rows in pid order with
+/// their sort keys (for a sort by name, the name's id in `names`).
+#[derive(Default)]
+struct KeyedRows<'a> {
+    rows: Vec<(u64, Row)>,
+    names: NameIds<'a>,
+}
+
+/// One pass over the processes at `range` of the snapshot.
+fn key_rows<'a>(
+    snapshot: &'a Snapshot,
+    range: std::ops::Range<usize>,
+    per_s: &[(Pid, f32)],
+    matcher: Option<ProcessMatcher>,
+    sort: SortColumn,
+) -> KeyedRows<'a> {
+    let mut out = KeyedRows {
+        rows: Vec::with_capacity(range.len()),
+        names: NameIds::default(),
+    };
+    let mut rates = match snapshot.process_at(range.start) {
+        Some(first) => per_s[per_s.partition_point(|(pid, _)| *pid < first.pid)..].iter(),
+        None => [].iter(),
+    }
+    .peekable();
+    for index in range {
+        let Some(info) = snapshot.process_at(index) else {
+            break;
+        };
         while rates.next_if(|(pid, _)| *pid < info.pid).is_some() {}
         let rate = rates
             .next_if(|(pid, _)| *pid == info.pid)
             .map_or(0.0, |(_, rate)| *rate);
-        if !terms.is_empty() && !matches_terms(info, &terms, &mut pid_text) {
+        if matcher
+            .as_ref()
+            .is_some_and(|matcher| !matcher.is_match(info))
+        {
             continue;
         }
         let key = match sort {
             SortColumn::Pid => 0,
-            SortColumn::Name => u64::from(names.id(info.display_name())),
+            SortColumn::Name => u64::from(out.names.id(info.display_name())),
             SortColumn::Kind => kind_rank(&info.kind),
             SortColumn::Status => status_rank(info.status),
             SortColumn::Mailbox => info.mailbox_len,
@@ -138,23 +237,9 @@ pub(super) fn build_rows(
             pid: info.pid,
             messages_per_s: rate,
         };
-        keyed.push((key, row));
+        out.rows.push((key, row));
     }
-    if sort == SortColumn::Name {
-        let ranks = names.ranks();
-        for (key, _) in &mut keyed {
-            *key = u64::from(ranks[*key as usize]);
-        }
-    }
-    match (sort, ascending) {
-        (SortColumn::Pid, true) => {}
-        (SortColumn::Pid, false) => keyed.reverse(),
-        // The rows come in pid order and the sort is stable: ties stay in pid order. (A
-        // stable sort also runs in near-linear time on the long runs of equal keys here.)
-        (_, true) => keyed.sort_by_key(|(key, _)| *key),
-        (_, false) => keyed.sort_by_key(|(key, _)| std::cmp::Reverse(*key)),
-    }
-    keyed.into_iter().map(|(_, row)| row).collect()
+    out
 }
 
 /// Gives each distinct name a small id, then ranks the ids by name (case-insensitive).
@@ -183,19 +268,6 @@ impl<'a> NameIds<'a> {
         self.last = Some((name, id));
         id
     }
-
-    /// The rank of each id.
-    fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
-        order.sort_by(|a, b| {
-            cmp_ignore_ascii_case(self.names[*a as usize], self.names[*b as usize])
-        });
-        let mut ranks = vec![0; order.len()];
-        for (rank, id) in order.into_iter().enumerate() {
-            ranks[id as usize] = rank as u32;
-        }
-        ranks
-    }
 }
 
 /// Kinds in the order of their names.
@@ -219,26 +291,6 @@ fn status_rank(status: Status) -> u64 {
     }
 }
 
-/// Whether every term (lowercase) matches one of the process's fields.
-fn matches_terms(info: &ProcessInfo, terms: &[String], pid_text: &mut String) -> bool {
-    pid_text.clear();
-    write!(pid_text, "{}", info.pid).ok();
-    terms.iter().all(|term| {
-        contains_ignore_case(pid_text, term)
-            || info
-                .name
-                .as_deref()
-                .is_some_and(|name| contains_ignore_case(name, term))
-            || contains_ignore_case(&info.label, term)
-            || info
-                .child_id
-                .as_deref()
-                .is_some_and(|id| contains_ignore_case(id, term))
-            || contains_ignore_case(format::kind_word(&info.kind), term)
-            || contains_ignore_case(format::status_word(info.status), term)
-    })
-}
-
 fn cmp_ignore_ascii_case(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|c| c.to_ascii_lowercase())
@@ -253,7 +305,8 @@ pub(super) mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use otpscope_contract::Strategy;
+    use crate::format;
+    use otpscope_contract::{ProcessInfo, Strategy};
 
     pub(in crate::panels::processes) fn info(
         pid: u64,
@@ -331,6 +384,45 @@ pub(super) mod tests {
         let rows = build_rows(&snap, &[], "DYNAMIC", SortColumn::Pid, true);
         assert_eq!(pids(&rows), [2]);
         assert!(build_rows(&snap, &[], "nothing", SortColumn::Pid, true).is_empty());
+    }
+
+    #[test]
+    fn a_pass_split_between_threads_gives_the_rows_of_one_pass() {
+        // Names that repeat across the ranges, in two cases; rates for some pids, in two
+        // ranges; mailboxes and uptimes with ties.
+        let names = ["KV.Bucket", "kv.bucket", "Alpha", "zeta", "KV.Registry"];
+        let infos: Vec<Arc<ProcessInfo>> = (1..=1_000_u64)
+            .map(|pid| {
+                let kind = if pid % 11 == 0 {
+                    ProcessKind::Server
+                } else {
+                    ProcessKind::Agent
+                };
+                let name = (pid % 13 == 0).then_some(names[(pid % 5) as usize]);
+                info(pid, name, names[(pid % 3) as usize], kind)
+            })
+            .collect();
+        let snap = Snapshot::new("test", 0, 1_000, 0, infos);
+        let per_s: Vec<(Pid, f32)> = (1..=1_000_u64)
+            .filter(|pid| pid % 7 == 0)
+            .map(|pid| (Pid(pid), (pid % 4) as f32))
+            .collect();
+        for column in SortColumn::ALL {
+            for ascending in [true, false] {
+                for filter in ["", "bucket", "server 9", "<0.1"] {
+                    let one = build_rows_on(1, &snap, &per_s, filter, column, ascending);
+                    assert!(!one.is_empty() || filter == "server 9");
+                    for threads in [2, 3, 4] {
+                        let split =
+                            build_rows_on(threads, &snap, &per_s, filter, column, ascending);
+                        assert_eq!(
+                            split, one,
+                            "{threads} threads, {column:?}, ascending {ascending}, {filter:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

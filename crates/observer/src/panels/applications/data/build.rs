@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use otpscope_contract::{Pid, ProcessInfo, Snapshot, Status};
 
-use super::{FoldId, Ghost, Matcher, Row, RowItem, TreeData, TreeView};
+use super::{FoldId, Ghost, Row, RowItem, TreeData, TreeView};
 use crate::format;
+use crate::matching::{self, ProcessMatcher};
 use crate::style::NodeKind;
 
 /// Folds at least this long are summarised once and remembered in the [`FoldMemo`].
@@ -237,8 +238,19 @@ impl<'a> Walk<'a> {
         let mut ordered = Vec::new();
         let mut matches = PidSet::default();
         let mut match_ancestors = PidSet::default();
-        if let Some(matcher) = Matcher::new(input.search) {
-            for info in snapshot.processes().filter(|info| matcher.is_match(info)) {
+        if let Some(matcher) = ProcessMatcher::search(input.search) {
+            let found = matching::split_pass(
+                snapshot.len(),
+                matching::pass_threads(snapshot.len()),
+                &matcher,
+                |matcher, range| {
+                    range
+                        .filter_map(|index| snapshot.process_at(index))
+                        .filter(|info| matcher.is_match(info))
+                        .collect::<Vec<&ProcessInfo>>()
+                },
+            );
+            for info in found.into_iter().flatten() {
                 ordered.push(info.pid);
                 matches.insert(info.pid);
                 let mut parent = info.parent;
@@ -266,6 +278,28 @@ impl<'a> Walk<'a> {
             Some(info) => Some(Entry::Live(info)),
             None => self.ghosts.get(&pid).map(|ghost| Entry::Ghost(ghost)),
         }
+    }
+
+    /// The entries of `pids` (ascending), those neither live nor ghosts left out. Siblings
+    /// are mostly neighbours in the snapshot's pid order, so each is looked for first just
+    /// after the last one found, and searched for only when it is not there: a list of a
+    /// million buckets is walked in order rather than searched a million times.
+    fn entries<'p>(&'p self, pids: &'p [Pid]) -> impl Iterator<Item = Entry<'a>> + 'p {
+        let snapshot = self.input.snapshot;
+        let mut next = 0;
+        pids.iter().filter_map(move |pid| {
+            let index = match snapshot.process_at(next) {
+                Some(info) if info.pid == *pid => Some(next),
+                _ => snapshot.position(*pid),
+            };
+            match index {
+                Some(index) => {
+                    next = index + 1;
+                    snapshot.process_at(index).map(Entry::Live)
+                }
+                None => self.ghosts.get(pid).map(|ghost| Entry::Ghost(ghost)),
+            }
+        })
     }
 
     /// `pid`'s children list with its ghost children merged in by pid order.
@@ -478,10 +512,7 @@ impl Walk<'_> {
         let mut label: Option<&Arc<str>> = None;
         let mut mixed = false;
         let mut status = Status::Waiting;
-        for pid in pids {
-            let Some(entry) = self.entry(*pid) else {
-                continue;
-            };
+        for entry in self.entries(pids) {
             let info = entry.info();
             count += 1;
             match label {

@@ -2,7 +2,8 @@
 //! snapshot and the user's view of it (what is collapsed, which folds are open, the search),
 //! and unit-tested without a window.
 //!
-//! [`build`] turns a [`Snapshot`](otpscope_contract::Snapshot) into the visible [`Row`]s in preorder: the outline draws
+//! [`build`] turns a [`Snapshot`](otpscope_contract::Snapshot) into the visible [`Row`]s in
+//! preorder (the search is [`crate::matching`]'s): the outline draws
 //! them as they are, the graph takes each row as a node and each `parent_row` as an edge.
 //! The panel caches the result and rebuilds it only when the snapshot's revision, the
 //! [`TreeView`], the fold size, the search or the set of recently dead processes changes,
@@ -19,17 +20,14 @@
 //!   dead, for a moment (the caller decides how long), so a restart reads as "the old one
 //!   died, a new one took its place".
 //!
-//! Its parts: `rows` (the row types), `view` (the user's [`TreeView`]), `matcher` (the
-//! search), `build` (the preorder walk and the [`FoldMemo`]); the tests are in `tests`.
+//! Its parts: `rows` (the row types), `view` (the user's [`TreeView`]), `build` (the preorder walk and the [`FoldMemo`]); the tests are in `tests`.
 
 mod build;
-mod matcher;
 mod rows;
 #[cfg(test)]
 mod tests;
 mod view;
 
 pub use build::{FoldMemo, TreeInput, build};
-pub use matcher::Matcher;
 pub use rows::{FoldId, Ghost, Row, RowItem, TreeData};
 pub use view::TreeView;

@@ -8,8 +8,8 @@ use otpscope_contract::{
     ExitReason, Pid, ProcessInfo, ProcessKind, Restart, Snapshot, Status, Strategy,
 };
 
-use super::matcher::pid_text;
 use super::*;
+use crate::matching::ProcessMatcher;
 use crate::style::NodeKind;
 
 fn info(pid: u64, parent: Option<u64>, children: Vec<u64>) -> ProcessInfo {
@@ -314,19 +314,13 @@ fn the_matcher_agrees_with_process_info_matches() {
     for text in [
         "kv", "KV.B", "<0.1", "0.12.0", ".0>", "registry", "bucket", "zzz", " Sup ", "<", "ü",
     ] {
-        let matcher = Matcher::new(text);
+        let matcher = ProcessMatcher::search(text);
         for info in snapshot.processes() {
             let expected = info.matches(text);
             let got = matcher.as_ref().is_none_or(|m| m.is_match(info));
             assert_eq!(got, expected, "{text:?} on {}", info.pid);
         }
     }
-    let mut buffer = [0u8; 32];
-    assert_eq!(pid_text(Pid(0), &mut buffer), "<0.0.0>");
-    assert_eq!(
-        pid_text(Pid(u64::MAX), &mut buffer),
-        format!("{}", Pid(u64::MAX))
-    );
 }
 
 /// Marks every summary `memo` remembers, so that a build that reuses one shows the mark.
