@@ -7,17 +7,30 @@
 //! Enter in a field runs the first command (in the app's order) that lists the field in its
 //! `submit_from` and has all its arguments; the focus stays in the field. Commands on one
 //! process (`on_process`) are not here: they are in that process's right-click menu.
+//!
+//! A command still running shows above the replies: with a progress bar once its source
+//! reports how far it has got (`412,000 of 1,000,000 buckets created`), or with a spinner
+//! once it has run for [`SHOW_RUNNING_AFTER`] without a report (so quick commands never
+//! flicker). Its reply then takes its place.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
 
-use otpscope_contract::{AppCommand, AppSpec, ArgSpec, CommandSpec};
+use otpscope_contract::{AppCommand, AppSpec, ArgSpec, CommandSpec, Progress};
 
 use super::View;
 use crate::command::UiCommand;
+use crate::source::RequestId;
 use crate::style;
 
-/// How many replies the console shows.
+/// How many lines (commands running, then replies) the console shows.
 const REPLIES_SHOWN: usize = 3;
+
+/// A command that reports no progress shows as running once it has run this long.
+pub const SHOW_RUNNING_AFTER: Duration = Duration::from_millis(400);
+
+/// The widest a running command's progress bar gets, in points.
+const PROGRESS_WIDTH: f32 = 380.0;
 
 /// One reply shown in the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +41,24 @@ pub struct ReplyLine {
     pub text: String,
 }
 
+/// One of the console's commands still running.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Running {
+    /// What the command is, as the console says it (`Create 1,000,000 buckets`).
+    pub what: String,
+    /// When it was sent.
+    pub started: Instant,
+    /// How far it has got, as last reported; `None` before any report.
+    pub progress: Option<Progress>,
+}
+
+impl Running {
+    /// Whether its line shows at `now`: once it has reported, or has run a while.
+    pub fn is_shown(&self, now: Instant) -> bool {
+        self.progress.is_some() || now.saturating_duration_since(self.started) >= SHOW_RUNNING_AFTER
+    }
+}
+
 /// The console of one application.
 #[derive(Default)]
 pub struct AppConsole {
@@ -35,6 +66,8 @@ pub struct AppConsole {
     typed: BTreeMap<String, String>,
     /// The last replies, newest last.
     replies: VecDeque<ReplyLine>,
+    /// Its commands sent and not yet answered, by request id (so in the order sent).
+    running: BTreeMap<RequestId, Running>,
     /// The command last run (its index in the app's commands), for the equivalent line when
     /// nothing is hovered or focused.
     last: usize,
@@ -59,6 +92,46 @@ impl AppConsole {
     /// The replies shown, oldest first.
     pub fn replies(&self) -> impl Iterator<Item = &ReplyLine> {
         self.replies.iter()
+    }
+
+    /// Notes that command `id`, `what`, was sent at `now`; its line shows while it runs.
+    pub fn started(&mut self, id: RequestId, what: impl Into<String>, now: Instant) {
+        let what = what.into();
+        self.running.insert(
+            id,
+            Running {
+                what,
+                started: now,
+                progress: None,
+            },
+        );
+    }
+
+    /// Takes a report of how far command `id` has got (ignored once it has answered).
+    pub fn progress(&mut self, id: RequestId, progress: Progress) {
+        if let Some(running) = self.running.get_mut(&id) {
+            running.progress = Some(progress);
+        }
+    }
+
+    /// Command `id` answered: it no longer runs. What it was, if it was this console's.
+    pub fn finished(&mut self, id: RequestId) -> Option<Running> {
+        self.running.remove(&id)
+    }
+
+    /// Its commands still running, in the order sent.
+    pub fn running(&self) -> impl Iterator<Item = &Running> {
+        self.running.values()
+    }
+
+    /// How long until a running command with no report yet shows its line, if one is
+    /// waiting to: when the UI must wake with nothing arriving.
+    pub fn next_shown_in(&self, now: Instant) -> Option<Duration> {
+        self.running
+            .values()
+            .filter(|running| !running.is_shown(now))
+            .map(|running| SHOW_RUNNING_AFTER.saturating_sub(now - running.started))
+            .min()
     }
 
     /// What is typed in field `name`.
@@ -168,11 +241,22 @@ impl AppConsole {
     }
 
     fn replies_ui(&self, ui: &mut egui::Ui) {
+        let now = Instant::now();
         ui.vertical(|ui| {
-            if self.replies.is_empty() {
+            let running: Vec<&Running> = self
+                .running
+                .values()
+                .filter(|running| running.is_shown(now))
+                .take(REPLIES_SHOWN)
+                .collect();
+            for running in &running {
+                running_ui(ui, running);
+            }
+            if self.replies.is_empty() && running.is_empty() {
                 ui.weak("Replies show here.");
             }
-            for reply in self.replies.iter().rev() {
+            let room = REPLIES_SHOWN - running.len();
+            for reply in self.replies.iter().rev().take(room) {
                 let (mark, color) = if reply.is_ok {
                     ("✔", style::success_color(ui.visuals()))
                 } else {
@@ -248,6 +332,32 @@ impl AppConsole {
             Err(missing) => self.record(false, format!("{}: {missing}", spec.label)),
         }
     }
+}
+
+/// A running command's line: `Create 1,000,000 buckets…` and a bar that reads `412,000 of
+/// 1,000,000 buckets created · 41%`, or a spinner until it reports.
+fn running_ui(ui: &mut egui::Ui, running: &Running) {
+    ui.horizontal(|ui| {
+        let height = ui.text_style_height(&egui::TextStyle::Body);
+        ui.label(format!("{}…", running.what));
+        match &running.progress {
+            Some(progress) => {
+                let fraction = progress.fraction();
+                let text = format!("{progress} · {}%", (fraction * 100.0).floor());
+                let width = ui.available_width().clamp(120.0, PROGRESS_WIDTH);
+                ui.add(
+                    egui::ProgressBar::new(fraction as f32)
+                        .text(text)
+                        .desired_width(width)
+                        .desired_height(height),
+                );
+            }
+            None => {
+                ui.add(egui::Spinner::new().size(height));
+                ui.weak("running");
+            }
+        }
+    });
 }
 
 /// The commands of `app` a console shows (not those on one process), with their index.
