@@ -169,6 +169,16 @@ fn the_million_button_shows_its_progress_then_what_it_did() {
         )
     });
     assert_eq!(progress_bars(&harness), 0, "the bar is gone with the reply");
+    // What it did shows where the bar was, whole, as well as with the replies.
+    let ended = harness.state().consoles["kv"].ended().cloned().unwrap();
+    assert!(ended.is_ok);
+    assert!(
+        ended
+            .text
+            .starts_with("Create 1,000,000 buckets: ok, 1,000,000 buckets created in "),
+        "{}",
+        ended.text
+    );
     assert!(!shows(&harness, "Create 1,000,000 buckets…"));
     // A report that comes after the reply changes nothing.
     script
@@ -202,23 +212,25 @@ fn a_command_that_reports_nothing_shows_as_running_after_a_while_and_a_failure_s
         shows(h, "Create 1,000 buckets: ok") && !shows(h, "Create 1,000 buckets…")
     });
 
-    click(&mut harness, "Create 100,000 buckets");
+    click(&mut harness, "Create 1,000 buckets");
     let failing = last_sent(&mut harness, &script);
-    {
-        let mut script = script.lock().unwrap();
-        script
-            .reports
-            .push_back((failing, created(30_000, 100_000)));
-        script.replies.push_back((
-            failing,
-            Err(CommandError::App("KV.Registry exited".to_owned())),
-        ));
-    }
+    assert_ne!(failing, quiet);
+    script
+        .lock()
+        .unwrap()
+        .reports
+        .push_back((failing, created(300, 1_000)));
+    wait_for(&mut harness, "its progress", DEADLINE, |h| {
+        shows(h, "300 of 1,000 buckets created · 30%")
+    });
+    script.lock().unwrap().replies.push_back((
+        failing,
+        Err(CommandError::App("KV.Registry exited".to_owned())),
+    ));
     wait_for(&mut harness, "the failure", DEADLINE, |h| {
         shows(
             h,
-            "Create 100,000 buckets failed after 30,000 of 100,000 buckets created: \
-             KV.Registry exited",
+            "Create 1,000 buckets failed after 300 of 1,000 buckets created: KV.Registry exited",
         )
     });
     assert_eq!(progress_bars(&harness), 0);

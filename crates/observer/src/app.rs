@@ -386,9 +386,15 @@ impl ObserverApp {
                     let progress = running.progress.as_ref()?;
                     Some((progress, running.started.elapsed()))
                 });
+                let has_reported = reported.is_some();
                 let text = console_text(&what, &reply, reported);
-                console.record(reply.is_ok(), text.clone());
-                if !matches!(reply, Ok(Reply::Done)) {
+                if has_reported {
+                    console.record_ended(reply.is_ok(), text.clone());
+                } else {
+                    console.record(reply.is_ok(), text.clone());
+                }
+                // A long command's end is worth a notice: the user may have looked away.
+                if has_reported || !matches!(reply, Ok(Reply::Done)) {
                     self.state.notice(text);
                 }
             }

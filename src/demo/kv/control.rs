@@ -222,7 +222,6 @@ pub fn spec() -> AppSpec {
                 .arg(key)
                 .equivalent(format!("{lookup}KV.Bucket.delete(bucket, \"{{key}}\")")),
             create_many(1_000),
-            create_many(100_000),
             create_many(1_000_000),
         ],
     }

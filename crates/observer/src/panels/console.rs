@@ -8,10 +8,10 @@
 //! `submit_from` and has all its arguments; the focus stays in the field. Commands on one
 //! process (`on_process`) are not here: they are in that process's right-click menu.
 //!
-//! A command still running shows above the replies: with a progress bar once its source
-//! reports how far it has got (`412,000 of 1,000,000 buckets created`), or with a spinner
-//! once it has run for [`SHOW_RUNNING_AFTER`] without a report (so quick commands never
-//! flicker). Its reply then takes its place.
+//! A command still running shows under the app's own language line: with a progress bar
+//! once its source reports how far it has got (`412,000 of 1,000,000 buckets created`), or
+//! with a spinner once it has run for [`SHOW_RUNNING_AFTER`] without a report (so quick
+//! commands never flicker). Its reply then shows with the others.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -23,7 +23,7 @@ use crate::command::UiCommand;
 use crate::source::RequestId;
 use crate::style;
 
-/// How many lines (commands running, then replies) the console shows.
+/// How many replies the console shows.
 const REPLIES_SHOWN: usize = 3;
 
 /// A command that reports no progress shows as running once it has run this long.
@@ -68,6 +68,9 @@ pub struct AppConsole {
     replies: VecDeque<ReplyLine>,
     /// Its commands sent and not yet answered, by request id (so in the order sent).
     running: BTreeMap<RequestId, Running>,
+    /// The reply to the last command that reported progress, shown where its progress was
+    /// (the replies' column is narrow) until another command is sent.
+    ended: Option<ReplyLine>,
     /// The command last run (its index in the app's commands), for the equivalent line when
     /// nothing is hovered or focused.
     last: usize,
@@ -94,8 +97,25 @@ impl AppConsole {
         self.replies.iter()
     }
 
+    /// Records the reply to a command that reported progress: shown with the others, and
+    /// where its progress was.
+    pub fn record_ended(&mut self, is_ok: bool, text: impl Into<String>) {
+        let line = ReplyLine {
+            is_ok,
+            text: text.into(),
+        };
+        self.record(line.is_ok, line.text.clone());
+        self.ended = Some(line);
+    }
+
+    /// The reply shown where the progress of the command it answers was, if any.
+    pub fn ended(&self) -> Option<&ReplyLine> {
+        self.ended.as_ref()
+    }
+
     /// Notes that command `id`, `what`, was sent at `now`; its line shows while it runs.
     pub fn started(&mut self, id: RequestId, what: impl Into<String>, now: Instant) {
+        self.ended = None;
         let what = what.into();
         self.running.insert(
             id,
@@ -169,6 +189,7 @@ impl AppConsole {
                         .on_hover_text("What this does in the app's own language");
                     });
                 }
+                self.running_ui(ui);
             });
             ui.separator();
             self.replies_ui(ui);
@@ -240,33 +261,33 @@ impl AppConsole {
         }
     }
 
-    fn replies_ui(&self, ui: &mut egui::Ui) {
+    /// The line under the app's own language: the first of its commands still running that
+    /// shows (see the module docs), and how many more run.
+    fn running_ui(&self, ui: &mut egui::Ui) {
         let now = Instant::now();
-        ui.vertical(|ui| {
-            let running: Vec<&Running> = self
-                .running
-                .values()
-                .filter(|running| running.is_shown(now))
-                .take(REPLIES_SHOWN)
-                .collect();
-            for running in &running {
-                running_ui(ui, running);
+        let mut shown = self
+            .running
+            .values()
+            .filter(|running| running.is_shown(now));
+        let Some(first) = shown.next() else {
+            return;
+        };
+        let more = shown.count();
+        ui.horizontal(|ui| {
+            running_line_ui(ui, first);
+            if more > 0 {
+                ui.weak(format!("+ {more} more running"));
             }
-            if self.replies.is_empty() && running.is_empty() {
+        });
+    }
+
+    fn replies_ui(&self, ui: &mut egui::Ui) {
+        ui.vertical(|ui| {
+            if self.replies.is_empty() {
                 ui.weak("Replies show here.");
             }
-            let room = REPLIES_SHOWN - running.len();
-            for reply in self.replies.iter().rev().take(room) {
-                let (mark, color) = if reply.is_ok {
-                    ("✔", style::success_color(ui.visuals()))
-                } else {
-                    ("✖", ui.visuals().error_fg_color)
-                };
-                ui.horizontal(|ui| {
-                    ui.label(egui::RichText::new(mark).color(color));
-                    ui.add(egui::Label::new(reply.text.as_str()).truncate())
-                        .on_hover_text(reply.text.as_str());
-                });
+            for reply in self.replies.iter().rev() {
+                ui.horizontal(|ui| reply_line_ui(ui, reply));
             }
         });
     }
@@ -334,30 +355,40 @@ impl AppConsole {
     }
 }
 
-/// A running command's line: `Create 1,000,000 buckets…` and a bar that reads `412,000 of
+/// A reply: a mark for success or failure, then its text (truncated, whole on hover).
+fn reply_line_ui(ui: &mut egui::Ui, reply: &ReplyLine) {
+    let (mark, color) = if reply.is_ok {
+        ("✔", style::success_color(ui.visuals()))
+    } else {
+        ("✖", ui.visuals().error_fg_color)
+    };
+    ui.label(egui::RichText::new(mark).color(color));
+    ui.add(egui::Label::new(reply.text.as_str()).truncate())
+        .on_hover_text(reply.text.as_str());
+}
+
+/// A running command: `Create 1,000,000 buckets…` and a bar that reads `412,000 of
 /// 1,000,000 buckets created · 41%`, or a spinner until it reports.
-fn running_ui(ui: &mut egui::Ui, running: &Running) {
-    ui.horizontal(|ui| {
-        let height = ui.text_style_height(&egui::TextStyle::Body);
-        ui.label(format!("{}…", running.what));
-        match &running.progress {
-            Some(progress) => {
-                let fraction = progress.fraction();
-                let text = format!("{progress} · {}%", (fraction * 100.0).floor());
-                let width = ui.available_width().clamp(120.0, PROGRESS_WIDTH);
-                ui.add(
-                    egui::ProgressBar::new(fraction as f32)
-                        .text(text)
-                        .desired_width(width)
-                        .desired_height(height),
-                );
-            }
-            None => {
-                ui.add(egui::Spinner::new().size(height));
-                ui.weak("running");
-            }
+fn running_line_ui(ui: &mut egui::Ui, running: &Running) {
+    let height = ui.text_style_height(&egui::TextStyle::Body);
+    ui.label(format!("{}…", running.what));
+    match &running.progress {
+        Some(progress) => {
+            let fraction = progress.fraction();
+            let text = format!("{progress} · {}%", (fraction * 100.0).floor());
+            let width = ui.available_width().clamp(120.0, PROGRESS_WIDTH);
+            ui.add(
+                egui::ProgressBar::new(fraction as f32)
+                    .text(text)
+                    .desired_width(width)
+                    .desired_height(height),
+            );
         }
-    });
+        None => {
+            ui.add(egui::Spinner::new().size(height));
+            ui.weak("running");
+        }
+    }
 }
 
 /// The commands of `app` a console shows (not those on one process), with their index.
@@ -432,6 +463,34 @@ mod tests {
         console.typed.insert("value".into(), "3".into());
         assert_eq!(console.submitted_from(&app, "key"), Some(1), "put with one");
         assert_eq!(console.missing(&app.commands[1]), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_running_command_shows_once_it_reports_or_has_run_a_while_and_its_end_stays() {
+        let mut console = AppConsole::default();
+        let start = Instant::now();
+        console.started(7, "Create 1,000,000 buckets", start);
+        let is_shown = |console: &AppConsole, at: Instant| {
+            console.running().next().is_some_and(|r| r.is_shown(at))
+        };
+        assert!(!is_shown(&console, start));
+        assert_eq!(console.next_shown_in(start), Some(SHOW_RUNNING_AFTER));
+        assert!(is_shown(&console, start + SHOW_RUNNING_AFTER));
+        console.progress(7, Progress::new(10, 100, "buckets created"));
+        assert!(is_shown(&console, start), "a report shows it at once");
+        assert_eq!(console.next_shown_in(start), None);
+        console.progress(8, Progress::new(1, 2, "other"));
+        let running = console.finished(7).unwrap();
+        assert_eq!(
+            running.progress,
+            Some(Progress::new(10, 100, "buckets created"))
+        );
+        assert_eq!(console.finished(7), None, "answered once");
+        console.record_ended(true, "done");
+        assert_eq!(console.ended().map(|line| line.text.as_str()), Some("done"));
+        assert_eq!(console.replies().count(), 1, "and with the other replies");
+        console.started(9, "Get", start);
+        assert_eq!(console.ended(), None, "until another command is sent");
     }
 
     #[test]
