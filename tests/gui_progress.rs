@@ -169,8 +169,11 @@ fn the_million_button_shows_its_progress_then_what_it_did() {
         )
     });
     assert_eq!(progress_bars(&harness), 0, "the bar is gone with the reply");
-    // What it did shows where the bar was, whole, as well as with the replies.
+    // What it did shows where the bar was, whole, as well as with the replies (truncated
+    // there) and in a notice.
     let ended = harness.state().consoles["kv"].ended().cloned().unwrap();
+    let whole = harness.query_all_by_label(&ended.text).count();
+    assert_eq!(whole, 3, "{:?}", gui_support::labels(&harness));
     assert!(ended.is_ok);
     assert!(
         ended

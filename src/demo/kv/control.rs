@@ -181,8 +181,15 @@ pub fn spec() -> AppSpec {
             format!("Create {} buckets", format::thousands(count.unsigned_abs())),
         )
         .help(format!(
-            "Starts {} buckets under KV.BucketSupervisor, to watch the Observer at scale",
-            format::thousands(count.unsigned_abs())
+            "Starts {} buckets under KV.BucketSupervisor, {} at a time, to watch the Observer \
+             at scale; its progress shows under the iex line{}",
+            format::thousands(count.unsigned_abs()),
+            format::thousands(CREATE_CHUNK as u64),
+            if count >= 1_000_000 {
+                " (a million takes several seconds and about 2.5 GB of memory with the Observer)"
+            } else {
+                ""
+            }
         ))
         .fixed("count", count)
         .equivalent("for i <- 1..{count}, do: KV.Registry.create(KV.Registry, \"bucket-#{i}\")")

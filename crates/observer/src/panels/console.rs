@@ -270,6 +270,9 @@ impl AppConsole {
             .values()
             .filter(|running| running.is_shown(now));
         let Some(first) = shown.next() else {
+            if let Some(ended) = &self.ended {
+                ui.horizontal(|ui| reply_line_ui(ui, ended));
+            }
             return;
         };
         let more = shown.count();
