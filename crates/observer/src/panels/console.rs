@@ -150,7 +150,9 @@ impl AppConsole {
         self.running
             .values()
             .filter(|running| !running.is_shown(now))
-            .map(|running| SHOW_RUNNING_AFTER.saturating_sub(now - running.started))
+            .map(|running| {
+                SHOW_RUNNING_AFTER.saturating_sub(now.saturating_duration_since(running.started))
+            })
             .min()
     }
 
