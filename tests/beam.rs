@@ -9,7 +9,8 @@
 //! - the chapter's scenario gives the same outcome on the Elixir app and the Rust replica;
 //! - bad input: a wrong cookie, a node that is not running, no EPMD, an unknown pid, a
 //!   `sys:get_state` that times out, processes dying while being read, and a node that goes
-//!   down mid-session: each a clear error, never a panic.
+//!   down mid-session: each a clear error, never a panic;
+//! - creating buckets reports its progress and answers once every bucket runs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,9 +22,10 @@ use std::time::{Duration, Instant};
 use beam_support::KvNode;
 use otpscope::beam::{BeamClient, ConnectOptions, LinkState};
 use otpscope::contract::{
-    Command as NodeCommand, CommandError, EventKind, ExitReason, Pid, ProcessKind, Reply, Snapshot,
-    Strategy, Update,
+    Command as NodeCommand, CommandError, EventKind, ExitReason, Pid, ProcessKind, Progress, Reply,
+    Snapshot, Strategy, Update,
 };
+use otpscope::snapshot::ProgressReporter;
 
 /// How long any wait in these tests may last.
 const DEADLINE: Duration = Duration::from_secs(15);
@@ -709,4 +711,41 @@ async fn a_big_dynamic_supervisor_reads_its_children_from_their_ancestors() {
     .await;
     let snapshot = view.unwrap();
     assert_eq!(snapshot.children_of(buckets).count(), 1199);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_buckets_reports_progress_and_answers_once_every_bucket_runs() {
+    let node = KvNode::start();
+    let mut client = connect(&node).await;
+    let (mut view, mut events) = (None, Vec::new());
+    until(&mut client, &mut view, &mut events, "the tree", |s, _| {
+        named(s, "KV.Registry").is_some()
+    })
+    .await;
+    let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let progress = ProgressReporter::new(move |progress: Progress| {
+        sender.send((progress.done, progress.total)).ok();
+    });
+    let create = otpscope::demo::kv::control::create_buckets(1_500);
+    let answer = client.send_reporting(create, progress);
+    let reply = tokio::time::timeout(DEADLINE, answer)
+        .await
+        .expect("answers in time")
+        .unwrap();
+    assert_eq!(reply, Ok(Reply::Done));
+    // Every bucket runs by the reply, as the node itself says.
+    assert_eq!(
+        node.eval("DynamicSupervisor.count_children(KV.BucketSupervisor).active"),
+        "1500"
+    );
+    let mut seen = Vec::new();
+    while let Ok(report) = reports.try_recv() {
+        seen.push(report);
+    }
+    assert_eq!(seen.first(), Some(&(0, 1_500)), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(1_500, 1_500)), "{seen:?}");
+    assert!(
+        seen.windows(2).all(|pair| pair[0].0 <= pair[1].0),
+        "{seen:?}"
+    );
 }

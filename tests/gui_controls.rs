@@ -748,7 +748,10 @@ fn the_kv_console_deletes_a_key_and_creates_a_thousand_buckets() {
     assert_eq!(observed.get("shopping", "milk"), None, "the key is gone");
 
     observed.click("Create 1,000 buckets");
-    observed.wait_for_label("Create 1,000 buckets: ok");
+    // It reports its progress, so its reply says what it did and how long it took.
+    observed.wait_for("the reply", |o| {
+        o.shows_starting_with("Create 1,000 buckets: ok, 1,000 buckets created in ")
+    });
     let bucket_supervisor = observed.pid_of("KV.BucketSupervisor").unwrap();
     observed.wait_for("a thousand and one buckets", |o| {
         o.node

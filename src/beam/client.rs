@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::contract::{Capabilities, Command, CommandError, EventKind, Reply, Update, format};
 use crate::demo::kv;
+use crate::snapshot::ProgressReporter;
 
 use super::BeamError;
 use super::connection::{ConnectOptions, Connection, Down};
@@ -53,7 +54,11 @@ pub enum LinkState {
 type Waker = Arc<Mutex<Option<Box<dyn Fn() + Send + Sync>>>>;
 
 enum Ask {
-    Command(Command, oneshot::Sender<Result<Reply, CommandError>>),
+    Command(
+        Command,
+        oneshot::Sender<Result<Reply, CommandError>>,
+        ProgressReporter,
+    ),
     Interval(Duration),
 }
 
@@ -133,9 +138,19 @@ impl BeamClient {
 
     /// Sends `command`; its reply comes through the receiver.
     pub fn send(&self, command: Command) -> oneshot::Receiver<Result<Reply, CommandError>> {
+        self.send_reporting(command, ProgressReporter::ignore())
+    }
+
+    /// Sends `command`, which reports how far it has got to `progress` (each report also
+    /// wakes the UI, as a reply does); its reply comes through the receiver.
+    pub fn send_reporting(
+        &self,
+        command: Command,
+        progress: ProgressReporter,
+    ) -> oneshot::Receiver<Result<Reply, CommandError>> {
         let (reply, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError(Ask::Command(_, reply))) =
-            self.asks.send(Ask::Command(command, reply))
+        if let Err(mpsc::error::SendError(Ask::Command(_, reply, _))) =
+            self.asks.send(Ask::Command(command, reply, progress))
         {
             reply.send(Err(client_closed())).ok();
         }
@@ -299,7 +314,7 @@ impl Task {
                     () = &mut sleep => break,
                     ask = self.asks.recv() => match ask {
                         None => return,
-                        Some(Ask::Command(_, reply)) => {
+                        Some(Ask::Command(_, reply, _)) => {
                             let why = match &*self.link.borrow() {
                                 LinkState::Lost(error, _) => error.clone(),
                                 LinkState::Live => "reconnecting".to_owned(),
@@ -405,7 +420,7 @@ impl Task {
                         self.interval = interval.max(MIN_INTERVAL);
                         due = due.min(tokio::time::Instant::now() + self.interval);
                     }
-                    Some(Ask::Command(command, reply)) => {
+                    Some(Ask::Command(command, reply, progress)) => {
                         watcher.event(EventKind::Command {
                             from: self.info.client_name.clone().into(),
                             command: format::command(&command).into(),
@@ -414,8 +429,9 @@ impl Task {
                         self.send_events(&mut watcher);
                         let control = control.clone();
                         let done = done_sender.clone();
+                        let progress = self.waking(progress);
                         tokio::spawn(async move {
-                            let result = control.execute(command).await;
+                            let result = control.execute_reporting(command, progress).await;
                             done.send((reply, result)).ok();
                         });
                     }
@@ -423,6 +439,21 @@ impl Task {
                 error = connection.closed() => return End::Lost(error),
             }
         }
+    }
+
+    /// `progress`, also waking the UI at each report (a reporter nobody listens to stays
+    /// so).
+    fn waking(&self, progress: ProgressReporter) -> ProgressReporter {
+        if !progress.is_listened() {
+            return progress;
+        }
+        let waker = self.waker.clone();
+        ProgressReporter::new(move |report| {
+            progress.report(report);
+            if let Some(wake) = waker.lock().as_ref() {
+                wake();
+            }
+        })
     }
 
     /// Asks what the node runs again; tells the client when it changed.

@@ -10,10 +10,11 @@ use futures_util::future::join_all;
 use parking_lot::Mutex;
 
 use crate::contract::{
-    AppCommand, ChildRef, ChildRow, Command, CommandError, ExitReason, Pid, Reply, Restart,
-    StateRow,
+    AppCommand, ChildRef, ChildRow, Command, CommandError, ExitReason, Pid, Progress, Reply,
+    Restart, StateRow,
 };
 use crate::demo::kv;
+use crate::snapshot::ProgressReporter;
 
 use super::BeamError;
 use super::connection::Connection;
@@ -28,6 +29,8 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(5);
 const CREATE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many `create` casts of `create_buckets` are in flight together.
 const CREATE_BATCH: usize = 500;
+/// How often `create_buckets` reports how far it has got.
+const REPORT_EVERY: Duration = Duration::from_millis(200);
 
 /// Carries out commands on one node, knowing its processes as of the last read.
 #[derive(Clone)]
@@ -96,6 +99,17 @@ impl Control {
 
     /// Carries out `command`.
     pub async fn execute(&self, command: Command) -> Result<Reply, CommandError> {
+        self.execute_reporting(command, ProgressReporter::ignore())
+            .await
+    }
+
+    /// Carries out `command`, reporting to `progress` how far a long one has got (the KV
+    /// app's `create_buckets`).
+    pub async fn execute_reporting(
+        &self,
+        command: Command,
+        progress: ProgressReporter,
+    ) -> Result<Reply, CommandError> {
         match command {
             Command::Exit { pid, reason } => self.exit(pid, &reason).await,
             Command::GetState { pid } => self.state(pid).await,
@@ -140,7 +154,7 @@ impl Control {
                 if command.app == kv::control::APP
                     && self.kv.load(std::sync::atomic::Ordering::Relaxed) =>
             {
-                self.kv_command(command).await
+                self.kv_command(command, &progress).await
             }
             Command::App(command) => Err(CommandError::NotSupported(command.to_string())),
         }
@@ -349,7 +363,11 @@ impl Control {
         Ok(())
     }
 
-    async fn kv_command(&self, command: AppCommand) -> Result<Reply, CommandError> {
+    async fn kv_command(
+        &self,
+        command: AppCommand,
+        progress: &ProgressReporter,
+    ) -> Result<Reply, CommandError> {
         let bucket_call = |function: &'static str, bucket: ErlPid, args: Vec<Term>| {
             let mut all = vec![Term::from(bucket)];
             all.extend(args);
@@ -407,19 +425,45 @@ impl Control {
             }
             "create_buckets" => {
                 let count = command.integer("count")?.max(0) as usize;
-                let first = self.bucket_count().await?;
-                let names: Vec<String> = (0..count)
-                    .map(|index| format!("bucket-{}", first + index))
-                    .collect();
-                for batch in names.chunks(CREATE_BATCH) {
-                    for result in join_all(batch.iter().map(|name| self.create(name))).await {
-                        result?;
-                    }
-                }
+                self.create_many(count, progress).await?;
                 Ok(Reply::Done)
             }
             _ => Err(CommandError::NotSupported(command.to_string())),
         }
+    }
+
+    /// Creates `count` buckets named after how many the registry holds, [`CREATE_BATCH`]
+    /// casts in flight at a time. Every [`REPORT_EVERY`] and at the end it calls the registry
+    /// (`lookup` of the last name cast): a call sent after the casts are is handled after
+    /// them, so once it answers their buckets have started, and it reports that many done.
+    async fn create_many(
+        &self,
+        count: usize,
+        progress: &ProgressReporter,
+    ) -> Result<(), CommandError> {
+        let first = self.bucket_count().await?;
+        let names: Vec<String> = (0..count)
+            .map(|index| format!("bucket-{}", first + index))
+            .collect();
+        let total = count as u64;
+        progress.report(Progress::new(0, total, kv::control::CREATED));
+        let mut reported = Instant::now();
+        let mut done = 0;
+        for batch in names.chunks(CREATE_BATCH) {
+            for result in join_all(batch.iter().map(|name| self.create(name))).await {
+                result?;
+            }
+            done += batch.len();
+            let is_last = done == count;
+            if is_last || (progress.is_listened() && reported.elapsed() >= REPORT_EVERY) {
+                if let Some(name) = batch.last() {
+                    self.lookup(name).await?;
+                }
+                progress.report(Progress::new(done as u64, total, kv::control::CREATED));
+                reported = Instant::now();
+            }
+        }
+        Ok(())
     }
 
     /// How many names the registry holds (its state is `{names, refs}`).

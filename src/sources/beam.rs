@@ -3,14 +3,16 @@
 //! carries out commands and reconnects. The Observer sees what any source gives it.
 
 use std::collections::VecDeque;
+use std::sync::mpsc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use crate::beam::client::client_closed;
 use crate::beam::{BeamClient, LinkState};
-use crate::contract::{Capabilities, Command, CommandError, Reply, Update};
+use crate::contract::{Capabilities, Command, CommandError, Progress, Reply, Update};
 use crate::gui::{Link, RequestId, Source};
+use crate::snapshot::ProgressReporter;
 
 /// A BEAM node reached over Erlang distribution.
 pub struct BeamSource {
@@ -21,6 +23,10 @@ pub struct BeamSource {
     /// Commands sent whose replies have not been taken.
     waiting: VecDeque<(RequestId, oneshot::Receiver<Result<Reply, CommandError>>)>,
     replies: VecDeque<(RequestId, Result<Reply, CommandError>)>,
+    /// Reports of how far running commands have got arrive here, each before its reply.
+    reports: mpsc::Receiver<(RequestId, Progress)>,
+    /// Where commands send their reports.
+    report_sender: mpsc::Sender<(RequestId, Progress)>,
     next_id: RequestId,
 }
 
@@ -28,12 +34,15 @@ impl BeamSource {
     /// Watches the node `client` reaches.
     pub fn new(client: BeamClient) -> Self {
         let info = client.info();
+        let (report_sender, reports) = mpsc::channel();
         Self {
             client,
             capabilities: info.capabilities,
             title: info.title,
             waiting: VecDeque::new(),
             replies: VecDeque::new(),
+            reports,
+            report_sender,
             next_id: 1,
         }
     }
@@ -60,8 +69,17 @@ impl Source for BeamSource {
     fn send(&mut self, command: Command) -> RequestId {
         let id = self.next_id;
         self.next_id += 1;
-        self.waiting.push_back((id, self.client.send(command)));
+        let reports = self.report_sender.clone();
+        let progress = ProgressReporter::new(move |progress| {
+            reports.send((id, progress)).ok();
+        });
+        let answer = self.client.send_reporting(command, progress);
+        self.waiting.push_back((id, answer));
         id
+    }
+
+    fn try_progress(&mut self) -> Option<(RequestId, Progress)> {
+        self.reports.try_recv().ok()
     }
 
     fn try_reply(&mut self) -> Option<(RequestId, Result<Reply, CommandError>)> {

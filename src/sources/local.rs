@@ -12,10 +12,12 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::contract::{Capabilities, Command, CommandError, Reply, Update};
+use crate::contract::{Capabilities, Command, CommandError, Progress, Reply, Update};
 use crate::gui::{RequestId, Source};
 use crate::runtime::Node;
-use crate::snapshot::{AlreadyObserved, Control, ObserveOptions, Subscription, observe_with};
+use crate::snapshot::{
+    AlreadyObserved, Control, ObserveOptions, ProgressReporter, Subscription, observe_with,
+};
 
 type Waker = Arc<Mutex<Option<Box<dyn Fn() + Send + Sync>>>>;
 
@@ -35,6 +37,10 @@ pub struct LocalSource {
     replies: mpsc::Receiver<(RequestId, Result<Reply, CommandError>)>,
     /// Where command tasks send their replies.
     reply_sender: mpsc::Sender<(RequestId, Result<Reply, CommandError>)>,
+    /// Reports of how far running commands have got arrive here, each before its reply.
+    reports: mpsc::Receiver<(RequestId, Progress)>,
+    /// Where command tasks send their reports.
+    report_sender: mpsc::Sender<(RequestId, Progress)>,
     /// The next request id.
     next_id: RequestId,
     /// Wakes the UI; shared with the subscription's callback and command tasks.
@@ -52,6 +58,7 @@ impl LocalSource {
         let node = control.node().clone();
         let waker: Waker = Arc::new(Mutex::new(None));
         let (reply_sender, replies) = mpsc::channel();
+        let (report_sender, reports) = mpsc::channel();
         Ok(Self {
             subscription: subscribe(&node, interval, &waker)?,
             node,
@@ -60,6 +67,8 @@ impl LocalSource {
             control,
             replies,
             reply_sender,
+            reports,
+            report_sender,
             next_id: 1,
             waker,
         })
@@ -101,8 +110,15 @@ impl Source for LocalSource {
         let control = self.control.clone();
         let sender = self.reply_sender.clone();
         let waker = self.waker.clone();
+        let (reports, report_waker) = (self.report_sender.clone(), waker.clone());
+        let progress = ProgressReporter::new(move |progress| {
+            reports.send((id, progress)).ok();
+            if let Some(wake) = report_waker.lock().as_ref() {
+                wake();
+            }
+        });
         self.node.handle().spawn(async move {
-            let reply = control.execute(command).await;
+            let reply = control.execute_reporting(command, progress).await;
             sender.send((id, reply)).ok();
             if let Some(wake) = waker.lock().as_ref() {
                 wake();
@@ -113,6 +129,10 @@ impl Source for LocalSource {
 
     fn try_reply(&mut self) -> Option<(RequestId, Result<Reply, CommandError>)> {
         self.replies.try_recv().ok()
+    }
+
+    fn try_progress(&mut self) -> Option<(RequestId, Progress)> {
+        self.reports.try_recv().ok()
     }
 
     fn set_interval(&mut self, interval: Duration) {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
-use crate::contract::{Capabilities, Command, CommandError, Reply, Update};
+use crate::contract::{Capabilities, Command, CommandError, Progress, Reply, Update};
 use crate::gui::{Link, RequestId, Source};
 use crate::runtime::remote::{
     ConnectOptions, Connection, NodeInfo, RemoteError, ServerMessage, connect,
@@ -30,6 +30,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// What the connection's task tells the UI thread, besides updates.
 enum Note {
     Reply(RequestId, Result<Reply, CommandError>),
+    Progress(RequestId, Progress),
     Memory(u64),
     Connected(NodeInfo),
     Lost(String, u32),
@@ -51,6 +52,8 @@ pub struct RemoteSource {
     notes: std_mpsc::Receiver<Note>,
     asks: mpsc::UnboundedSender<Ask>,
     replies: VecDeque<(RequestId, Result<Reply, CommandError>)>,
+    /// Reports of how far running commands have got, not yet taken.
+    reports: VecDeque<(RequestId, Progress)>,
     memory: Option<u64>,
     link: Link,
     interval: Duration,
@@ -92,6 +95,7 @@ impl RemoteSource {
             notes,
             asks,
             replies: VecDeque::new(),
+            reports: VecDeque::new(),
             memory: None,
             link: Link::Live,
             interval,
@@ -105,6 +109,7 @@ impl RemoteSource {
         while let Ok(note) = self.notes.try_recv() {
             match note {
                 Note::Reply(id, reply) => self.replies.push_back((id, reply)),
+                Note::Progress(id, progress) => self.reports.push_back((id, progress)),
                 Note::Memory(bytes) => self.memory = Some(bytes),
                 Note::Connected(info) => {
                     self.capabilities = info.capabilities;
@@ -143,6 +148,11 @@ impl Source for RemoteSource {
     fn try_reply(&mut self) -> Option<(RequestId, Result<Reply, CommandError>)> {
         self.take_notes();
         self.replies.pop_front()
+    }
+
+    fn try_progress(&mut self) -> Option<(RequestId, Progress)> {
+        self.take_notes();
+        self.reports.pop_front()
     }
 
     fn set_interval(&mut self, interval: Duration) {
@@ -230,6 +240,13 @@ impl Task {
                         self.note(Note::Reply(id, result));
                     }
                     ServerMessage::Memory { bytes } => self.note(Note::Memory(bytes)),
+                    // Only for a command still waiting: none after its reply, nor after the
+                    // connection that carried it was lost.
+                    ServerMessage::Progress { id, progress } => {
+                        if self.waiting.contains(&id) {
+                            self.note(Note::Progress(id, progress));
+                        }
+                    }
                 },
                 ask = self.asks.recv() => match ask {
                     None => return Ok(()),

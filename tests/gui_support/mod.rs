@@ -14,7 +14,7 @@ use egui_kittest::kittest::{By, NodeT, Queryable};
 use otpscope::demo::kv::{self, Stage};
 use otpscope::gui::{ObserverApp, RequestId, Source};
 use otpscope::runtime::Node;
-use otpscope::snapshot::model::{Command, CommandError, Reply, Update};
+use otpscope::snapshot::model::{Command, CommandError, Progress, Reply, Update};
 use otpscope::sources::local::LocalSource;
 use tokio::runtime::Runtime;
 
@@ -25,6 +25,8 @@ pub struct Record {
     pub sent: Vec<(RequestId, Command)>,
     /// Every reply taken, by request id.
     pub replies: Vec<(RequestId, Result<Reply, CommandError>)>,
+    /// Every report of progress taken, by request id, in order.
+    pub progress: Vec<(RequestId, Progress)>,
     /// Every interval asked for.
     pub intervals: Vec<Duration>,
     /// How many full snapshots were taken.
@@ -100,6 +102,13 @@ impl<S: Source> Source for Recorder<S> {
             .replies
             .push((id, reply.clone()));
         Some((id, reply))
+    }
+
+    fn try_progress(&mut self) -> Option<(RequestId, Progress)> {
+        let (id, progress) = self.inner.try_progress()?;
+        let mut record = self.record.lock().unwrap();
+        record.progress.push((id, progress.clone()));
+        Some((id, progress))
     }
 
     fn set_interval(&mut self, interval: Duration) {

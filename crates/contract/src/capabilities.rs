@@ -87,6 +87,24 @@ impl AppSpec {
         self.commands.iter().find(|command| command.name == name)
     }
 
+    /// The command `command` was made from: of those with its name, the first whose fixed
+    /// arguments it carries ("Create 1,000,000 buckets", not "Create 1,000 buckets", for a
+    /// `create_buckets` with a count of a million), else the first with its name.
+    pub fn command_of(&self, command: &AppCommand) -> Option<&CommandSpec> {
+        let named = || {
+            self.commands
+                .iter()
+                .filter(|spec| spec.name == command.name)
+        };
+        named()
+            .find(|spec| {
+                spec.fixed
+                    .iter()
+                    .all(|(name, value)| command.args.get(name) == Some(value))
+            })
+            .or_else(|| named().next())
+    }
+
     /// Every argument its commands ask the user for, each once, in the order first asked:
     /// the fields a console draws, shared by the commands that name them.
     pub fn fields(&self) -> Vec<&ArgSpec> {
@@ -317,6 +335,27 @@ mod tests {
                 )),
             ],
         }
+    }
+
+    #[test]
+    fn a_command_is_known_by_its_fixed_arguments_among_those_of_its_name() {
+        let mut app = kv();
+        app.commands.push(
+            CommandSpec::new("create_buckets", "Create 1,000,000 buckets")
+                .fixed("count", 1_000_000),
+        );
+        let million = AppCommand::new("kv", "create_buckets").arg("count", 1_000_000_i64);
+        let label = |command: &AppCommand| app.command_of(command).map(|spec| spec.label.clone());
+        assert_eq!(label(&million).as_deref(), Some("Create 1,000,000 buckets"));
+        let thousand = AppCommand::new("kv", "create_buckets").arg("count", 1_000_i64);
+        assert_eq!(label(&thousand).as_deref(), Some("Create 1,000 buckets"));
+        let other = AppCommand::new("kv", "create_buckets").arg("count", 7_i64);
+        assert_eq!(
+            label(&other).as_deref(),
+            Some("Create 1,000 buckets"),
+            "the first"
+        );
+        assert_eq!(label(&AppCommand::new("kv", "nothing")), None);
     }
 
     #[test]

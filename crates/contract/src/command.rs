@@ -323,6 +323,57 @@ pub enum Reply {
     },
 }
 
+/// How far a command that takes a while has got, reported by its source before its
+/// [`Reply`] (`412,000 of 1,000,000 buckets created`). A source sends none, one or many for a
+/// command, `done` never decreasing, and never one after the reply; a view shows the last
+/// one while it waits. Each travels beside the command's id as the source numbers it, as a
+/// reply does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// How much is done.
+    pub done: u64,
+    /// How much there is to do in all (at least `done`).
+    pub total: u64,
+    /// What the numbers count, read after them: `buckets created`. Empty for nothing.
+    pub text: String,
+}
+
+impl Progress {
+    /// `done` of `total` of what `text` says.
+    pub fn new(done: u64, total: u64, text: impl Into<String>) -> Self {
+        Self {
+            done,
+            total,
+            text: text.into(),
+        }
+    }
+
+    /// The share done, from 0 to 1 (1 when there is nothing to do).
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            1.0
+        } else {
+            (self.done.min(self.total) as f64) / (self.total as f64)
+        }
+    }
+}
+
+impl fmt::Display for Progress {
+    /// `412,000 of 1,000,000 buckets created`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {}",
+            crate::format::thousands(self.done),
+            crate::format::thousands(self.total)
+        )?;
+        if !self.text.is_empty() {
+            write!(f, " {}", self.text)?;
+        }
+        Ok(())
+    }
+}
+
 /// Why a [`Command`] failed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(rename_all = "snake_case")]

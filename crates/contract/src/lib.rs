@@ -32,7 +32,7 @@ mod update;
 pub use budget::RestartBudget;
 pub use capabilities::{AppSpec, ArgKind, ArgSpec, Capabilities, CommandSpec, OnProcess};
 pub use command::{
-    AppCommand, ArgValue, ChildRef, ChildRow, Command, CommandError, Reply, StateRow,
+    AppCommand, ArgValue, ChildRef, ChildRow, Command, CommandError, Progress, Reply, StateRow,
 };
 pub use load::{LoadCounts, LoadPoint};
 pub use pid::{ParsePidError, Pid};
@@ -194,6 +194,28 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(binary::decode::<Command>(&longer).is_err());
+    }
+
+    #[test]
+    fn progress_reads_as_numbers_of_what_it_counts_and_round_trips() {
+        let progress = Progress::new(412_000, 1_000_000, "buckets created");
+        assert_eq!(progress.to_string(), "412,000 of 1,000,000 buckets created");
+        assert!((progress.fraction() - 0.412).abs() < 1e-9);
+        assert_eq!(Progress::new(3, 7, "").to_string(), "3 of 7");
+        assert_eq!(Progress::new(0, 0, "").fraction(), 1.0);
+        assert_eq!(
+            Progress::new(9, 4, "").fraction(),
+            1.0,
+            "never past the end"
+        );
+        let json = serde_json::to_string(&progress).unwrap();
+        assert_eq!(
+            json,
+            r#"{"done":412000,"total":1000000,"text":"buckets created"}"#
+        );
+        assert_eq!(serde_json::from_str::<Progress>(&json).unwrap(), progress);
+        let bytes = binary::encode(&progress).unwrap();
+        assert_eq!(binary::decode::<Progress>(&bytes).unwrap(), progress);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use otpscope_contract::{Capabilities, Command, CommandError, EventKind, Pid, Reply, Update};
+use otpscope_contract::{
+    Capabilities, Command, CommandError, EventKind, Pid, Progress, Reply, Update,
+};
 
 use super::command::UiCommand;
 use super::extension::Extension;
@@ -234,11 +236,24 @@ impl ObserverApp {
                 ctx.request_repaint();
             }
         }
+        // Reports before replies: a command's last report and its reply may come together.
+        while let Some((id, progress)) = self.source.try_progress() {
+            self.take_progress(id, progress);
+        }
         while let Some((id, reply)) = self.source.try_reply() {
             self.recorder.reply(Instant::now(), id, &reply);
             self.take_reply(id, reply);
         }
         let now = Instant::now();
+        // A command still running shows in its console after a while, with nothing arriving.
+        if let Some(until) = self
+            .consoles
+            .values()
+            .filter_map(|console| console.next_shown_in(now))
+            .min()
+        {
+            ctx.request_repaint_after(until);
+        }
         self.recorder_logic(ctx, now);
         if !self.paused {
             let memory_bytes = self.source.memory_bytes();
@@ -342,6 +357,16 @@ impl ObserverApp {
         }
     }
 
+    /// A report of how far a command has got: shown in its console while it runs (the
+    /// other commands show none).
+    fn take_progress(&mut self, id: RequestId, progress: Progress) {
+        if let Some(Pending::Console { app, .. }) = self.pending.get(&id)
+            && let Some(console) = self.consoles.get_mut(app)
+        {
+            console.progress(id, progress);
+        }
+    }
+
     fn take_reply(&mut self, id: RequestId, reply: Result<Reply, CommandError>) {
         match (self.pending.remove(&id), reply) {
             (Some(Pending::State(pid)), Ok(Reply::State { rows, .. })) => {
@@ -355,17 +380,21 @@ impl ObserverApp {
                 }
             }
             (Some(Pending::Console { app, what }), reply) => {
-                let text = match &reply {
-                    Ok(Reply::Value { value }) => format!("{what}: {}", format::value(value)),
-                    // As iex prints `KV.Registry.lookup/2`'s answer.
-                    Ok(Reply::Found { pid: Some(pid) }) => format!("{what}: {{:ok, #PID{pid}}}"),
-                    Ok(Reply::Found { pid: None }) => format!("{what}: :error"),
-                    Ok(_) => format!("{what}: ok"),
-                    Err(error) => format!("{what} failed: {error}"),
-                };
                 let console = self.consoles.entry(app).or_default();
-                console.record(reply.is_ok(), text.clone());
-                if !matches!(reply, Ok(Reply::Done)) {
+                let running = console.finished(id);
+                let reported = running.as_ref().and_then(|running| {
+                    let progress = running.progress.as_ref()?;
+                    Some((progress, running.started.elapsed()))
+                });
+                let has_reported = reported.is_some();
+                let text = console_text(&what, &reply, reported);
+                if has_reported {
+                    console.record_ended(reply.is_ok(), text.clone());
+                } else {
+                    console.record(reply.is_ok(), text.clone());
+                }
+                // A long command's end is worth a notice: the user may have looked away.
+                if has_reported || !matches!(reply, Ok(Reply::Done)) {
                     self.state.notice(text);
                 }
             }
@@ -639,7 +668,11 @@ impl ObserverApp {
                     }
                     let id = self.send(command);
                     let pending = match console_app {
-                        Some(app) => Pending::Console { app, what },
+                        Some(app) => {
+                            let console = self.consoles.entry(app.clone()).or_default();
+                            console.started(id, what.as_str(), Instant::now());
+                            Pending::Console { app, what }
+                        }
                         None => Pending::Other(what),
                     };
                     self.pending.insert(id, pending);
@@ -760,6 +793,38 @@ fn header_info(title: &str, source: &dyn Source) -> HeaderInfo {
     HeaderInfo {
         title: title.to_owned(),
         capabilities: source.capabilities().clone(),
+    }
+}
+
+/// The console's line for the reply to `what`; for a command that reported progress
+/// (`reported`: its last report and how long it ran), what it did and how long it took.
+fn console_text(
+    what: &str,
+    reply: &Result<Reply, CommandError>,
+    reported: Option<(&Progress, Duration)>,
+) -> String {
+    match (reply, reported) {
+        // `Create 1,000,000 buckets: ok, 1,000,000 buckets created in 4.2 s`.
+        (Ok(Reply::Done), Some((progress, took))) => {
+            let all = format::thousands(progress.total);
+            let counted = if progress.text.is_empty() {
+                "done"
+            } else {
+                progress.text.as_str()
+            };
+            let took_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            format!(
+                "{what}: ok, {all} {counted} in {}",
+                format::duration_ms(took_ms)
+            )
+        }
+        (Err(error), Some((progress, _))) => format!("{what} failed after {progress}: {error}"),
+        (Ok(Reply::Value { value }), _) => format!("{what}: {}", format::value(value)),
+        // As iex prints `KV.Registry.lookup/2`'s answer.
+        (Ok(Reply::Found { pid: Some(pid) }), _) => format!("{what}: {{:ok, #PID{pid}}}"),
+        (Ok(Reply::Found { pid: None }), _) => format!("{what}: :error"),
+        (Ok(_), _) => format!("{what}: ok"),
+        (Err(error), _) => format!("{what} failed: {error}"),
     }
 }
 

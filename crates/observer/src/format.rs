@@ -209,7 +209,7 @@ pub fn command(
         Command::App(command) => {
             let spec = capabilities
                 .app(&command.app)
-                .and_then(|app| app.command(&command.name));
+                .and_then(|app| app.command_of(command));
             app_command(command, spec)
         }
         Command::WhichChildren { supervisor } => {

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use otpscope_contract::{Capabilities, Command, CommandError, LoadPoint, Reply, Update};
+use otpscope_contract::{Capabilities, Command, CommandError, LoadPoint, Progress, Reply, Update};
 
 /// Identifies a command sent to a source, to match its reply.
 pub type RequestId = u64;
@@ -43,6 +43,14 @@ pub trait Source {
 
     /// The next reply that has arrived, without waiting.
     fn try_reply(&mut self) -> Option<(RequestId, Result<Reply, CommandError>)>;
+
+    /// The next report of how far a command still running has got, without waiting. A
+    /// source gives none after the command's reply, and wakes the UI when one arrives. One
+    /// whose commands never report gives none (the default); one that wraps another source
+    /// passes its reports on.
+    fn try_progress(&mut self) -> Option<(RequestId, Progress)> {
+        None
+    }
 
     /// Changes how often deltas come. The source may resubscribe, which starts again with a
     /// full snapshot.

@@ -11,7 +11,11 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use otpscope_runtime::observe::model::{Command, CommandError, EventKind, ExitReason, Pid, Reply};
+use otpscope_runtime::observe::model::{
+    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, EventKind,
+    ExitReason, Pid, Progress, Reply,
+};
+use otpscope_runtime::observe::{AppControl, AppFuture, Control, ProgressReporter};
 use otpscope_runtime::observe::{Snapshot, Update};
 use otpscope_runtime::remote::{
     ConnectOptions, Connection, Cookie, RemoteError, Role, ServeOptions, Served, ServerMessage,
@@ -177,6 +181,65 @@ async fn a_client_with_the_cookie_watches_the_tree_and_kills_through_it() {
     assert_eq!(served.clients(), 1);
     drop(client);
     wait_until("the server to see the client go", || served.clients() == 0).await;
+}
+
+/// An app with one command, `count` (a whole number `to`), that reports each step from 1 to
+/// `to` as progress, then answers.
+struct CountingApp;
+
+impl AppControl for CountingApp {
+    fn spec(&self) -> AppSpec {
+        let to = ArgSpec::new("to", "To", ArgKind::Integer);
+        AppSpec {
+            name: "counting".into(),
+            title: "Counting".into(),
+            prompt: None,
+            commands: vec![CommandSpec::new("count", "Count").arg(to)],
+        }
+    }
+
+    fn execute(&self, command: AppCommand) -> AppFuture<'_> {
+        self.execute_reporting(command, ProgressReporter::ignore())
+    }
+
+    fn execute_reporting(&self, command: AppCommand, progress: ProgressReporter) -> AppFuture<'_> {
+        Box::pin(async move {
+            let to = command.integer("to")?.max(0) as u64;
+            for step in 1..=to {
+                tokio::task::yield_now().await;
+                progress.report(Progress::new(step, to, "counted"));
+            }
+            Ok(Reply::Done)
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_s_progress_crosses_the_wire_in_order_before_its_reply() {
+    let node = node_with_tree("progress").await;
+    let control = Control::new(&node).with_app(std::sync::Arc::new(CountingApp));
+    let served = serve_with(&node, ServeOptions::default().control(control));
+    let mut client = attach(&served, "control-secret").await.unwrap();
+    let count = Command::App(AppCommand::new("counting", "count").arg("to", 5_i64));
+    client.command(3, count).await.unwrap();
+    let mut reports = Vec::new();
+    let result = receive_until(&mut client, |message| match message {
+        ServerMessage::Progress { id: 3, progress } => {
+            reports.push(progress);
+            None
+        }
+        ServerMessage::Reply { id: 3, result } => Some(result),
+        _ => None,
+    })
+    .await;
+    assert_eq!(result, Ok(Reply::Done));
+    let expected: Vec<Progress> = (1..=5)
+        .map(|step| Progress::new(step, 5, "counted"))
+        .collect();
+    assert_eq!(
+        reports, expected,
+        "every report, in order, before the reply"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,20 +5,38 @@
 //! Implements [`AppControl`] from the snapshot stream's public API, as any application that
 //! wants its own commands in the Observer would. The registry is resolved by name at each
 //! command, so the commands keep working after `KV.Registry` restarts.
+//!
+//! Creating many buckets casts `create` in chunks of [`CREATE_CHUNK`]; after each chunk a
+//! cheap call ([`Registry::count`]) returns once the registry has handled the chunk's casts
+//! (a call from one caller is handled after its casts), so every bucket of the chunk has
+//! started. Then it reports how many are done ([`Progress`]), and it answers only once the
+//! last has started. The registry's mailbox never holds more than a chunk.
 
 use std::time::{Duration, Instant};
 
 use crate::contract::{
-    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, Pid, Reply, format,
+    AppCommand, AppSpec, ArgKind, ArgSpec, Command, CommandError, CommandSpec, Pid, Progress,
+    Reply, format,
 };
 use crate::runtime::Node;
-use crate::snapshot::{AppControl, AppFuture, Control};
+use crate::snapshot::{AppControl, AppFuture, Control, ProgressReporter};
 
 use super::bucket::Bucket;
 use super::registry::Registry;
 
 /// How long `create` waits for the registry to have started the bucket.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many `create` casts `create_buckets` sends before it waits for the registry to have
+/// handled them and reports its progress.
+pub const CREATE_CHUNK: usize = 10_000;
+
+/// How long `create_buckets` waits for the registry to handle one chunk (a slow debug build
+/// under load takes a second or two).
+const CHUNK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What `create_buckets`' progress counts.
+pub const CREATED: &str = "buckets created";
 
 /// Carries out the KV commands on one node.
 #[derive(Clone, Debug)]
@@ -71,7 +89,40 @@ impl KvControl {
         }
     }
 
-    async fn execute_command(&self, command: AppCommand) -> Result<Reply, CommandError> {
+    /// Creates `count` buckets named after how many the registry knows (`bucket-1000` on),
+    /// in chunks, reporting after each how many it has created; returns once every one of
+    /// them has started (see the module docs).
+    pub async fn create_many(
+        &self,
+        count: usize,
+        progress: &ProgressReporter,
+    ) -> Result<(), CommandError> {
+        let app_error = |error: crate::runtime::CallError| CommandError::App(error.to_string());
+        let registry = self.registry()?;
+        let first = registry.count(CHUNK_TIMEOUT).await.map_err(app_error)?;
+        let total = count as u64;
+        progress.report(Progress::new(0, total, CREATED));
+        let mut done = 0;
+        while done < count {
+            let end = (done + CREATE_CHUNK).min(count);
+            for index in done..end {
+                registry
+                    .create(format!("bucket-{}", first + index))
+                    .map_err(app_error)?;
+            }
+            // Answered after the casts above: their buckets have started.
+            registry.count(CHUNK_TIMEOUT).await.map_err(app_error)?;
+            done = end;
+            progress.report(Progress::new(done as u64, total, CREATED));
+        }
+        Ok(())
+    }
+
+    async fn execute_command(
+        &self,
+        command: AppCommand,
+        progress: ProgressReporter,
+    ) -> Result<Reply, CommandError> {
         let app_error = |error: crate::runtime::CallError| CommandError::App(error.to_string());
         match command.name.as_str() {
             "create_bucket" => {
@@ -108,15 +159,8 @@ impl KvControl {
                 Ok(Reply::Value { value })
             }
             "create_buckets" => {
-                let count = command.integer("count")?;
-                let registry = self.registry()?;
-                let first = registry.names().await.map_err(app_error)?.len();
-                for index in 0..count.max(0) as usize {
-                    let name = format!("bucket-{}", first + index);
-                    registry
-                        .create(name)
-                        .map_err(|error| CommandError::App(error.to_string()))?;
-                }
+                let count = usize::try_from(command.integer("count")?).unwrap_or(0);
+                self.create_many(count, &progress).await?;
                 Ok(Reply::Done)
             }
             _ => Err(CommandError::NotSupported(command.to_string())),
@@ -137,8 +181,15 @@ pub fn spec() -> AppSpec {
             format!("Create {} buckets", format::thousands(count.unsigned_abs())),
         )
         .help(format!(
-            "Starts {} buckets under KV.BucketSupervisor, to watch the Observer at scale",
-            format::thousands(count.unsigned_abs())
+            "Starts {} buckets under KV.BucketSupervisor, {} at a time, to watch the Observer \
+             at scale; its progress shows under the iex line{}",
+            format::thousands(count.unsigned_abs()),
+            format::thousands(CREATE_CHUNK as u64),
+            if count >= 1_000_000 {
+                " (a million takes several seconds and about 2.5 GB of memory with the Observer)"
+            } else {
+                ""
+            }
         ))
         .fixed("count", count)
         .equivalent("for i <- 1..{count}, do: KV.Registry.create(KV.Registry, \"bucket-#{i}\")")
@@ -178,7 +229,7 @@ pub fn spec() -> AppSpec {
                 .arg(key)
                 .equivalent(format!("{lookup}KV.Bucket.delete(bucket, \"{{key}}\")")),
             create_many(1_000),
-            create_many(100_000),
+            create_many(1_000_000),
         ],
     }
 }
@@ -239,6 +290,10 @@ impl AppControl for KvControl {
     }
 
     fn execute(&self, command: AppCommand) -> AppFuture<'_> {
-        Box::pin(self.execute_command(command))
+        self.execute_reporting(command, ProgressReporter::ignore())
+    }
+
+    fn execute_reporting(&self, command: AppCommand, progress: ProgressReporter) -> AppFuture<'_> {
+        Box::pin(self.execute_command(command, progress))
     }
 }

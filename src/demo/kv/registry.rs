@@ -27,6 +27,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::runtime::{
     CallError, ChildSpec, Context, DynamicSupervisor, ExitReason, Message, MonitorRef, Node, Pid,
@@ -192,6 +193,14 @@ impl Registry {
         self.server.call_with(RegistryCall::Names).await
     }
 
+    /// How many names the registry knows: a cheap call, answered after every cast this
+    /// caller made before it (so after their buckets have started), waiting up to `timeout`.
+    pub async fn count(&self, timeout: Duration) -> Result<usize, CallError> {
+        self.server
+            .call_with_timeout(RegistryCall::Count, timeout)
+            .await
+    }
+
     /// The registry's state as observers see it: one row per name with its bucket's pid,
     /// sorted by name.
     pub async fn describe(&self) -> Result<StateReport, CallError> {
@@ -220,6 +229,7 @@ struct RegistryServer {
 enum RegistryCall {
     Lookup(String, ReplyTo<Option<Bucket>>),
     Names(ReplyTo<BTreeMap<String, Pid>>),
+    Count(ReplyTo<usize>),
 }
 
 enum RegistryCast {
@@ -279,6 +289,9 @@ impl Server for RegistryServer {
                 let names = self.names.iter();
                 let names = names.map(|(name, bucket)| (name.clone(), bucket.pid()));
                 reply.reply(names.collect()).ok();
+            }
+            RegistryCall::Count(reply) => {
+                reply.reply(self.names.len()).ok();
             }
         }
     }

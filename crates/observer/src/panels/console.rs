@@ -7,17 +7,30 @@
 //! Enter in a field runs the first command (in the app's order) that lists the field in its
 //! `submit_from` and has all its arguments; the focus stays in the field. Commands on one
 //! process (`on_process`) are not here: they are in that process's right-click menu.
+//!
+//! A command still running shows under the app's own language line: with a progress bar
+//! once its source reports how far it has got (`412,000 of 1,000,000 buckets created`), or
+//! with a spinner once it has run for [`SHOW_RUNNING_AFTER`] without a report (so quick
+//! commands never flicker). Its reply then shows with the others.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
 
-use otpscope_contract::{AppCommand, AppSpec, ArgSpec, CommandSpec};
+use otpscope_contract::{AppCommand, AppSpec, ArgSpec, CommandSpec, Progress};
 
 use super::View;
 use crate::command::UiCommand;
+use crate::source::RequestId;
 use crate::style;
 
 /// How many replies the console shows.
 const REPLIES_SHOWN: usize = 3;
+
+/// A command that reports no progress shows as running once it has run this long.
+pub const SHOW_RUNNING_AFTER: Duration = Duration::from_millis(400);
+
+/// The widest a running command's progress bar gets, in points.
+const PROGRESS_WIDTH: f32 = 380.0;
 
 /// One reply shown in the console.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +41,24 @@ pub struct ReplyLine {
     pub text: String,
 }
 
+/// One of the console's commands still running.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Running {
+    /// What the command is, as the console says it (`Create 1,000,000 buckets`).
+    pub what: String,
+    /// When it was sent.
+    pub started: Instant,
+    /// How far it has got, as last reported; `None` before any report.
+    pub progress: Option<Progress>,
+}
+
+impl Running {
+    /// Whether its line shows at `now`: once it has reported, or has run a while.
+    pub fn is_shown(&self, now: Instant) -> bool {
+        self.progress.is_some() || now.saturating_duration_since(self.started) >= SHOW_RUNNING_AFTER
+    }
+}
+
 /// The console of one application.
 #[derive(Default)]
 pub struct AppConsole {
@@ -35,6 +66,11 @@ pub struct AppConsole {
     typed: BTreeMap<String, String>,
     /// The last replies, newest last.
     replies: VecDeque<ReplyLine>,
+    /// Its commands sent and not yet answered, by request id (so in the order sent).
+    running: BTreeMap<RequestId, Running>,
+    /// The reply to the last command that reported progress, shown where its progress was
+    /// (the replies' column is narrow) until another command is sent.
+    ended: Option<ReplyLine>,
     /// The command last run (its index in the app's commands), for the equivalent line when
     /// nothing is hovered or focused.
     last: usize,
@@ -59,6 +95,65 @@ impl AppConsole {
     /// The replies shown, oldest first.
     pub fn replies(&self) -> impl Iterator<Item = &ReplyLine> {
         self.replies.iter()
+    }
+
+    /// Records the reply to a command that reported progress: shown with the others, and
+    /// where its progress was.
+    pub fn record_ended(&mut self, is_ok: bool, text: impl Into<String>) {
+        let line = ReplyLine {
+            is_ok,
+            text: text.into(),
+        };
+        self.record(line.is_ok, line.text.clone());
+        self.ended = Some(line);
+    }
+
+    /// The reply shown where the progress of the command it answers was, if any.
+    pub fn ended(&self) -> Option<&ReplyLine> {
+        self.ended.as_ref()
+    }
+
+    /// Notes that command `id`, `what`, was sent at `now`; its line shows while it runs.
+    pub fn started(&mut self, id: RequestId, what: impl Into<String>, now: Instant) {
+        self.ended = None;
+        let what = what.into();
+        self.running.insert(
+            id,
+            Running {
+                what,
+                started: now,
+                progress: None,
+            },
+        );
+    }
+
+    /// Takes a report of how far command `id` has got (ignored once it has answered).
+    pub fn progress(&mut self, id: RequestId, progress: Progress) {
+        if let Some(running) = self.running.get_mut(&id) {
+            running.progress = Some(progress);
+        }
+    }
+
+    /// Command `id` answered: it no longer runs. What it was, if it was this console's.
+    pub fn finished(&mut self, id: RequestId) -> Option<Running> {
+        self.running.remove(&id)
+    }
+
+    /// Its commands still running, in the order sent.
+    pub fn running(&self) -> impl Iterator<Item = &Running> {
+        self.running.values()
+    }
+
+    /// How long until a running command with no report yet shows its line, if one is
+    /// waiting to: when the UI must wake with nothing arriving.
+    pub fn next_shown_in(&self, now: Instant) -> Option<Duration> {
+        self.running
+            .values()
+            .filter(|running| !running.is_shown(now))
+            .map(|running| {
+                SHOW_RUNNING_AFTER.saturating_sub(now.saturating_duration_since(running.started))
+            })
+            .min()
     }
 
     /// What is typed in field `name`.
@@ -96,6 +191,7 @@ impl AppConsole {
                         .on_hover_text("What this does in the app's own language");
                     });
                 }
+                self.running_ui(ui);
             });
             ui.separator();
             self.replies_ui(ui);
@@ -167,22 +263,36 @@ impl AppConsole {
         }
     }
 
+    /// The line under the app's own language: the first of its commands still running that
+    /// shows (see the module docs), and how many more run.
+    fn running_ui(&self, ui: &mut egui::Ui) {
+        let now = Instant::now();
+        let mut shown = self
+            .running
+            .values()
+            .filter(|running| running.is_shown(now));
+        let Some(first) = shown.next() else {
+            if let Some(ended) = &self.ended {
+                ui.horizontal(|ui| reply_line_ui(ui, ended));
+            }
+            return;
+        };
+        let more = shown.count();
+        ui.horizontal(|ui| {
+            running_line_ui(ui, first);
+            if more > 0 {
+                ui.weak(format!("+ {more} more running"));
+            }
+        });
+    }
+
     fn replies_ui(&self, ui: &mut egui::Ui) {
         ui.vertical(|ui| {
             if self.replies.is_empty() {
                 ui.weak("Replies show here.");
             }
             for reply in self.replies.iter().rev() {
-                let (mark, color) = if reply.is_ok {
-                    ("✔", style::success_color(ui.visuals()))
-                } else {
-                    ("✖", ui.visuals().error_fg_color)
-                };
-                ui.horizontal(|ui| {
-                    ui.label(egui::RichText::new(mark).color(color));
-                    ui.add(egui::Label::new(reply.text.as_str()).truncate())
-                        .on_hover_text(reply.text.as_str());
-                });
+                ui.horizontal(|ui| reply_line_ui(ui, reply));
             }
         });
     }
@@ -246,6 +356,42 @@ impl AppConsole {
                 view.push(UiCommand::Send(otpscope_contract::Command::App(command)));
             }
             Err(missing) => self.record(false, format!("{}: {missing}", spec.label)),
+        }
+    }
+}
+
+/// A reply: a mark for success or failure, then its text (truncated, whole on hover).
+fn reply_line_ui(ui: &mut egui::Ui, reply: &ReplyLine) {
+    let (mark, color) = if reply.is_ok {
+        ("✔", style::success_color(ui.visuals()))
+    } else {
+        ("✖", ui.visuals().error_fg_color)
+    };
+    ui.label(egui::RichText::new(mark).color(color));
+    ui.add(egui::Label::new(reply.text.as_str()).truncate())
+        .on_hover_text(reply.text.as_str());
+}
+
+/// A running command: `Create 1,000,000 buckets…` and a bar that reads `412,000 of
+/// 1,000,000 buckets created · 41%`, or a spinner until it reports.
+fn running_line_ui(ui: &mut egui::Ui, running: &Running) {
+    let height = ui.text_style_height(&egui::TextStyle::Body);
+    ui.label(format!("{}…", running.what));
+    match &running.progress {
+        Some(progress) => {
+            let fraction = progress.fraction();
+            let text = format!("{progress} · {}%", (fraction * 100.0).floor());
+            let width = ui.available_width().clamp(120.0, PROGRESS_WIDTH);
+            ui.add(
+                egui::ProgressBar::new(fraction as f32)
+                    .text(text)
+                    .desired_width(width)
+                    .desired_height(height),
+            );
+        }
+        None => {
+            ui.add(egui::Spinner::new().size(height));
+            ui.weak("running");
         }
     }
 }
@@ -322,6 +468,34 @@ mod tests {
         console.typed.insert("value".into(), "3".into());
         assert_eq!(console.submitted_from(&app, "key"), Some(1), "put with one");
         assert_eq!(console.missing(&app.commands[1]), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn a_running_command_shows_once_it_reports_or_has_run_a_while_and_its_end_stays() {
+        let mut console = AppConsole::default();
+        let start = Instant::now();
+        console.started(7, "Create 1,000,000 buckets", start);
+        let is_shown = |console: &AppConsole, at: Instant| {
+            console.running().next().is_some_and(|r| r.is_shown(at))
+        };
+        assert!(!is_shown(&console, start));
+        assert_eq!(console.next_shown_in(start), Some(SHOW_RUNNING_AFTER));
+        assert!(is_shown(&console, start + SHOW_RUNNING_AFTER));
+        console.progress(7, Progress::new(10, 100, "buckets created"));
+        assert!(is_shown(&console, start), "a report shows it at once");
+        assert_eq!(console.next_shown_in(start), None);
+        console.progress(8, Progress::new(1, 2, "other"));
+        let running = console.finished(7).unwrap();
+        assert_eq!(
+            running.progress,
+            Some(Progress::new(10, 100, "buckets created"))
+        );
+        assert_eq!(console.finished(7), None, "answered once");
+        console.record_ended(true, "done");
+        assert_eq!(console.ended().map(|line| line.text.as_str()), Some("done"));
+        assert_eq!(console.replies().count(), 1, "and with the other replies");
+        console.started(9, "Get", start);
+        assert_eq!(console.ended(), None, "until another command is sent");
     }
 
     #[test]

@@ -15,6 +15,12 @@
 //! Errors name the problem: a pid that never lived or is long gone is `no process`, one that
 //! died recently is `dead` with its exit reason, a live process that is no supervisor is `not
 //! a supervisor`, and a supervisor's refusal is its own text (`no child slow`).
+//!
+//! A command that takes a while (creating a million buckets) may say how far it has got
+//! before it answers: [`Control::execute_reporting`] hands a [`ProgressReporter`] to the app's
+//! [`AppControl::execute_reporting`], and whoever carries the command (the in-process source,
+//! a served node's session) passes each [`Progress`] on beside the command's id. Reports are
+//! best effort (a carrier may drop some when its queue is full); the reply never is.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,8 +35,8 @@ use crate::{Node, StartError, Started};
 
 use super::convert;
 use otpscope_contract::{
-    AppCommand, AppSpec, Capabilities, ChildRef, ChildRow, Command, CommandError, Pid, Reply,
-    StateRow,
+    AppCommand, AppSpec, Capabilities, ChildRef, ChildRow, Command, CommandError, Pid, Progress,
+    Reply, StateRow,
 };
 
 /// The future an [`AppControl`] or an [`AppRestart`] returns.
@@ -45,6 +51,57 @@ pub trait AppControl: Send + Sync + 'static {
     /// Carries out one of its commands; [`CommandError::NotSupported`] for one it does not
     /// know.
     fn execute(&self, command: AppCommand) -> AppFuture<'_>;
+
+    /// Carries out one of its commands as [`execute`](Self::execute) does, reporting how far
+    /// it has got to `progress` on the way. An app whose commands take a while overrides this
+    /// (and has `execute` call it with [`ProgressReporter::ignore`]); the default reports
+    /// nothing.
+    fn execute_reporting(&self, command: AppCommand, progress: ProgressReporter) -> AppFuture<'_> {
+        drop(progress);
+        self.execute(command)
+    }
+}
+
+/// Where a command reports how far it has got ([`Progress`]), from any task or thread. Cheap
+/// to clone; one that [ignores](Self::ignore) reports costs nothing.
+#[derive(Clone, Default)]
+pub struct ProgressReporter {
+    /// What takes each report; `None` when nobody listens.
+    report: Option<Arc<dyn Fn(Progress) + Send + Sync>>,
+}
+
+impl ProgressReporter {
+    /// Hands each report to `report` (which must not block: it runs on the command's task).
+    pub fn new(report: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        Self {
+            report: Some(Arc::new(report)),
+        }
+    }
+
+    /// A reporter nobody listens to.
+    pub fn ignore() -> Self {
+        Self::default()
+    }
+
+    /// Whether anybody listens (a command may then skip working out what to report).
+    pub fn is_listened(&self) -> bool {
+        self.report.is_some()
+    }
+
+    /// Reports `progress`.
+    pub fn report(&self, progress: Progress) {
+        if let Some(report) = &self.report {
+            report(progress);
+        }
+    }
+}
+
+impl std::fmt::Debug for ProgressReporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProgressReporter")
+            .field("is_listened", &self.is_listened())
+            .finish()
+    }
 }
 
 /// What starts the observed application again once its root has died
@@ -111,6 +168,17 @@ impl Control {
 
     /// Carries out `command`.
     pub async fn execute(&self, command: Command) -> Result<Reply, CommandError> {
+        self.execute_reporting(command, ProgressReporter::ignore())
+            .await
+    }
+
+    /// Carries out `command`, handing `progress` to the app command that reports how far it
+    /// has got (the built-in commands report nothing).
+    pub async fn execute_reporting(
+        &self,
+        command: Command,
+        progress: ProgressReporter,
+    ) -> Result<Reply, CommandError> {
         match command {
             Command::Exit { pid, reason } => {
                 let target = self.node.pid(pid.serial());
@@ -191,7 +259,7 @@ impl Control {
             Command::App(command) => {
                 let app = self.apps.iter().find(|(name, _)| *name == command.app);
                 match app {
-                    Some((_, app)) => app.execute(command).await,
+                    Some((_, app)) => app.execute_reporting(command, progress).await,
                     None => Err(CommandError::NotSupported(format!(
                         "{command} (no application {} here)",
                         command.app

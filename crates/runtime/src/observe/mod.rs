@@ -42,11 +42,11 @@ mod convert;
 pub mod stream;
 
 pub use collector::{AlreadyObserved, Collected, Collector, full_snapshot};
-pub use control::{AppControl, AppFuture, AppRestart, Control, PendingReply};
+pub use control::{AppControl, AppFuture, AppRestart, Control, PendingReply, ProgressReporter};
 pub use otpscope_contract as model;
 pub use otpscope_contract::{
     AppCommand, AppSpec, ApplyError, ArgValue, Capabilities, ChildRef, ChildRow, Command,
     CommandError, Delta, Event, EventKind, ExitReason, FORMAT_VERSION, Pid, PidList, ProcessInfo,
-    ProcessKind, Removed, Reply, Snapshot, StateRow, Status, Update,
+    ProcessKind, Progress, Removed, Reply, Snapshot, StateRow, Status, Update,
 };
 pub use stream::{ObserveOptions, Subscription, observe, observe_with};

@@ -18,7 +18,7 @@
 //! constant time; the cookie never travels); nothing about the node is sent before that (see
 //! `handshake.rs`). Then the client sends [`ClientMessage`]s (subscribe with an interval, run
 //! a command) and the node sends [`ServerMessage`]s (the snapshot stream's updates, replies,
-//! its memory), each in a [`ServerFrame`]; a full snapshot of more than [`SNAPSHOT_PART`]
+//! how far a long command has got, its memory), each in a [`ServerFrame`]; a full snapshot of more than [`SNAPSHOT_PART`]
 //! processes comes as a header then parts of that many, which the client decodes on several
 //! threads as they arrive and joins into one update. A client that proved the read-only cookie, or any client of a node served
 //! read-only, has every command refused with `CommandError::ReadOnly`. Every command a

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use otpscope_contract::{
-    Capabilities, Command, CommandError, FORMAT_VERSION, PartOut, Reply, SnapshotHead,
+    Capabilities, Command, CommandError, FORMAT_VERSION, PartOut, Progress, Reply, SnapshotHead,
     SnapshotPart, Update,
 };
 
@@ -16,7 +16,8 @@ pub const MAGIC: [u8; 8] = *b"otpscope";
 /// another version is refused with a message naming both.
 ///
 /// 2: the node's frames are [`ServerFrame`]s (a big full snapshot comes in parts).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// 3: [`ServerMessage::Progress`], how far a command still running has got, last.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// A full snapshot with more processes than this goes in parts of this many: the node encodes
 /// the next part while the client decodes the last, and the client decodes several at once.
@@ -150,6 +151,15 @@ pub enum ServerMessage {
     Memory {
         /// Resident bytes.
         bytes: u64,
+    },
+    /// How far a command still running has got; none comes after its
+    /// [`Reply`](ServerMessage::Reply). Best effort: the node drops some when the client
+    /// lags.
+    Progress {
+        /// The command's id.
+        id: u64,
+        /// How far it has got.
+        progress: Progress,
     },
 }
 

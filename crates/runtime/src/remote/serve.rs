@@ -22,7 +22,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use otpscope_contract::{Command, CommandError, Reply, format};
+use otpscope_contract::{Command, CommandError, Progress, Reply, format};
 
 use super::auth::Cookie;
 use super::handshake::{self, Keys};
@@ -34,7 +34,7 @@ use super::protocol::{
 use super::tls::TlsServer;
 use super::wire::{self, Stream, Wire};
 use super::{CookieError, RemoteError};
-use crate::observe::{Control, ObserveOptions, Subscription, observe_with};
+use crate::observe::{Control, ObserveOptions, ProgressReporter, Subscription, observe_with};
 use crate::{EventKind, Node};
 
 /// The environment variable [`serve`] reads the address to listen on from, when the options
@@ -437,10 +437,17 @@ struct Session<'a, S> {
     in_flight: usize,
 }
 
+/// What a command's task tells its session: how far it has got, then its outcome, in that
+/// order on one queue (so no report follows the reply).
+enum Told {
+    Progress(u64, Progress),
+    Reply(u64, Result<Reply, CommandError>),
+}
+
 /// What woke a session.
 enum Woken {
     Stop,
-    Reply(u64, Result<Reply, CommandError>),
+    Told(Told),
     Update(Option<otpscope_contract::Update>),
     Memory,
     Frame(Option<Result<bytes::BytesMut, std::io::Error>>),
@@ -458,16 +465,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             let woken = tokio::select! {
                 biased;
                 _ = stop.wait_for(|stopped| *stopped) => Woken::Stop,
-                Some((id, result)) = replies.recv() => Woken::Reply(id, result),
+                Some(told) = replies.recv() => Woken::Told(told),
                 update = next_update(&mut self.subscription) => Woken::Update(update),
                 _ = memory.tick(), if reports_memory => Woken::Memory,
                 frame = self.wire.next(), if can_read => Woken::Frame(frame),
             };
             match woken {
                 Woken::Stop => return Ok(()),
-                Woken::Reply(id, result) => {
+                Woken::Told(Told::Reply(id, result)) => {
                     self.in_flight -= 1;
                     self.write(&ServerMessage::Reply { id, result }).await?;
+                }
+                Woken::Told(Told::Progress(id, progress)) => {
+                    self.write(&ServerMessage::Progress { id, progress })
+                        .await?;
                 }
                 // The node is gone: nothing more to serve.
                 Woken::Update(None) => return Ok(()),
@@ -490,7 +501,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     async fn take(
         &mut self,
         message: ClientMessage,
-        replies: &mpsc::Sender<(u64, Result<Reply, CommandError>)>,
+        replies: &mpsc::Sender<Told>,
     ) -> Result<(), RemoteError> {
         match message {
             ClientMessage::Subscribe { interval_ms } => {
@@ -516,9 +527,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 self.in_flight += 1;
                 let control = self.shared.control.clone();
                 let replies = replies.clone();
+                // A report that finds the queue full is dropped (the next one says more); the
+                // reply waits for room.
+                let reports = replies.clone();
+                let progress = ProgressReporter::new(move |progress| {
+                    reports.try_send(Told::Progress(id, progress)).ok();
+                });
                 tokio::spawn(async move {
-                    let result = control.execute(command).await;
-                    replies.send((id, result)).await.ok();
+                    let result = control.execute_reporting(command, progress).await;
+                    replies.send(Told::Reply(id, result)).await.ok();
                 });
                 Ok(())
             }
