@@ -11,8 +11,9 @@
 //! rebuild takes over 2 ms, rebuilds at most every 250 ms); `processes_resort_by_name`
 //! reverses the sort every frame, and `processes_filter` changes the filter every frame, a
 //! full rebuild of the table's rows each time. No GPU: tessellation is the last CPU step
-//! before painting. Each Observer built prints what it holds (its resident memory grown while
-//! it took the tree in: the bytes allocated and not freed, counted by the allocator).
+//! before painting. Each Observer built prints what it holds once it took the tree in, and
+//! how much of that is the snapshot (bytes allocated and not freed, counted by the
+//! allocator).
 //!
 //! `tree_build`: what the Applications tab's tree costs to build alone
 //! ([`otpscope::gui::panels::applications::data::build`], a pure function of the snapshot
@@ -225,8 +226,10 @@ fn frame(ctx: &egui::Context, app: &mut ObserverApp) -> usize {
 /// queue its source reads from.
 fn observer(total: usize, tab: Tab) -> (egui::Context, ObserverApp, Rc<RefCell<VecDeque<Update>>>) {
     let live_before = counting::live_bytes();
+    let snapshot = kv_snapshot(total);
+    let snapshot_bytes = counting::live_bytes() - live_before;
     let updates = Rc::new(RefCell::new(VecDeque::from([
-        Update::Full(kv_snapshot(total)),
+        Update::Full(snapshot),
         kv_events(total),
     ])));
     let node = otpscope::runtime::Node::new("bench");
@@ -260,12 +263,29 @@ fn observer(total: usize, tab: Tab) -> (egui::Context, ObserverApp, Rc<RefCell<V
     for _ in 0..10 {
         black_box(frame(&ctx, &mut app));
     }
+    let mib = |bytes: isize| bytes as f64 / (1024.0 * 1024.0);
     println!(
-        "observer of {total} processes on the {} tab holds {:.1} MiB",
+        "observer of {total} processes on the {} tab holds {:.1} MiB (its snapshot {:.1} MiB)",
         tab.title(),
-        (counting::live_bytes() - live_before) as f64 / (1024.0 * 1024.0)
+        mib(counting::live_bytes() - live_before),
+        mib(snapshot_bytes),
     );
     (ctx, app, updates)
+}
+
+/// What an Observer holds once the marks of the tree's arrival (every bucket spawned) have
+/// faded: printed for 100,000 and 1,000,000 processes, on the Processes tab (its rates).
+fn observer_at_rest_memory() {
+    for total in [100_000, 1_000_000] {
+        let live_before = counting::live_bytes();
+        let (ctx, mut app, _updates) = observer(total, Tab::Processes);
+        std::thread::sleep(Duration::from_millis(2_600));
+        black_box(frame(&ctx, &mut app));
+        println!(
+            "observer of {total} processes at rest (marks faded) holds {:.1} MiB",
+            (counting::live_bytes() - live_before) as f64 / (1024.0 * 1024.0)
+        );
+    }
 }
 
 /// A delta after `seq` in which bucket `pid` handled one more message.
@@ -283,6 +303,7 @@ fn one_bucket_changed(app: &ObserverApp, seq: u64, pid: Pid) -> Update {
 }
 
 fn gui_frame(c: &mut Criterion) {
+    observer_at_rest_memory();
     let mut group = c.benchmark_group("gui_frame");
     for tab in [Tab::Applications, Tab::Processes, Tab::System, Tab::Events] {
         for total in SIZES {

@@ -8,6 +8,7 @@
 //! the playhead's, and a seek rebuilds it from the source's load up to the playhead
 //! ([`ObserverState::rebuild_load`]).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -242,9 +243,14 @@ pub struct ObserverState {
     /// not a walk of every mark each frame (100,000 spawn marks made that a quarter of a
     /// frame).
     mark_times: VecDeque<(Instant, Pid)>,
-    /// Each child's history, by lineage (the pid of its first incarnation seen).
-    pub histories: HashMap<Pid, Vec<HistoryEntry>>,
-    /// The lineage each incarnation belongs to.
+    /// Each child's history, by lineage (the pid of its first incarnation seen), once it has
+    /// more than its start: an exit or a restart.
+    histories: HashMap<Pid, Vec<HistoryEntry>>,
+    /// When each process with no more history than its start started (ms since the node
+    /// started): most processes never exit while watched, and a million buckets would
+    /// otherwise hold a million one-entry histories.
+    started_only: HashMap<Pid, u64>,
+    /// The lineage of each incarnation that is not its own (a restarted child's).
     lineage: HashMap<Pid, Pid>,
     /// The load over time, oldest first, at most [`LOAD_CAPACITY`].
     pub load: VecDeque<LoadSample>,
@@ -288,6 +294,7 @@ impl ObserverState {
             marks: HashMap::new(),
             mark_times: VecDeque::new(),
             histories: HashMap::new(),
+            started_only: HashMap::new(),
             lineage: HashMap::new(),
             load: VecDeque::new(),
             last_messages: None,
@@ -350,10 +357,38 @@ impl ObserverState {
             .is_some_and(|snapshot| snapshot.contains(pid))
     }
 
-    /// The history of the child `pid` is an incarnation of.
-    pub fn history(&self, pid: Pid) -> &[HistoryEntry] {
-        let lineage = self.lineage.get(&pid).copied().unwrap_or(pid);
-        self.histories.get(&lineage).map_or(&[], Vec::as_slice)
+    /// The history of the child `pid` is an incarnation of, oldest first.
+    pub fn history(&self, pid: Pid) -> Cow<'_, [HistoryEntry]> {
+        let lineage = self.lineage_of(pid);
+        if let Some(history) = self.histories.get(&lineage) {
+            return Cow::Borrowed(history);
+        }
+        match self.started_only.get(&lineage) {
+            Some(at_ms) => Cow::Owned(vec![HistoryEntry::Started {
+                pid: lineage,
+                at_ms: *at_ms,
+            }]),
+            None => Cow::Borrowed(&[]),
+        }
+    }
+
+    /// The lineage `pid` belongs to: the pid of the first incarnation of its child seen.
+    fn lineage_of(&self, pid: Pid) -> Pid {
+        self.lineage.get(&pid).copied().unwrap_or(pid)
+    }
+
+    /// The history of `lineage`, to add to: made of its start if that was all it had.
+    fn history_mut(&mut self, lineage: Pid) -> &mut Vec<HistoryEntry> {
+        let started = self.started_only.remove(&lineage);
+        self.histories.entry(lineage).or_insert_with(|| {
+            started
+                .map(|at_ms| HistoryEntry::Started {
+                    pid: lineage,
+                    at_ms,
+                })
+                .into_iter()
+                .collect()
+        })
     }
 
     /// The mark on `pid`, if it is still fresh.
@@ -384,6 +419,15 @@ impl ObserverState {
             if self.marks.get(&pid).is_some_and(|mark| mark.at == at) {
                 self.marks.remove(&pid);
             }
+        }
+        // A burst of spawns (a million buckets) leaves the two at their peak capacity, about
+        // 100 MiB; give it back once they hold an eighth of it (small ones stay as they are).
+        let sparse = |len: usize, capacity: usize| capacity > 4_096 && len <= capacity / 8;
+        if sparse(self.marks.len(), self.marks.capacity()) {
+            self.marks.shrink_to_fit();
+        }
+        if sparse(self.mark_times.len(), self.mark_times.capacity()) {
+            self.mark_times.shrink_to_fit();
         }
     }
 
@@ -494,11 +538,13 @@ impl ObserverState {
         match &event.kind {
             EventKind::Spawned { pid, .. } => {
                 self.set_mark(*pid, MarkKind::Spawned, now);
-                let lineage = *self.lineage.entry(*pid).or_insert(*pid);
-                self.histories
-                    .entry(lineage)
-                    .or_default()
-                    .push(HistoryEntry::Started { pid: *pid, at_ms });
+                let lineage = self.lineage_of(*pid);
+                if lineage == *pid && !self.histories.contains_key(pid) {
+                    self.started_only.insert(*pid, at_ms);
+                } else {
+                    self.history_mut(lineage)
+                        .push(HistoryEntry::Started { pid: *pid, at_ms });
+                }
             }
             EventKind::Exited { pid, reason } => {
                 self.set_mark(*pid, MarkKind::Died, now);
@@ -506,27 +552,34 @@ impl ObserverState {
                     dead.reason = Some(reason.clone());
                     dead.at_ms = Some(at_ms);
                 }
-                let lineage = *self.lineage.entry(*pid).or_insert(*pid);
                 let entry = HistoryEntry::Exited {
                     pid: *pid,
                     reason: reason.clone(),
                     at_ms,
                 };
-                self.histories.entry(lineage).or_default().push(entry);
+                let lineage = self.lineage_of(*pid);
+                self.history_mut(lineage).push(entry);
             }
             EventKind::Restarted { old, new, .. } => {
                 self.restarts_seen += 1;
                 self.set_mark(*new, MarkKind::Restarted, now);
-                let lineage = *self.lineage.entry(*old).or_insert(*old);
-                // The new incarnation's own Started entry (it spawned before this event)
-                // moves to the lineage it belongs to.
-                if let Some(own) = self.lineage.insert(*new, lineage)
-                    && own != lineage
-                    && let Some(entries) = self.histories.remove(&own)
-                {
-                    self.histories.entry(lineage).or_default().extend(entries);
-                }
-                let history = self.histories.entry(lineage).or_default();
+                let lineage = self.lineage_of(*old);
+                // The new incarnation's own history (its start: it spawned before this
+                // event) moves to the lineage it belongs to.
+                let own = self.lineage_of(*new);
+                let moved = if own == lineage {
+                    Vec::new()
+                } else {
+                    self.lineage.insert(*new, lineage);
+                    let started = self
+                        .started_only
+                        .remove(&own)
+                        .map(|at_ms| HistoryEntry::Started { pid: own, at_ms });
+                    let entries = self.histories.remove(&own).unwrap_or_default();
+                    started.into_iter().chain(entries).collect()
+                };
+                let history = self.history_mut(lineage);
+                history.extend(moved);
                 history.push(HistoryEntry::Restarted {
                     old: *old,
                     new: *new,
@@ -750,6 +803,101 @@ mod tests {
             live.now_ms().unwrap() >= wall_ms - 1_000,
             "the clock, not 2.5 s"
         );
+    }
+
+    #[test]
+    fn a_childs_history_follows_its_incarnations_and_a_start_alone_is_kept_small() {
+        let mut state = ObserverState::new();
+        let event = |seq, at_ms, kind| Event { seq, at_ms, kind };
+        let spawned = |pid| EventKind::Spawned {
+            pid: Pid(pid),
+            parent: Some(Pid(1)),
+            label: "KV.Registry".into(),
+        };
+        let exited = |pid| EventKind::Exited {
+            pid: Pid(pid),
+            reason: ExitReason::Killed,
+        };
+        state.apply(Update::Events {
+            events: vec![
+                event(0, 10, spawned(3)),
+                event(1, 11, spawned(4)),
+                event(2, 20, exited(3)),
+                event(3, 21, spawned(9)),
+                event(
+                    4,
+                    21,
+                    EventKind::Restarted {
+                        supervisor: Pid(1),
+                        child_id: "KV.Registry".into(),
+                        old: Pid(3),
+                        new: Pid(9),
+                    },
+                ),
+                event(5, 30, exited(9)),
+                event(6, 31, spawned(12)),
+                event(
+                    7,
+                    31,
+                    EventKind::Restarted {
+                        supervisor: Pid(1),
+                        child_id: "KV.Registry".into(),
+                        old: Pid(9),
+                        new: Pid(12),
+                    },
+                ),
+            ],
+            missed: 0,
+        });
+        let lineage = [
+            HistoryEntry::Started {
+                pid: Pid(3),
+                at_ms: 10,
+            },
+            HistoryEntry::Exited {
+                pid: Pid(3),
+                reason: ExitReason::Killed,
+                at_ms: 20,
+            },
+            HistoryEntry::Started {
+                pid: Pid(9),
+                at_ms: 21,
+            },
+            HistoryEntry::Restarted {
+                old: Pid(3),
+                new: Pid(9),
+                at_ms: 21,
+            },
+            HistoryEntry::Exited {
+                pid: Pid(9),
+                reason: ExitReason::Killed,
+                at_ms: 30,
+            },
+            HistoryEntry::Started {
+                pid: Pid(12),
+                at_ms: 31,
+            },
+            HistoryEntry::Restarted {
+                old: Pid(9),
+                new: Pid(12),
+                at_ms: 31,
+            },
+        ];
+        // Every incarnation shows the whole lineage.
+        for pid in [3, 9, 12] {
+            assert_eq!(*state.history(Pid(pid)), lineage, "from {pid}");
+        }
+        // A process that only started has its start, kept apart from the histories.
+        assert_eq!(
+            *state.history(Pid(4)),
+            [HistoryEntry::Started {
+                pid: Pid(4),
+                at_ms: 11
+            }]
+        );
+        assert_eq!(state.histories.len(), 1);
+        assert_eq!(state.started_only.len(), 1);
+        assert!(state.history(Pid(77)).is_empty());
     }
 
     #[test]

@@ -186,7 +186,7 @@ fn window_ui(
             egui::CollapsingHeader::new(format!("History ({})", history.len()))
                 .id_salt(("history", pid))
                 .default_open(true)
-                .show(ui, |ui| history_ui(ui, history, view));
+                .show(ui, |ui| history_ui(ui, &history, view));
         });
 }
 
