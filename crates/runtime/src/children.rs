@@ -145,7 +145,13 @@ impl Slots {
             self.live -= 1;
             return true;
         }
-        let Ok(index) = self.slots.binary_search_by_key(&key, |(k, _)| *k) else {
+        // The newest child first: a supervisor stops its children newest first.
+        let last = self.slots.len().checked_sub(1);
+        let found = match last {
+            Some(last) if self.slots[last].0 == key => Ok(last),
+            _ => self.slots.binary_search_by_key(&key, |(k, _)| *k),
+        };
+        let Ok(index) = found else {
             return false;
         };
         if self.slots[index].1 != Some(pid) {

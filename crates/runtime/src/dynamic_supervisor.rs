@@ -451,6 +451,9 @@ impl DynamicServer {
         let children = std::mem::take(&mut self.children);
         // One count for all the deaths awaited, and when to kill those with a timeout.
         let countdown = Arc::new(Countdown::new());
+        // Counted as one more until every signal is sent: idle children die at their signal,
+        // and the count would otherwise fall to zero (and notify) at each.
+        countdown.add();
         let mut deadlines = Vec::new();
         for (pid, child) in children.into_iter().rev() {
             if child.restarting {
@@ -466,6 +469,7 @@ impl DynamicServer {
                 deadlines.push((started + timeout, pid));
             }
         }
+        countdown.arrive();
         deadlines.sort_by_key(|(deadline, _)| *deadline);
         let mut deadlines = deadlines.into_iter().peekable();
         while let Some(&(deadline, _)) = deadlines.peek() {

@@ -142,7 +142,7 @@ pub(crate) struct Core {
     /// Messages taken from the mailbox so far.
     pub(crate) handled: AtomicU64,
     /// Who a kill wakes: the process's task, registered at its first poll; before that, the
-    /// task running the process's init on its behalf (see [`OnBehalf`]).
+    /// task running the process's init on its behalf (see [`OnBehalf`]), until init returns.
     pub(crate) task_waker: Mutex<Option<Waker>>,
     /// When the process started.
     pub(crate) started_at: Instant,

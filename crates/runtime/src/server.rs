@@ -584,6 +584,10 @@ pub(crate) async fn start_server<S: Server>(
         }
         .await
     };
+    // The starter is done acting for the process: a kill from now on is the process's own
+    // task's to see (at its first poll), or ends a deferred one at once; it must not wake
+    // the starter (a supervisor stopping a million idle children would be woken by each).
+    born.cell.core.task_waker.lock().take();
     unborn.disarm();
     // A start never returns a process that is already dying.
     let core = &born.cell.core;
