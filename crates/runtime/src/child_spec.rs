@@ -169,6 +169,16 @@ impl ChildSpec {
         self
     }
 
+    /// Whether `other` is this spec or a clone of it: the same start function, id, restart,
+    /// shutdown and type.
+    pub(crate) fn is_same(&self, other: &ChildSpec) -> bool {
+        Arc::ptr_eq(&self.start, &other.start)
+            && self.id == other.id
+            && self.restart == other.restart
+            && self.shutdown == other.shutdown
+            && self.child_type == other.child_type
+    }
+
     /// Starts the child from `supervisor`'s context.
     pub(crate) fn start(&self, supervisor: Context) -> StartFuture {
         (self.start)(supervisor)

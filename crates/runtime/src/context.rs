@@ -226,7 +226,7 @@ impl Context {
     /// of 10,000 restarts quadratic).
     pub(crate) fn record_restart(&self, at: std::time::Instant, aged_out: usize) {
         let mut state = self.process.core().state.lock();
-        let recent = &mut state.meta.recent_restarts;
+        let recent = state.meta.recent_restarts.get_or_insert_default();
         recent.push_back(at);
         recent.drain(..aged_out.min(recent.len()));
         drop(state);
@@ -505,7 +505,7 @@ fn conceive<M: Send + 'static>(
         restart: None,
         shutdown: None,
         restarts: 0,
-        recent_restarts: std::collections::VecDeque::new(),
+        recent_restarts: None,
     };
     let mut cell = Cell::<M>::new(pid, meta, node.tracker.clone());
     // Nobody sees the process before it is in the table: set its side without locking.

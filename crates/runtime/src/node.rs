@@ -21,7 +21,7 @@ use super::error::{NoProc, RegisterError, SendError, StartError};
 use super::exit::ExitReason;
 use super::introspect::{DeadProcess, DirtyTracker, EventKind, EventLog, Introspect, ProcessInfo};
 use super::pid::{MonitorRef, Pid};
-use super::process::{AnyProcess, Cell, Countdown, Life, Watcher};
+use super::process::{AnyProcess, Cell, Life, Watcher};
 use super::visit::Table;
 
 /// How many events the feed keeps.
@@ -423,23 +423,6 @@ impl NodeShared {
             }
         }
         Watch { receiver }
-    }
-
-    /// Counts `pid` in `countdown` until it dies; false (and not counted) if it is not alive.
-    pub(crate) fn watch_countdown(&self, pid: Pid, countdown: &Arc<Countdown>) -> bool {
-        let Some(process) = self.lookup(pid) else {
-            return false;
-        };
-        let mut state = process.core().state.lock();
-        if state.life == Life::Dead {
-            return false;
-        }
-        countdown.add();
-        let monitor = self.next_ref();
-        state
-            .monitored_by
-            .insert(monitor, Watcher::Countdown(countdown.clone()));
-        true
     }
 
     pub(crate) fn record_dead(&self, dead: DeadProcess) {

@@ -584,6 +584,10 @@ pub(crate) async fn start_server<S: Server>(
         }
         .await
     };
+    // The starter is done acting for the process: a kill from now on is the process's own
+    // task's to see (at its first poll), or ends a deferred one at once; it must not wake
+    // the starter (a supervisor stopping a million idle children would be woken by each).
+    born.cell.core.task_waker.lock().take();
     unborn.disarm();
     // A start never returns a process that is already dying.
     let core = &born.cell.core;
@@ -599,12 +603,16 @@ pub(crate) async fn start_server<S: Server>(
         return Err(StartError::Init(reason));
     }
     let addr = ctx.myself.clone();
-    let spawner = node.clone();
     let inbox = born.inbox;
     // Something to do before the first message: the task cannot wait for one.
     let busy = ctx.continuation.is_some() || ctx.idle_timeout.is_some();
+    // It holds what the task needs and no more (the node, the cell and the untyped process
+    // are taken from the context when it runs): an idle server is mostly this box.
     let task: DeferredTask = Box::new(move || {
-        spawn_task(&spawner, born.cell, born.process, move || {
+        let node = ctx.context.node.clone();
+        let cell = ctx.myself.cell().clone();
+        let process: Arc<dyn AnyProcess> = cell.clone();
+        spawn_task(&node, cell, process, move || {
             run_server(server, ctx, inbox, exit_parent)
         });
     });

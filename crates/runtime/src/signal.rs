@@ -25,7 +25,7 @@ use super::exit::ExitReason;
 use super::introspect::{DeadProcess, EventKind};
 use super::node::NodeShared;
 use super::pid::{MonitorRef, Pid};
-use super::process::{AnyProcess, Down, ExitMessage, Life, SystemMessage, Watcher};
+use super::process::{AnyProcess, Countdown, Down, ExitMessage, Life, SystemMessage, Watcher};
 
 /// Deaths to process, in order: each process with its exit reason.
 type Deaths = VecDeque<(Arc<dyn AnyProcess>, ExitReason)>;
@@ -59,6 +59,18 @@ impl NodeShared {
         let Some(target) = self.lookup(to) else {
             return false;
         };
+        self.exit_signal_to(from, &target, reason, via_link)
+    }
+
+    /// [`exit_signal`](Self::exit_signal) to a process already looked up.
+    fn exit_signal_to(
+        &self,
+        from: Pid,
+        target: &Arc<dyn AnyProcess>,
+        reason: ExitReason,
+        via_link: bool,
+    ) -> bool {
+        let to = target.core().pid;
         let core = target.core();
         let mut state = core.state.lock();
         if state.life == Life::Dead {
@@ -88,8 +100,38 @@ impl NodeShared {
         };
         core.doom(&mut state, doom);
         drop(state);
-        self.finish_if_deferred(&target);
+        self.finish_if_deferred(target);
         true
+    }
+
+    /// What a supervisor does to stop its child `pid` (OTP's `shutdown/2`), with one lookup
+    /// of the child: counts it in `countdown` until it dies (a monitor), unlinks it, and sends
+    /// it the exit signal `reason`. True if the child is still alive after the signal (a
+    /// child that never ran dies at it; see `finish_if_deferred`).
+    pub(crate) fn shut_down(
+        &self,
+        supervisor: &Arc<dyn AnyProcess>,
+        pid: Pid,
+        reason: ExitReason,
+        countdown: &Arc<Countdown>,
+    ) -> bool {
+        let child = self.lookup(pid);
+        if let Some(child) = &child {
+            let mut state = child.core().state.lock();
+            if state.life != Life::Dead {
+                countdown.add();
+                let monitor = self.next_ref();
+                state
+                    .monitored_by
+                    .insert(monitor, Watcher::Countdown(countdown.clone()));
+            }
+        }
+        self.unlink_from(supervisor, pid, || child.clone());
+        let Some(child) = child else {
+            return false;
+        };
+        self.exit_signal_to(supervisor.core().pid, &child, reason, false);
+        child.core().exit_reason.get().is_none()
     }
 
     /// A doomed process whose task was never spawned (a server that never got a message) has
@@ -158,11 +200,21 @@ impl NodeShared {
 
     /// Removes the link between `a` and `b`, if any.
     pub(crate) fn unlink(&self, a: &Arc<dyn AnyProcess>, b: Pid) {
+        self.unlink_from(a, b, || self.lookup(b));
+    }
+
+    /// [`unlink`](Self::unlink), `b` looked up by `lookup` if `a` was linked to it.
+    fn unlink_from(
+        &self,
+        a: &Arc<dyn AnyProcess>,
+        b: Pid,
+        lookup: impl FnOnce() -> Option<Arc<dyn AnyProcess>>,
+    ) {
         let a_pid = a.core().pid;
         if a.core().state.lock().links.remove(&b).is_none() {
             return;
         }
-        if let Some(other) = self.lookup(b) {
+        if let Some(other) = lookup() {
             other.core().state.lock().links.remove(&a_pid);
             other.core().touch();
         }

@@ -431,6 +431,63 @@ async fn stopping_stops_every_child_with_shutdown_and_the_count_returns_to_basel
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_ends_idle_agents_newest_first_with_shutdown_and_their_monitors_fire() {
+    let node = Node::new("dynamic");
+    let sup = start_dyn(&node, DynamicSupervisorFlags::default()).await;
+    // One spec, cloned for every child, as `Bucket::child_spec()` gives.
+    let spec = ChildSpec::worker("agent", |ctx: Context| async move {
+        let agent = Agent::start_link(&ctx, || 0_u32, SpawnOptions::new()).await?;
+        Ok(Started::Pid(agent.pid()))
+    })
+    .restart(Restart::Temporary);
+    let mut agents = Vec::new();
+    for _ in 0..5 {
+        agents.push(start(&sup, spec.clone()).await);
+    }
+    assert_eq!(child_pids(&sup).await, agents, "in start order");
+    // One has run (it has a task); the others never got a message.
+    let busy = Agent::<u32>::from_pid(&node, agents[2]).unwrap();
+    busy.update(|n| *n += 1).await.unwrap();
+    // A process monitors the oldest, idle one.
+    let watched = agents[0];
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (down_tx, down_rx) = tokio::sync::oneshot::channel();
+    node.spawn(move |ctx: Context, mut inbox: Inbox<()>| async move {
+        let monitor = ctx.monitor(watched);
+        ready_tx.send(()).ok();
+        if let Message::Down(down) = inbox.recv().await {
+            down_tx
+                .send((down.monitor == monitor, down.pid, down.reason))
+                .ok();
+        }
+    });
+    ready_rx.await.unwrap();
+    let seq = node.introspect().next_event_seq();
+    sup.stop(ExitReason::Shutdown).await.unwrap();
+    let down = within("the DOWN", down_rx).await.unwrap();
+    assert_eq!(down, (true, watched, ExitReason::Shutdown));
+    let exits = exits_since(&node, seq);
+    for agent in &agents {
+        assert!(
+            exits.contains(&(*agent, ExitReason::Shutdown)),
+            "{agent} exited with shutdown"
+        );
+    }
+    let idle: Vec<Pid> = exits
+        .iter()
+        .map(|(pid, _)| *pid)
+        .filter(|pid| agents.contains(pid) && *pid != agents[2])
+        .collect();
+    assert_eq!(
+        idle,
+        vec![agents[4], agents[3], agents[1], agents[0]],
+        "newest first"
+    );
+    // The watcher exits after it has passed the DOWN on.
+    wait_until("every process has exited", || node.process_count() == 0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_kills_a_child_that_ignores_shutdown_after_its_timeout() {
     let node = Node::new("dynamic");
     let sup = start_dyn(&node, DynamicSupervisorFlags::default()).await;

@@ -19,6 +19,15 @@ use super::BUCKET;
 /// buckets hold one allocation, and an observer reading them touches one.
 static BUCKET_NAME: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(BUCKET));
 
+/// The one spec every bucket is started from (see [`Bucket::child_spec`]).
+static BUCKET_SPEC: LazyLock<ChildSpec> = LazyLock::new(|| {
+    ChildSpec::worker(BUCKET_NAME.clone(), |ctx| async move {
+        let bucket = Bucket::start_link(&ctx).await?;
+        Ok(bucket.pid().into())
+    })
+    .restart(Restart::Temporary)
+});
+
 /// A handle to a running bucket. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Bucket {
@@ -39,13 +48,10 @@ impl Bucket {
         Ok(Self { agent })
     }
 
-    /// The spec a supervisor starts a bucket from: id `KV.Bucket`, temporary.
+    /// The spec a supervisor starts a bucket from: id `KV.Bucket`, temporary. Every call
+    /// gives a clone of one spec, so a dynamic supervisor's million buckets share it.
     pub fn child_spec() -> ChildSpec {
-        ChildSpec::worker(BUCKET_NAME.clone(), |ctx| async move {
-            let bucket = Self::start_link(&ctx).await?;
-            Ok(bucket.pid().into())
-        })
-        .restart(Restart::Temporary)
+        BUCKET_SPEC.clone()
     }
 
     /// The handle of the live bucket `pid`, if it is one.
