@@ -13,14 +13,10 @@
 
 // A benchmark that cannot set up stops loudly; criterion's macros write undocumented `pub fn`s.
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
-// The counting allocator has to implement `GlobalAlloc`, an unsafe trait; it only forwards to
-// the system allocator and counts.
-#![allow(unsafe_code)]
 
 mod common;
+mod counting;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -28,61 +24,13 @@ use otpscope::runtime::{DynamicSupervisor, ExitReason, Node};
 use tokio::runtime::Runtime;
 
 use common::{bucket_spec, bucket_supervisor, runtime_and_node};
+use counting::live_bytes;
 
 /// How many buckets, in the two sizes measured.
 const SIZES: [(usize, &str); 2] = [(100_000, "100k"), (1_000_000, "1m")];
 
-/// The system allocator, counting the bytes live.
-struct Counting;
-
-/// Bytes allocated and not yet freed, through [`Counting`].
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every method forwards to `System` with the same arguments and only adds counting.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as is.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as is.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as is.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(
-                new_size as isize - layout.size() as isize,
-                Ordering::Relaxed,
-            );
-        }
-        new
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
-
-fn live_bytes() -> isize {
-    LIVE_BYTES.load(Ordering::Relaxed)
-}
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// Starts `count` buckets under a new dynamic supervisor, one after the other from a task on
 /// the runtime; gives the supervisor and how long the starts took.
