@@ -10,8 +10,9 @@
 //! the tab shown brings its derived data up to date each time (the Processes table, once a
 //! rebuild takes over 2 ms, rebuilds at most every 250 ms); `processes_resort_by_name`
 //! reverses the sort every frame, and `processes_filter` changes the filter every frame, a
-//! full rebuild of the table's rows each time; `processes_resample_rates` is the Processes
-//! panel's refresh alone when its once-a-second resample of the message rates is due. No GPU: tessellation is the last CPU step
+//! full rebuild of the table's rows each time; `processes_resample_rates` is the message
+//! rates taken (once a second) and the Processes panel's refresh alone, and
+//! `load_sample` the state's once-a-second load sample (the System tab's charts). No GPU: tessellation is the last CPU step
 //! before painting. Each Observer built prints what it holds once it took the tree in, and
 //! how much of that is the snapshot (bytes allocated and not freed, counted by the
 //! allocator).
@@ -359,8 +360,9 @@ fn gui_frame_changing(c: &mut Criterion) {
             .map(|snapshot| app.processes.shown_pids(snapshot).count());
         assert_eq!(shown, Some(1), "the filter was applied");
     }
-    // What the message rates' resample (once a second on the Processes tab, while the node
-    // changes) adds to a frame: a delta, then the panel's refresh a second after the last.
+    // What the message rates' resample (once a second, while the node changes) adds to a
+    // frame of the Processes tab: a delta, then the rates taken and the panel's refresh a
+    // second after the last.
     for total in CHANGING_SIZES {
         let (_ctx, mut app, _updates) = observer(total, Tab::Processes);
         let mut seq = app.state.snapshot.as_ref().map_or(0, |s| s.seq);
@@ -373,9 +375,30 @@ fn gui_frame_changing(c: &mut Criterion) {
                 seq += 1;
                 bucket = 4 + (bucket + 1) % (total as u64 - 4);
                 now += Duration::from_secs(1);
+                app.state.sample_rates(now);
                 app.processes.refresh(&app.state, now);
             });
         });
+    }
+    // What the System tab's load sample (once a second, whatever the tab) adds to a frame
+    // while the node changes: a delta, then a sample a second after the last.
+    for total in CHANGING_SIZES {
+        let (_ctx, mut app, _updates) = observer(total, Tab::System);
+        let mut seq = app.state.snapshot.as_ref().map_or(0, |s| s.seq);
+        let mut now = std::time::Instant::now();
+        let mut bucket = 4;
+        group.bench_function(BenchmarkId::new("load_sample", total), |b| {
+            b.iter(|| {
+                let delta = one_bucket_changed(&app, seq, Pid(bucket));
+                app.state.apply(delta);
+                seq += 1;
+                bucket = 4 + (bucket + 1) % (total as u64 - 4);
+                now += Duration::from_secs(1);
+                app.state.sample_load(now, None);
+            });
+        });
+        let last = app.state.load.back().expect("a sample");
+        assert_eq!(last.supervisors + last.workers + last.plain, total);
     }
     for (name, tab, sort) in cases {
         for total in CHANGING_SIZES {

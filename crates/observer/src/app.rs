@@ -266,6 +266,7 @@ impl ObserverApp {
                 }
                 None => self.state.sample_load(now, memory_bytes),
             }
+            self.state.sample_rates(now);
         }
         self.state.forget_old_marks(now);
         // When a mark ends, what it marks changes (a ghost leaves the tree, a name in the

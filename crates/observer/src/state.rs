@@ -26,6 +26,18 @@ pub const DEAD_CAPACITY: usize = 10_000;
 pub const MARK_DURATION: Duration = Duration::from_millis(2500);
 /// How many load samples the System tab keeps (one a second: ten minutes).
 pub const LOAD_CAPACITY: usize = 600;
+/// How often the message rates are taken ([`ObserverState::sample_rates`]).
+pub const RATE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Messages per second of each process that handled any in the last rate period.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MessageRates {
+    /// `(pid, messages per second)`, in pid order; a process not listed handled none.
+    pub per_s: Vec<(Pid, f32)>,
+    /// Bumped each time the rates are taken and changed, so the views sorted by rate rebuild.
+    pub generation: u64,
+}
+
 /// How often a load sample is taken (while frames are drawn: see [`ObserverState::sample_load`]).
 pub const LOAD_PERIOD: Duration = Duration::from_secs(1);
 /// What a view that ticks once a second (uptimes, the load charts) adds to its repaint
@@ -228,6 +240,16 @@ pub struct ObserverState {
     pub data_clock: bool,
     /// Bumped whenever `snapshot` changes; derived data is rebuilt when it moves.
     pub revision: u64,
+    /// The load counts of `snapshot`, brought up to date with each delta from the processes
+    /// it touches: a load sample reads them instead of counting a million processes.
+    counts: LoadCounts,
+    /// Messages per second, by process, as last taken ([`ObserverState::sample_rates`]).
+    pub rates: MessageRates,
+    /// Messages each process handled since the rates were last taken, from the deltas: a
+    /// rate costs what changed, not a pass over every process.
+    handled_since: HashMap<Pid, u64>,
+    /// When the rates were last taken.
+    rates_at: Option<Instant>,
     /// The event feed, oldest first, at most [`EVENT_CAPACITY`].
     pub events: VecDeque<Event>,
     /// Events the source dropped because the Observer fell behind.
@@ -287,6 +309,10 @@ impl ObserverState {
             snapshot: None,
             data_clock: false,
             revision: 0,
+            counts: LoadCounts::default(),
+            rates: MessageRates::default(),
+            handled_since: HashMap::new(),
+            rates_at: None,
             events: VecDeque::new(),
             missed_events: 0,
             dead: HashMap::new(),
@@ -469,6 +495,11 @@ impl ObserverState {
                         }
                     }
                 }
+                self.counts = LoadCounts::of_snapshot(&snapshot);
+                // What was handled between the last delta and this snapshot is not known by
+                // process: the next rates start from here.
+                self.handled_since.clear();
+                self.rates_at = None;
                 self.snapshot = Some(Arc::new(snapshot));
                 self.revision += 1;
             }
@@ -489,14 +520,44 @@ impl ObserverState {
                         dead.reason = Some(removed.reason.clone());
                     }
                 }
+                // The counts: each process the delta touches, as it was, taken away; as it
+                // is after, added.
+                let mut touched: Vec<Pid> = (delta.added.iter().chain(&delta.changed))
+                    .map(|info| info.pid)
+                    .chain(delta.removed.iter().map(|removed| removed.pid))
+                    .collect();
+                touched.sort_unstable();
+                touched.dedup();
+                let mut counts = self.counts;
                 let Some(snapshot) = self.snapshot.as_mut() else {
                     return;
                 };
+                let handled_before: Vec<Option<u64>> = touched
+                    .iter()
+                    .map(|pid| {
+                        let info = snapshot.process(*pid)?;
+                        counts.subtract(&LoadCounts::of_process(info));
+                        Some(info.messages_handled)
+                    })
+                    .collect();
                 let snapshot = Arc::make_mut(snapshot);
                 if snapshot.apply(&delta).is_err() {
                     // Out of order: keep what we have; the source resyncs with a full snapshot.
                     return;
                 }
+                for (pid, before) in touched.iter().zip(handled_before) {
+                    let Some(info) = snapshot.process(*pid) else {
+                        continue;
+                    };
+                    counts.add(&LoadCounts::of_process(info));
+                    if let Some(before) = before
+                        && info.messages_handled > before
+                    {
+                        *self.handled_since.entry(*pid).or_default() +=
+                            info.messages_handled - before;
+                    }
+                }
+                self.counts = counts;
                 if !delta.is_empty() {
                     self.revision += 1;
                 }
@@ -641,9 +702,50 @@ impl ObserverState {
             now.duration_since(last).as_secs_f64()
         });
         let t_s = now.duration_since(self.started).as_secs_f64();
-        let counts = LoadCounts::of_snapshot(snapshot);
-        self.push_sample(t_s, elapsed_s, counts, self.restarts_seen, memory_bytes);
+        debug_assert_eq!(self.counts, LoadCounts::of_snapshot(snapshot));
+        self.push_sample(
+            t_s,
+            elapsed_s,
+            self.counts,
+            self.restarts_seen,
+            memory_bytes,
+        );
         self.last_sample = Some(now);
+    }
+
+    /// Takes the message rates, once [`RATE_PERIOD`] has passed since the last time: each
+    /// process that handled messages since then, at what rate. Called every frame; a period
+    /// in which nothing was handled leaves every rate at zero, and the generation alone.
+    pub fn sample_rates(&mut self, now: Instant) {
+        let Some(at) = self.rates_at else {
+            self.rates_at = Some(now);
+            self.handled_since.clear();
+            return;
+        };
+        let elapsed = now.saturating_duration_since(at);
+        if elapsed < RATE_PERIOD {
+            return;
+        }
+        self.rates_at = Some(now);
+        if self.handled_since.is_empty() && self.rates.per_s.is_empty() {
+            return;
+        }
+        let elapsed_s = elapsed.as_secs_f64();
+        let mut per_s: Vec<(Pid, f32)> = self
+            .handled_since
+            .drain()
+            .map(|(pid, handled)| (pid, (handled as f64 / elapsed_s) as f32))
+            .collect();
+        per_s.sort_unstable_by_key(|(pid, _)| *pid);
+        // A burst (a million buckets created) leaves the map at its peak; keep room for
+        // what a period holds now.
+        if self.handled_since.capacity() > 4_096.max(8 * per_s.len()) {
+            self.handled_since.shrink_to(per_s.len());
+        }
+        self.rates = MessageRates {
+            per_s,
+            generation: self.rates.generation + 1,
+        };
     }
 
     /// Takes a load sample for a source with a timeline, at `position_ms`, the playhead's
@@ -670,7 +772,8 @@ impl ObserverState {
         let Some(snapshot) = self.snapshot.as_ref() else {
             return;
         };
-        let counts = LoadCounts::of_snapshot(snapshot);
+        debug_assert_eq!(self.counts, LoadCounts::of_snapshot(snapshot));
+        let counts = self.counts;
         let elapsed_s = self
             .last_sample_ms
             .map_or(LOAD_PERIOD.as_secs_f64(), |last| {
@@ -898,6 +1001,64 @@ mod tests {
         assert_eq!(state.histories.len(), 1);
         assert_eq!(state.started_only.len(), 1);
         assert!(state.history(Pid(77)).is_empty());
+    }
+
+    #[test]
+    fn the_load_counts_follow_each_delta_as_a_full_count_would() {
+        let mut state = ObserverState::new();
+        let process = |pid, kind, mailbox_len, messages_handled| {
+            Arc::new(ProcessInfo {
+                mailbox_len,
+                messages_handled,
+                ..ProcessInfo::new(Pid(pid), kind, "P")
+            })
+        };
+        let supervisor = || ProcessKind::Supervisor {
+            strategy: otpscope_contract::Strategy::OneForOne,
+            max_restarts: 3,
+            max_seconds: 5,
+        };
+        state.apply(Update::Full(Snapshot::new(
+            "t",
+            0,
+            0,
+            1,
+            [
+                process(1, supervisor(), 0, 4),
+                process(2, ProcessKind::Agent, 2, 10),
+                process(3, ProcessKind::Plain, 0, 1),
+            ],
+        )));
+        state.apply(Update::Delta(Delta {
+            seq: 2,
+            from_seq: 1,
+            added: vec![process(4, ProcessKind::Server, 5, 0)],
+            changed: vec![process(2, ProcessKind::Agent, 0, 13)],
+            removed: vec![otpscope_contract::Removed {
+                pid: Pid(3),
+                reason: ExitReason::Killed,
+            }],
+            ..Delta::default()
+        }));
+        // Out of order: ignored, counts and all.
+        state.apply(Update::Delta(Delta {
+            seq: 9,
+            from_seq: 8,
+            added: vec![process(5, ProcessKind::Agent, 100, 100)],
+            ..Delta::default()
+        }));
+        let expected = LoadCounts {
+            supervisors: 1,
+            workers: 2,
+            plain: 0,
+            messages_handled: 17,
+            mailbox_total: 5,
+        };
+        assert_eq!(state.counts, expected);
+        assert_eq!(
+            LoadCounts::of_snapshot(state.snapshot.as_deref().unwrap()),
+            expected
+        );
     }
 
     #[test]

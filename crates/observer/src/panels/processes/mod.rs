@@ -27,7 +27,6 @@ use otpscope_contract::{Pid, ProcessInfo, Snapshot, Status};
 use super::View;
 use crate::command::UiCommand;
 use crate::format;
-use crate::matching;
 use crate::state::{MarkKind, ObserverState, TICK_MARGIN};
 use crate::style::{NodeKind, kind_colors, mark_color, status_color};
 use crate::widgets::process_menu::process_menu_ui;
@@ -38,8 +37,6 @@ pub use rows::SortColumn;
 
 /// How often the uptimes shown are brought up to date.
 const UPTIME_TICK: Duration = Duration::from_secs(1);
-/// Message rates are resampled at most this often.
-const RATE_PERIOD: Duration = Duration::from_secs(1);
 /// A rebuild slower than this (a very large node) ...
 const SLOW_BUILD: Duration = Duration::from_millis(2);
 /// ... is redone for a new snapshot at most this often; cells still show current values,
@@ -54,20 +51,6 @@ struct BuiltFrom {
     sort: SortColumn,
     ascending: bool,
     rates_generation: u64,
-}
-
-/// Per-process message counts at the last sample, and the rates they gave.
-struct Rates {
-    /// When the last sample was taken.
-    at: Option<Instant>,
-    /// The snapshot revision of the last sample.
-    revision: u64,
-    /// `(pid, messages_handled)` at the last sample, in pid order.
-    counts: Vec<(Pid, u64)>,
-    /// `(pid, messages per second)` for the processes that handled any, in pid order.
-    per_s: Vec<(Pid, f32)>,
-    /// Bumped at each sample, so the rows (sorted by rate, perhaps) are rebuilt.
-    generation: u64,
 }
 
 /// The Processes tab.
@@ -87,8 +70,6 @@ pub struct ProcessesPanel {
     built: Option<BuiltFrom>,
     /// When the rows were last built, and how long that took.
     built_at: Option<(Instant, Duration)>,
-    /// Message counts and rates.
-    rates: Rates,
     /// The selection the table last saw, to scroll to a selection made elsewhere.
     seen_selection: Option<Pid>,
 }
@@ -103,13 +84,6 @@ impl Default for ProcessesPanel {
             rows: Rows::Built(Vec::new()),
             built: None,
             built_at: None,
-            rates: Rates {
-                at: None,
-                revision: 0,
-                counts: Vec::new(),
-                per_s: Vec::new(),
-                generation: 0,
-            },
             seen_selection: None,
         }
     }
@@ -120,11 +94,8 @@ impl Default for ProcessesPanel {
 impl ProcessesPanel {
     /// The pids shown, in the order shown (filtered and sorted as of the last frame).
     pub fn shown_pids<'a>(&'a self, snapshot: &'a Snapshot) -> impl Iterator<Item = Pid> + 'a {
-        (0..self.rows.len(snapshot)).filter_map(|index| {
-            self.rows
-                .row(snapshot, &self.rates.per_s, index)
-                .map(|row| row.pid)
-        })
+        (0..self.rows.len(snapshot))
+            .filter_map(|index| self.rows.row(snapshot, &[], index).map(|row| row.pid))
     }
 
     /// Sorts by `column`: a second click on the sorted column reverses the order; a new
@@ -146,25 +117,15 @@ impl ProcessesPanel {
             self.built = None;
             return;
         };
-        let rates_due = match self.rates.at {
-            None => true,
-            Some(at) => {
-                now.duration_since(at) >= RATE_PERIOD
-                    && (self.rates.revision != state.revision || !self.rates.per_s.is_empty())
-            }
-        };
-        if rates_due {
-            self.sample_rates(snapshot, state.revision, now);
-        }
         let wanted = BuiltFrom {
             revision: state.revision,
             filter: self.filter.clone(),
             sort: self.sort,
             ascending: self.ascending,
-            rates_generation: self.rates.generation,
+            rates_generation: state.rates.generation,
         };
         let Some(built) = self.built.as_ref() else {
-            return self.build(snapshot, wanted, now);
+            return self.build(snapshot, &state.rates.per_s, wanted, now);
         };
         if *built == wanted {
             return;
@@ -176,11 +137,17 @@ impl ProcessesPanel {
             took >= SLOW_BUILD && now.saturating_duration_since(at) < SLOW_BUILD_PERIOD
         });
         if !(is_same_view && is_throttled) {
-            self.build(snapshot, wanted, now);
+            self.build(snapshot, &state.rates.per_s, wanted, now);
         }
     }
 
-    fn build(&mut self, snapshot: &Snapshot, wanted: BuiltFrom, now: Instant) {
+    fn build(
+        &mut self,
+        snapshot: &Snapshot,
+        per_s: &[(Pid, f32)],
+        wanted: BuiltFrom,
+        now: Instant,
+    ) {
         let started = Instant::now();
         self.rows = if self.filter.trim().is_empty() && self.sort == SortColumn::Pid {
             Rows::InPidOrder {
@@ -189,7 +156,7 @@ impl ProcessesPanel {
         } else {
             Rows::Built(build_rows(
                 snapshot,
-                &self.rates.per_s,
+                per_s,
                 &self.filter,
                 self.sort,
                 self.ascending,
@@ -197,54 +164,6 @@ impl ProcessesPanel {
         };
         self.built = Some(wanted);
         self.built_at = Some((now, started.elapsed()));
-    }
-
-    fn sample_rates(&mut self, snapshot: &Snapshot, revision: u64, now: Instant) {
-        let rates = &mut self.rates;
-        let elapsed_s = rates
-            .at
-            .map(|at| now.duration_since(at).as_secs_f64())
-            .filter(|s| *s > 0.0);
-        // One merge pass of the snapshot against the last counts, shared between threads
-        // for a large node (a pass over a million processes is tens of milliseconds).
-        let previous = &rates.counts;
-        let passes = matching::split_pass(
-            snapshot.len(),
-            matching::pass_threads(snapshot.len()),
-            &(),
-            |(), range| {
-                let mut counts = Vec::with_capacity(range.len());
-                let mut per_s = Vec::new();
-                let start = snapshot
-                    .process_at(range.start)
-                    .map_or(previous.len(), |first| {
-                        previous.partition_point(|(pid, _)| *pid < first.pid)
-                    });
-                let mut previous = previous[start..].iter().peekable();
-                for info in range.filter_map(|index| snapshot.process_at(index)) {
-                    while previous.next_if(|(pid, _)| *pid < info.pid).is_some() {}
-                    if let (Some(elapsed_s), Some((_, before))) =
-                        (elapsed_s, previous.next_if(|(pid, _)| *pid == info.pid))
-                        && info.messages_handled > *before
-                    {
-                        let rate = (info.messages_handled - before) as f64 / elapsed_s;
-                        per_s.push((info.pid, rate as f32));
-                    }
-                    counts.push((info.pid, info.messages_handled));
-                }
-                (counts, per_s)
-            },
-        );
-        let (mut counts, mut per_s) = (Vec::with_capacity(snapshot.len()), Vec::new());
-        for (range_counts, range_per_s) in passes {
-            counts.extend(range_counts);
-            per_s.extend(range_per_s);
-        }
-        rates.counts = counts;
-        rates.per_s = per_s;
-        rates.at = Some(now);
-        rates.revision = revision;
-        rates.generation += 1;
     }
 
     /// Draws the tab.
@@ -334,7 +253,7 @@ impl ProcessesPanel {
                 });
             }
         });
-        let (rows, per_s) = (&self.rows, &self.rates.per_s);
+        let (rows, per_s) = (&self.rows, &state.rates.per_s);
         table.body(|body| {
             body.rows(row_height, shown, |mut table_row| {
                 let Some(row) = rows.row(snapshot, per_s, table_row.index()) else {
@@ -502,7 +421,7 @@ mod tests {
 
     use std::sync::Arc;
 
-    use otpscope_contract::ProcessKind;
+    use otpscope_contract::{Delta, ProcessKind, Update};
 
     use super::rows::tests::{info, kv};
     use super::*;
@@ -511,16 +430,17 @@ mod tests {
     fn shown(panel: &ProcessesPanel, state: &ObserverState) -> Vec<Row> {
         let snapshot = state.snapshot.as_deref().unwrap();
         (0..panel.rows.len(snapshot))
-            .map(|index| panel.rows.row(snapshot, &panel.rates.per_s, index).unwrap())
+            .map(|index| panel.rows.row(snapshot, &state.rates.per_s, index).unwrap())
             .collect()
     }
 
     #[test]
-    fn rates_come_from_counts_between_samples() {
+    fn rates_come_from_the_messages_the_deltas_say_were_handled() {
         let mut panel = ProcessesPanel::default();
         let mut state = ObserverState::new();
         let start = Instant::now();
-        state.apply(otpscope_contract::Update::Full(kv()));
+        state.apply(Update::Full(kv()));
+        state.sample_rates(start);
         panel.refresh(&state, start);
         assert!(
             shown(&panel, &state)
@@ -528,17 +448,24 @@ mod tests {
                 .all(|row| row.messages_per_s == 0.0)
         );
 
-        let mut busy = (*info(4, None, "KV.Bucket", ProcessKind::Agent)).clone();
-        busy.messages_handled = 30;
-        let mut snap = kv();
-        snap.apply(&otpscope_contract::Delta {
-            seq: 1,
-            from_seq: 0,
-            changed: vec![Arc::new(busy)],
-            ..Default::default()
-        })
-        .unwrap();
-        state.apply(otpscope_contract::Update::Full(snap));
+        // Bucket 4 handles 10 messages, then 20 more, within two seconds; a resync in between
+        // would have lost them, a second delta adds to the first.
+        let handled = |seq, count| {
+            let mut busy = (*info(4, None, "KV.Bucket", ProcessKind::Agent)).clone();
+            busy.messages_handled = count;
+            Update::Delta(Delta {
+                seq,
+                from_seq: seq - 1,
+                changed: vec![Arc::new(busy)],
+                ..Default::default()
+            })
+        };
+        state.apply(handled(1, 10));
+        state.sample_rates(start + Duration::from_millis(500));
+        assert!(state.rates.per_s.is_empty(), "not a period yet");
+        state.apply(handled(2, 30));
+        state.sample_rates(start + Duration::from_secs(2));
+        assert_eq!(state.rates.per_s, [(Pid(4), 15.0)]);
         panel.refresh(&state, start + Duration::from_secs(2));
         // In pid order, nothing built: the rate is looked up for the row.
         assert!(matches!(panel.rows, Rows::InPidOrder { ascending: true }));
@@ -550,48 +477,27 @@ mod tests {
         let rows = shown(&panel, &state);
         assert_eq!(rows[0].pid, Pid(4));
         assert!((rows[0].messages_per_s - 15.0).abs() < 0.01);
-        // Nothing changes for a while: the rate falls back to zero.
+        // Nothing handled for a while: the rate falls back to zero, and the sorted rows are
+        // rebuilt for it.
+        state.sample_rates(start + Duration::from_secs(4));
         panel.refresh(&state, start + Duration::from_secs(4));
         assert!(
             shown(&panel, &state)
                 .iter()
                 .all(|row| row.messages_per_s == 0.0)
         );
-    }
-
-    #[test]
-    fn a_large_nodes_rates_sampled_in_ranges_are_each_processs_own() {
-        // Past the size at which a pass is shared between threads; some pids missing, so
-        // the ranges' edges fall between gaps.
-        let node = |handled: &dyn Fn(u64) -> u64| {
-            let infos: Vec<Arc<ProcessInfo>> = (1..=150_000_u64)
-                .filter(|pid| pid % 10 != 3)
-                .map(|pid| {
-                    Arc::new(ProcessInfo {
-                        messages_handled: handled(pid),
-                        ..ProcessInfo::new(Pid(pid), ProcessKind::Agent, "W")
-                    })
-                })
-                .collect();
-            Snapshot::new("test", 0, 1_000, 0, infos)
-        };
-        let mut panel = ProcessesPanel::default();
-        let mut state = ObserverState::new();
-        let start = Instant::now();
-        state.apply(otpscope_contract::Update::Full(node(&|_| 5)));
-        panel.refresh(&state, start);
-        // Every 7,919th process handles 2 × its pid's last digit more messages in 2 s.
-        state.apply(otpscope_contract::Update::Full(node(&|pid| {
-            5 + if pid % 7_919 == 0 { 2 * (pid % 10) } else { 0 }
-        })));
-        panel.refresh(&state, start + Duration::from_secs(2));
-        let expected: Vec<(Pid, f32)> = (1..=150_000_u64)
-            .filter(|pid| pid % 10 != 3 && pid % 7_919 == 0 && pid % 10 != 0)
-            .map(|pid| (Pid(pid), (pid % 10) as f32))
-            .collect();
-        assert_eq!(panel.rates.per_s, expected);
-        assert_eq!(panel.rates.counts.len(), 135_000);
-        assert!(panel.rates.counts.windows(2).all(|w| w[0].0 < w[1].0));
+        let generation = state.rates.generation;
+        state.sample_rates(start + Duration::from_secs(6));
+        assert_eq!(
+            state.rates.generation, generation,
+            "a quiet period changes nothing"
+        );
+        // A full snapshot (a resync) starts the rates over: what it skipped is no rate.
+        state.apply(handled(3, 50));
+        state.apply(Update::Full(kv()));
+        state.sample_rates(start + Duration::from_secs(8));
+        state.sample_rates(start + Duration::from_secs(9));
+        assert!(state.rates.per_s.is_empty());
     }
 
     #[test]
