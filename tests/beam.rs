@@ -669,6 +669,42 @@ async fn a_big_dynamic_supervisor_reads_its_children_from_their_ancestors() {
     beam_support::wait_until("1,200 buckets", DEADLINE, || {
         node.eval("DynamicSupervisor.count_children(KV.BucketSupervisor).active") == "1200"
     });
+    // Every `supervisor:which_children(KV.BucketSupervisor)` made on the node from here on
+    // (by the reader's rpc processes, new ones: traced as `all` takes them) is counted.
+    assert_eq!(
+        node.eval(
+            r#"buckets = Process.whereis(KV.BucketSupervisor)
+            {:ok, _} = Agent.start(fn -> 0 end, name: :which_children_calls)
+            tracer =
+              spawn(fn ->
+                loop = fn loop ->
+                  receive do
+                    {:trace, _, :call, _} ->
+                      Agent.update(:which_children_calls, &(&1 + 1))
+                      loop.(loop)
+                  end
+                end
+                loop.(loop)
+              end)
+            1 = :erlang.trace_pattern({:supervisor, :which_children, 1}, [{[buckets], [], []}], [:global])
+            :erlang.trace(:all, true, [:call, {:tracer, tracer}])
+            :ok"#
+        ),
+        ":ok"
+    );
+    let which_children_calls = || {
+        // A trace message is sent before the call runs; a call made for a read is counted
+        // once the tracer has taken it: ask twice, a moment apart, until they agree.
+        let mut last = node.eval("Agent.get(:which_children_calls, & &1)");
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = node.eval("Agent.get(:which_children_calls, & &1)");
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    };
     let mut client = connect(&node).await;
     let (mut view, mut events) = (None, Vec::new());
     // The first read lists them; the reads after it derive them.
@@ -680,6 +716,8 @@ async fn a_big_dynamic_supervisor_reads_its_children_from_their_ancestors() {
         |s, _| s.seq >= 3 && named(s, "KV.BucketSupervisor").is_some(),
     )
     .await;
+    // Three reads, one listing.
+    assert_eq!(which_children_calls(), "1");
     let snapshot = view.clone().unwrap();
     let buckets = named(&snapshot, "KV.BucketSupervisor").unwrap();
     let children: Vec<_> = snapshot.children_of(buckets).collect();
