@@ -22,26 +22,52 @@ use otpscope::sources::beam::BeamSource;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// Types `text` into the tree's search box (holding `previous`, or empty with its hint),
-/// which reveals and selects the first match.
-fn search(harness: &mut Harness<'static, ObserverApp>, previous: Option<&str>, text: &str) {
-    let is_box = |node: &egui_kittest::kittest::AccessKitNode<'_>| match previous {
-        None => node.placeholder() == Some("Search pid, name, label  (Ctrl+F)"),
-        Some(previous) => {
+/// The search box's hint, shown while it is empty.
+const SEARCH_HINT: &str = "Search pid, name, label  (Ctrl+F)";
+
+/// The search box while it holds `value` (`None`: empty, showing its hint).
+fn holding(value: Option<&str>) -> impl Fn(&egui_kittest::kittest::AccessKitNode<'_>) -> bool + '_ {
+    move |node| match value {
+        None => node.placeholder() == Some(SEARCH_HINT),
+        Some(value) => {
             node.role() == egui::accesskit::Role::TextInput
-                && node.value().as_deref() == Some(previous)
+                && node.value().as_deref() == Some(value)
         }
-    };
+    }
+}
+
+/// Types `text` into the tree's search box (emptied first if it holds `previous`), which
+/// reveals and selects the first match; waits until the box holds exactly `text`.
+fn search(harness: &mut Harness<'static, ObserverApp>, previous: Option<&str>, text: &str) {
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
     harness.run_steps(3);
     assert!(
-        harness.get_by(is_box).is_focused(),
+        harness.get_by(holding(previous)).is_focused(),
         "Ctrl+F focuses the search box"
     );
-    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    harness.run_steps(2);
-    harness.get_by(is_box).type_text(text);
-    harness.run_steps(3);
+    if previous.is_some() {
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        harness.run_steps(2);
+        harness.key_press(egui::Key::Backspace);
+        wait_for(harness, "the search box emptied", DEADLINE, |h| {
+            h.query_by(holding(None)).is_some()
+        });
+    }
+    harness.get_by(holding(None)).type_text(text);
+    wait_for(harness, "the search typed", DEADLINE, |h| {
+        h.query_by(holding(Some(text))).is_some()
+    });
+}
+
+/// Waits until the process written `pid` (`<0.112.0>`) is the selection.
+fn wait_selected(harness: &mut Harness<'static, ObserverApp>, pid: &str) {
+    wait_for(harness, &format!("{pid} selected"), DEADLINE, |h| {
+        h.state()
+            .state
+            .selected
+            .map(|selected| selected.to_string())
+            == Some(pid.to_owned())
+    });
 }
 
 /// `#PID<0.112.0>` as the Observer writes it: `<0.112.0>`.
@@ -79,6 +105,7 @@ fn the_observer_shows_a_beam_node_its_restarts_and_its_loss() {
         shows(h, "kernel_sup")
     });
     search(&mut harness, None, &registry);
+    wait_selected(&mut harness, &registry);
     wait_for(&mut harness, "the KV tree", DEADLINE, |h| {
         shows(h, &format!("KV.Registry {registry}"))
     });
@@ -93,7 +120,17 @@ fn the_observer_shows_a_beam_node_its_restarts_and_its_loss() {
             .is_ok_and(|pid| pid.starts_with("#PID") && pid_text(&pid) != registry)
     });
     let successor = pid_text(&node.eval("inspect(Process.whereis(KV.Registry))"));
+    // A search selects its first match when typed: type it once the Observer has read the
+    // successor (a read every 20 ms), as a user would search for what the tree shows.
+    wait_for(&mut harness, "the successor read", DEADLINE, |h| {
+        h.state().state.snapshot.as_ref().is_some_and(|snapshot| {
+            snapshot
+                .processes()
+                .any(|info| info.pid.to_string() == successor)
+        })
+    });
     search(&mut harness, Some(&registry), &successor);
+    wait_selected(&mut harness, &successor);
     wait_for(&mut harness, "the new registry", DEADLINE, |h| {
         shows(h, &format!("KV.Registry {successor}"))
     });
@@ -103,5 +140,20 @@ fn the_observer_shows_a_beam_node_its_restarts_and_its_loss() {
     wait_for(&mut harness, "the disconnected banner", DEADLINE, |h| {
         shows(h, "Disconnected from the node")
     });
-    assert!(shows(&harness, &format!("KV.Registry {successor}")));
+    let registries: Vec<String> = gui_support::labels(&harness)
+        .into_iter()
+        .filter(|label| label.contains("KV.Registry"))
+        .collect();
+    let in_model = harness.state().state.snapshot.as_ref().map(|snapshot| {
+        snapshot
+            .processes()
+            .filter(|info| info.name.as_deref() == Some("KV.Registry"))
+            .map(|info| info.pid.to_string())
+            .collect::<Vec<_>>()
+    });
+    assert!(
+        shows(&harness, &format!("KV.Registry {successor}")),
+        "shown: {registries:?}; in the model: {in_model:?}; selected: {:?}",
+        harness.state().state.selected
+    );
 }

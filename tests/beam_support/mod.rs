@@ -409,11 +409,14 @@ impl KvNode {
     /// telling anyone) and waits for it to end. Its EPMD keeps running, and unregisters the
     /// name as soon as it sees the node's connection close. Later evals fail.
     pub fn stop(&mut self) {
-        self.evaluator.lock().unwrap().take();
+        // Killed first: closing its standard input first would have the node halt itself
+        // (the harness's loop ends at end of input), and a reader could see it go down in
+        // a state of its own making before the kill.
         if let Some(mut node) = self.node.take() {
             node.kill().ok();
             node.wait().ok();
         }
+        self.evaluator.lock().unwrap().take();
     }
 }
 
