@@ -295,7 +295,10 @@ impl Extension for ChaosPanel {
         ui.label(RichText::new(format!("Acts on node {}", self.opener.node())).small())
             .on_hover_text("Each run opens its own session on this node");
         ui.separator();
-        let running = self.is_running();
+        // The run's state read once for the whole frame: read again further down, the run
+        // could end in between, and one frame show its summary beside a Stop button.
+        let shown = self.state();
+        let running = shown.as_ref().is_some_and(|state| !state.is_over);
         ui.add_enabled_ui(!running && view.capabilities.control, |ui| {
             self.form_ui(ui);
         });
@@ -323,7 +326,7 @@ impl Extension for ChaosPanel {
                     self.start();
                 }
             }
-            if let Some(state) = self.state() {
+            if let Some(state) = &shown {
                 let kills = state.kills.len();
                 let text = if running {
                     format!("running: {kills} kills so far")
@@ -337,7 +340,7 @@ impl Extension for ChaosPanel {
             ui.label(RichText::new(error).color(ui.visuals().error_fg_color));
         }
         ui.separator();
-        let Some(state) = self.state() else {
+        let Some(state) = shown else {
             ui.label(RichText::new("No run yet.").weak());
             return;
         };
