@@ -402,11 +402,28 @@ impl<S: Server> ServerRef<S> {
         if self.addr.send(message).is_err() {
             return Err(CallError::NoProc(pid));
         }
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         let timed_out = || CallError::Timeout {
             pid,
             timeout_ms: timeout.map_or(0, |timeout| timeout.as_millis() as u64),
         };
+        // The default timeout waits in the node's deadline queue: no timer, no clock read.
+        let timer = &self.node.call_timer;
+        if timeout == Some(timer.timeout()) {
+            let mut deadline = timer.deadline(&self.node.handle);
+            let answer = deadline.within(receiver).await.ok_or_else(timed_out)?;
+            if let Ok(reply) = answer {
+                return Ok(reply);
+            }
+            let exited = deadline
+                .within(self.exit_reason())
+                .await
+                .ok_or_else(timed_out)?;
+            return Err(CallError::Exited {
+                pid,
+                reason: exited,
+            });
+        }
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         let answer = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, receiver).await {
                 Ok(answer) => answer,
