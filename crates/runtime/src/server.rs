@@ -22,7 +22,9 @@
 //!   its tasks are.
 //! - `call` waits 5 s by default and tells a timeout, a dead callee (`noproc`) and a callee
 //!   that exited during the call apart; a process that calls itself fails at once with
-//!   `calling_self`. A late reply after a timeout is dropped.
+//!   `calling_self`. A late reply after a timeout is dropped. A call that waits the default
+//!   5 s waits in its node's deadline queue (`call_timer`), not on a tokio timer of its own:
+//!   it fires no earlier than 5 s after the call, and about a millisecond after.
 //! - Deferred replies: a request built by [`ServerRef::call_with`] carries its own
 //!   [`ReplyTo`] (GenServer's `from`), which the server may answer at once, later from another
 //!   callback, or hand to another process (`{:noreply, state}` and `GenServer.reply/2`).
