@@ -31,6 +31,10 @@ use tokio::time::Instant;
 /// How long a bucket takes calls, and so how late past its timeout a call may fire.
 pub(crate) const GRAIN: Duration = Duration::from_millis(1);
 
+/// The most slots an emptied list may hold to be kept for reuse: a burst of calls does not
+/// leave its memory behind.
+const SPARE_CAPACITY: usize = 1024;
+
 /// One node's queue of call deadlines for one timeout.
 pub(crate) struct CallTimer {
     /// The timeout every call in the queue waits.
@@ -154,12 +158,13 @@ impl CallTimer {
                 slots,
             });
             queue.open_until = Some(now + GRAIN);
-            if queue.is_sweeping {
-                wake_sweeper = true;
-            } else {
-                queue.is_sweeping = true;
-                start_sweeper = true;
-            }
+            wake_sweeper = true;
+        }
+        // Also when a bucket is open: a sweeper dropped with its runtime left it so.
+        if !queue.is_sweeping {
+            queue.is_sweeping = true;
+            start_sweeper = true;
+            wake_sweeper = false;
         }
         let seq = queue.first_seq + queue.buckets.len() as u64 - 1;
         let index = match queue.buckets.back_mut() {
@@ -271,7 +276,9 @@ async fn sweep(mut guard: SweeperGuard) {
                 };
                 woken.extend(bucket.slots.wakers.drain(..).flatten());
                 bucket.slots.clear();
-                queue.spare.push(bucket.slots);
+                if bucket.slots.wakers.capacity() <= SPARE_CAPACITY {
+                    queue.spare.push(bucket.slots);
+                }
             }
             queue.drop_empty_front();
             let first = queue.buckets.front().and_then(|bucket| bucket.deadline);
@@ -296,6 +303,9 @@ async fn sweep(mut guard: SweeperGuard) {
         };
         for waker in woken.drain(..) {
             waker.wake();
+        }
+        if woken.capacity() > SPARE_CAPACITY {
+            woken = Vec::new();
         }
         tokio::select! {
             () = tokio::time::sleep_until(next) => {}
@@ -472,6 +482,35 @@ mod tests {
         // At most the open bucket is left; the sweeper closes it and ends.
         assert!(timer.len() <= 1, "{} buckets queued", timer.len());
         wait_for_empty(&timer).await;
+    }
+
+    #[test]
+    fn a_sweeper_dropped_with_its_runtime_is_started_again() {
+        let timer = CallTimer::new(Duration::from_millis(10));
+        let paused = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap()
+        };
+        let first = paused();
+        first.block_on(async {
+            let handle = Handle::current();
+            let mut deadline = timer.deadline(&handle);
+            let answer = tokio::task::yield_now();
+            assert_eq!(deadline.within(answer).await, Some(()));
+        });
+        // The runtime goes with its sweeper, leaving the bucket open.
+        drop(first);
+        assert!(!timer.queue.lock().is_sweeping);
+        paused().block_on(async {
+            let handle = Handle::current();
+            let mut deadline = timer.deadline(&handle);
+            let fired =
+                tokio::time::timeout(Duration::from_secs(1), deadline.within(never())).await;
+            assert_eq!(fired, Ok(None), "the deadline fired");
+        });
     }
 
     /// Waits (on paused time) until the queue is empty and its sweeper gone.
