@@ -14,6 +14,7 @@
 //!   own task is spawned at its first message or signal (see [`server`](ServerRef)'s notes).
 
 mod agent;
+mod call_timer;
 mod child_spec;
 mod children;
 mod context;

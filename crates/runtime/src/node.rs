@@ -16,12 +16,14 @@ use parking_lot::{Mutex, RwLock};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::oneshot;
 
+use super::call_timer::CallTimer;
 use super::context::{Addr, Context, Inbox, SpawnOptions, spawn_process, spawn_unnamed};
 use super::error::{NoProc, RegisterError, SendError, StartError};
 use super::exit::ExitReason;
 use super::introspect::{DeadProcess, DirtyTracker, EventKind, EventLog, Introspect, ProcessInfo};
 use super::pid::{MonitorRef, Pid};
 use super::process::{AnyProcess, Cell, Life, Watcher};
+use super::server::DEFAULT_CALL_TIMEOUT;
 use super::visit::Table;
 
 /// How many events the feed keeps.
@@ -69,6 +71,8 @@ pub(crate) struct NodeShared {
     pub(crate) tracker: Arc<DirtyTracker>,
     /// Dropped with the node: ends the task that holds its [`DeferredSweep`].
     _sweep_stop: oneshot::Sender<()>,
+    /// The deadlines of calls to this node's servers that wait the default timeout.
+    pub(crate) call_timer: Arc<CallTimer>,
 }
 
 struct OwnedRuntime(Option<Runtime>);
@@ -133,6 +137,7 @@ impl Node {
             started_at: Instant::now(),
             tracker: Arc::new(DirtyTracker::new()),
             _sweep_stop: sweep_stop,
+            call_timer: CallTimer::new(DEFAULT_CALL_TIMEOUT),
         });
         // Lives as long as the node, or the runtime's tasks if they go first: when the runtime
         // shuts down and drops its tasks, it drops the tasks still deferred too (see

@@ -22,7 +22,9 @@
 //!   its tasks are.
 //! - `call` waits 5 s by default and tells a timeout, a dead callee (`noproc`) and a callee
 //!   that exited during the call apart; a process that calls itself fails at once with
-//!   `calling_self`. A late reply after a timeout is dropped.
+//!   `calling_self`. A late reply after a timeout is dropped. A call that waits the default
+//!   5 s waits in its node's deadline queue (`call_timer`), not on a tokio timer of its own:
+//!   it fires no earlier than 5 s after the call, and about a millisecond after.
 //! - Deferred replies: a request built by [`ServerRef::call_with`] carries its own
 //!   [`ReplyTo`] (GenServer's `from`), which the server may answer at once, later from another
 //!   callback, or hand to another process (`{:noreply, state}` and `GenServer.reply/2`).
@@ -402,11 +404,28 @@ impl<S: Server> ServerRef<S> {
         if self.addr.send(message).is_err() {
             return Err(CallError::NoProc(pid));
         }
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         let timed_out = || CallError::Timeout {
             pid,
             timeout_ms: timeout.map_or(0, |timeout| timeout.as_millis() as u64),
         };
+        // The default timeout waits in the node's deadline queue: no timer, no clock read.
+        let timer = &self.node.call_timer;
+        if timeout == Some(timer.timeout()) {
+            let mut deadline = timer.deadline(&self.node.handle);
+            let answer = deadline.within(receiver).await.ok_or_else(timed_out)?;
+            if let Ok(reply) = answer {
+                return Ok(reply);
+            }
+            let exited = deadline
+                .within(self.exit_reason())
+                .await
+                .ok_or_else(timed_out)?;
+            return Err(CallError::Exited {
+                pid,
+                reason: exited,
+            });
+        }
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
         let answer = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, receiver).await {
                 Ok(answer) => answer,

@@ -262,6 +262,78 @@ async fn call_waits_five_seconds_by_default() {
     );
 }
 
+/// Calls with the default timeout share the node's deadline queue: made at different times,
+/// each still gives up five seconds after it was made (within the queue's millisecond grain).
+#[tokio::test(start_paused = true)]
+async fn many_default_calls_each_time_out_five_seconds_after_they_were_made() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let started = tokio::time::Instant::now();
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..200u64 {
+        let server = server.clone();
+        calls.spawn(async move {
+            // The first call keeps the server busy; the others wait in its mailbox.
+            tokio::time::sleep(Duration::from_micros(i * 700)).await;
+            let made = tokio::time::Instant::now();
+            let result = server.call(Req::Forever).await;
+            (result, made.elapsed())
+        });
+    }
+    let mut count = 0;
+    while let Some(done) = calls.join_next().await {
+        let (result, waited) = done.unwrap();
+        count += 1;
+        assert_eq!(
+            result,
+            Err(CallError::Timeout {
+                pid: server.pid(),
+                timeout_ms: 5_000
+            })
+        );
+        assert!(
+            waited >= Duration::from_secs(5) && waited <= Duration::from_millis(5_003),
+            "a call gave up after {waited:?}"
+        );
+    }
+    assert_eq!(count, 200);
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(server.is_alive());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_just_before_the_default_timeout_wins() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let started = tokio::time::Instant::now();
+    let reply = server.call(Req::Sleep(Duration::from_millis(4_999))).await;
+    assert!(reply.is_ok(), "the call got {reply:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(server.call(Req::Add(1)).await, Ok(1), "the server goes on");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reply_after_the_default_timeout_is_dropped() {
+    let node = Node::new("server");
+    let log = Log::default();
+    let server = start(&node, &log).await;
+    let error = server
+        .call(Req::Sleep(Duration::from_secs(6)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        CallError::Timeout {
+            pid: server.pid(),
+            timeout_ms: 5_000
+        }
+    );
+    assert_eq!(server.call(Req::Add(1)).await, Ok(1), "the server goes on");
+    assert!(server.is_alive());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn call_timeout_gives_timeout_and_the_late_reply_is_dropped() {
     let node = Node::new("server");
