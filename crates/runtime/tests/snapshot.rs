@@ -379,6 +379,57 @@ async fn a_burst_larger_than_the_feed_between_two_ticks_loses_no_event() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_subscriber_on_its_own_thread_ticks_while_the_nodes_workers_are_busy() {
+    let node = Node::new("busy");
+    let worker = idle(&node);
+    let threads = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let seen = threads.clone();
+    let options = ObserveOptions::new(ms(5))
+        .on_own_thread()
+        .on_update(move || {
+            let name = std::thread::current().name().map(str::to_owned);
+            seen.lock().push(name);
+        });
+    let mut subscription = observe_with(&node, options).unwrap();
+    assert!(matches!(subscription.recv().await, Some(Update::Full(_))));
+    // The node's only worker taken for 3 s by a task that never awaits; meanwhile a message
+    // is queued for the idle process (it cannot run to take it).
+    let busy_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let over = busy_over.clone();
+    tokio::spawn(async move {
+        std::thread::sleep(Duration::from_secs(3));
+        over.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    node.send(worker, ()).unwrap();
+    loop {
+        match subscription.recv().await {
+            Some(Update::Delta(delta))
+                if delta
+                    .changed
+                    .iter()
+                    .any(|info| info.pid == Pid(worker.serial())) =>
+            {
+                break;
+            }
+            Some(_) => {}
+            None => panic!("the subscription closed"),
+        }
+    }
+    assert!(
+        !busy_over.load(std::sync::atomic::Ordering::SeqCst),
+        "the delta came while the node's worker was busy"
+    );
+    assert!(
+        threads
+            .lock()
+            .iter()
+            .all(|name| name.as_deref() == Some("otpscope-observers")),
+        "{:?}",
+        threads.lock()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_subscriber_is_resynced_with_a_full_snapshot_and_sees_the_deaths() {
     let node = Node::new("slow");

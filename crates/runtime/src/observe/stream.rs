@@ -58,6 +58,8 @@ pub struct ObserveOptions {
     queue_capacity: usize,
     /// Called after each flush that queued something.
     on_update: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Whether the subscriber ticks on the observers' own thread rather than the node's.
+    own_thread: bool,
 }
 
 impl ObserveOptions {
@@ -67,6 +69,7 @@ impl ObserveOptions {
             interval: interval.max(Duration::from_millis(1)),
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
             on_update: None,
+            own_thread: false,
         }
     }
 
@@ -76,8 +79,18 @@ impl ObserveOptions {
         self
     }
 
-    /// Called (on the node's runtime) whenever updates were queued: a GUI asks for a repaint
-    /// here.
+    /// Ticks on the observers' own thread (one for the OS process, started with the first
+    /// such subscriber) instead of among the node's tasks: a node busy with its own work
+    /// (a thousand processes woken at once) then does not hold its deltas back in the
+    /// workers' queues. What a served node's clients get. Its timer is that thread's real
+    /// clock, never a test's paused one.
+    pub fn on_own_thread(mut self) -> Self {
+        self.own_thread = true;
+        self
+    }
+
+    /// Called (on the runtime the subscriber ticks on) whenever updates were queued: a GUI
+    /// asks for a repaint here.
     pub fn on_update(mut self, notify: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_update = Some(Arc::new(notify));
         self
@@ -90,6 +103,7 @@ impl std::fmt::Debug for ObserveOptions {
             .field("interval", &self.interval)
             .field("queue_capacity", &self.queue_capacity)
             .field("on_update", &self.on_update.is_some())
+            .field("own_thread", &self.own_thread)
             .finish()
     }
 }
@@ -106,9 +120,31 @@ pub fn observe_with(node: &Node, options: ObserveOptions) -> Result<Subscription
     let (sender, receiver) = mpsc::channel(options.queue_capacity);
     let id = hub.subscribe(&sender);
     let interval = options.interval;
-    node.handle()
-        .spawn(run_subscriber(hub, id, sender, options));
+    let handle = match options.own_thread.then(observers_runtime).flatten() {
+        Some(runtime) => runtime.handle().clone(),
+        None => node.handle().clone(),
+    };
+    handle.spawn(run_subscriber(hub, id, sender, options));
     Ok(Subscription { receiver, interval })
+}
+
+/// The runtime of the subscribers that tick on their own thread
+/// ([`ObserveOptions::on_own_thread`]): one worker, started at first use, for the life of the
+/// OS process; `None` if the OS would not start its thread (the subscriber then ticks on the
+/// node's runtime).
+fn observers_runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<Option<tokio::runtime::Runtime>> =
+        std::sync::OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("otpscope-observers")
+                .enable_all()
+                .build()
+                .ok()
+        })
+        .as_ref()
 }
 
 /// The receiving end of a subscription. Dropping it stops the subscriber's task.

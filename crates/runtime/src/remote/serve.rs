@@ -508,8 +508,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 // The new stream starts before the old one ends, so the node's hub (and its
                 // model) lives on: the new full snapshot is a copy of the model, not a
                 // read of every process again.
+                // Its ticks on the observers' own thread, not queued behind the node's work
+                // (`remote/delta_1pct_of_100k_change_to_model`: 2.35-2.46 -> 1.92-1.99 ms).
                 let options = ObserveOptions::new(Duration::from_millis(interval_ms.max(1)))
-                    .queue_capacity(self.shared.queue_capacity);
+                    .queue_capacity(self.shared.queue_capacity)
+                    .on_own_thread();
                 // Refused only while a collector built directly holds the node's change
                 // marks: then this client gets no stream, and is told by the end of it.
                 match observe_with(&self.shared.node, options) {
