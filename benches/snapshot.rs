@@ -14,12 +14,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use otpscope::runtime::{Addr, Context, Inbox, Node, Pid, ServerRef};
 use otpscope::snapshot::{Collector, Update, full_snapshot, observe};
 use tokio::runtime::Runtime;
 
-use common::{Counter, cast_batch, idle_children, runtime_and_node};
+use common::{Counter, bench_cold_read, cast_batch, idle_children, runtime_and_node};
 
 /// Processes in the big nodes, with the name their ids carry.
 const SIZES: [(usize, &str); 2] = [(100_000, "100k"), (1_000_000, "1m")];
@@ -36,17 +36,7 @@ fn snapshot(c: &mut Criterion) {
         group.sample_size(if processes > 100_000 { 10 } else { 20 });
 
         // Taking the snapshot; the previous one is dropped before the next is timed.
-        group.bench_function(format!("full_{size}_cold"), |b| {
-            b.iter_batched(
-                || (),
-                |()| {
-                    let snapshot = full_snapshot(&node);
-                    assert_eq!(snapshot.len(), processes);
-                    snapshot
-                },
-                BatchSize::PerIteration,
-            )
-        });
+        bench_cold_read(&mut group, &node, processes, size);
         // The same with the previous snapshot's drop timed too (every entry freed).
         group.bench_function(format!("full_{size}_cold_and_drop"), |b| {
             b.iter(|| {

@@ -138,3 +138,25 @@ pub(crate) async fn idle_children(node: &Node, children: usize) -> Vec<Addr<()>>
     }
     spawned
 }
+
+/// Times `full_snapshot(node)` of a node of `processes` as `full_{size}_cold`, the previous
+/// snapshot dropped outside the timing: the first read of a node, what its first observer
+/// costs.
+pub(crate) fn bench_cold_read(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    node: &Node,
+    processes: usize,
+    size: &str,
+) {
+    group.bench_function(format!("full_{size}_cold"), |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                let snapshot = otpscope::snapshot::full_snapshot(node);
+                assert_eq!(snapshot.len(), processes);
+                snapshot
+            },
+            criterion::BatchSize::PerIteration,
+        )
+    });
+}
