@@ -290,6 +290,32 @@ fn observer_at_rest_memory() {
     }
 }
 
+/// Times `work` on an Observer of `total` processes, each time after a delta changing one
+/// bucket and a second later than the last: what a once-a-second step costs a frame while
+/// the node changes. Gives the Observer, for the caller's checks.
+fn each_second_after_a_delta(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    total: usize,
+    mut work: impl FnMut(&mut ObserverApp, std::time::Instant),
+) -> ObserverApp {
+    let (_ctx, mut app, _updates) = observer(total, Tab::Processes);
+    let mut seq = app.state.snapshot.as_ref().map_or(0, |s| s.seq);
+    let mut now = std::time::Instant::now();
+    let mut bucket = 4;
+    group.bench_function(BenchmarkId::new(name, total), |b| {
+        b.iter(|| {
+            let delta = one_bucket_changed(&app, seq, Pid(bucket));
+            app.state.apply(delta);
+            seq += 1;
+            bucket = 4 + (bucket + 1) % (total as u64 - 4);
+            now += Duration::from_secs(1);
+            work(&mut app, now);
+        });
+    });
+    app
+}
+
 /// A delta after `seq` in which bucket `pid` handled one more message.
 fn one_bucket_changed(app: &ObserverApp, seq: u64, pid: Pid) -> Update {
     let snapshot = app.state.snapshot.as_ref().expect("a snapshot");
@@ -361,41 +387,18 @@ fn gui_frame_changing(c: &mut Criterion) {
         assert_eq!(shown, Some(1), "the filter was applied");
     }
     // What the message rates' resample (once a second, while the node changes) adds to a
-    // frame of the Processes tab: a delta, then the rates taken and the panel's refresh a
-    // second after the last.
+    // frame of the Processes tab: the rates taken and the panel's refresh.
     for total in CHANGING_SIZES {
-        let (_ctx, mut app, _updates) = observer(total, Tab::Processes);
-        let mut seq = app.state.snapshot.as_ref().map_or(0, |s| s.seq);
-        let mut now = std::time::Instant::now();
-        let mut bucket = 4;
-        group.bench_function(BenchmarkId::new("processes_resample_rates", total), |b| {
-            b.iter(|| {
-                let delta = one_bucket_changed(&app, seq, Pid(bucket));
-                app.state.apply(delta);
-                seq += 1;
-                bucket = 4 + (bucket + 1) % (total as u64 - 4);
-                now += Duration::from_secs(1);
-                app.state.sample_rates(now);
-                app.processes.refresh(&app.state, now);
-            });
+        each_second_after_a_delta(&mut group, "processes_resample_rates", total, |app, now| {
+            app.state.sample_rates(now);
+            app.processes.refresh(&app.state, now);
         });
     }
     // What the System tab's load sample (once a second, whatever the tab) adds to a frame
-    // while the node changes: a delta, then a sample a second after the last.
+    // while the node changes.
     for total in CHANGING_SIZES {
-        let (_ctx, mut app, _updates) = observer(total, Tab::System);
-        let mut seq = app.state.snapshot.as_ref().map_or(0, |s| s.seq);
-        let mut now = std::time::Instant::now();
-        let mut bucket = 4;
-        group.bench_function(BenchmarkId::new("load_sample", total), |b| {
-            b.iter(|| {
-                let delta = one_bucket_changed(&app, seq, Pid(bucket));
-                app.state.apply(delta);
-                seq += 1;
-                bucket = 4 + (bucket + 1) % (total as u64 - 4);
-                now += Duration::from_secs(1);
-                app.state.sample_load(now, None);
-            });
+        let app = each_second_after_a_delta(&mut group, "load_sample", total, |app, now| {
+            app.state.sample_load(now, None);
         });
         let last = app.state.load.back().expect("a sample");
         assert_eq!(last.supervisors + last.workers + last.plain, total);

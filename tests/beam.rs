@@ -79,6 +79,18 @@ async fn until(
     }
 }
 
+/// Attaches to `node` and takes updates until the KV app's registry is in the view; gives
+/// the client, the view and the events taken so far.
+async fn attach_to_kv(node: &KvNode) -> (BeamClient, Option<Snapshot>, Vec<EventKind>) {
+    let mut client = connect(node).await;
+    let (mut view, mut events) = (None, Vec::new());
+    until(&mut client, &mut view, &mut events, "the tree", |s, _| {
+        named(s, "KV.Registry").is_some()
+    })
+    .await;
+    (client, view, events)
+}
+
 /// Sends the exit signal `reason` to `pid` through `client`, as the Observer's kill does.
 async fn exit(client: &BeamClient, pid: Pid, reason: ExitReason) -> Result<Reply, CommandError> {
     client.execute(NodeCommand::Exit { pid, reason }).await
@@ -254,12 +266,7 @@ async fn the_kv_tree_reads_as_the_chapter_draws_it_and_a_killed_registry_restart
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_reach_the_app_and_bad_targets_are_clear_errors() {
     let node = KvNode::start();
-    let mut client = connect(&node).await;
-    let (mut view, mut events) = (None, Vec::new());
-    until(&mut client, &mut view, &mut events, "the tree", |s, _| {
-        named(s, "KV.Registry").is_some()
-    })
-    .await;
+    let (mut client, mut view, mut events) = attach_to_kv(&node).await;
     let kv = otpscope::demo::kv::control::create_bucket("shopping");
     assert_eq!(client.execute(kv).await, Ok(Reply::Done));
     let put = otpscope::demo::kv::control::put("shopping", "milk", "3");
@@ -341,12 +348,7 @@ async fn commands_reach_the_app_and_bad_targets_are_clear_errors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_dying_while_read_and_a_node_going_down_are_handled() {
     let mut node = KvNode::start();
-    let mut client = connect(&node).await;
-    let (mut view, mut events) = (None, Vec::new());
-    until(&mut client, &mut view, &mut events, "the tree", |s, _| {
-        named(s, "KV.Registry").is_some()
-    })
-    .await;
+    let (mut client, mut view, mut events) = attach_to_kv(&node).await;
     // Short-lived processes, spawned all the time: many die between a listing and a read.
     node.eval(
         "spawn(fn -> Enum.each(1..20_000, fn _ -> spawn(fn -> :ok end); Process.sleep(0) end) end); :ok",
@@ -754,12 +756,7 @@ async fn a_big_dynamic_supervisor_reads_its_children_from_their_ancestors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creating_buckets_reports_progress_and_answers_once_every_bucket_runs() {
     let node = KvNode::start();
-    let mut client = connect(&node).await;
-    let (mut view, mut events) = (None, Vec::new());
-    until(&mut client, &mut view, &mut events, "the tree", |s, _| {
-        named(s, "KV.Registry").is_some()
-    })
-    .await;
+    let (client, _, _) = attach_to_kv(&node).await;
     let (sender, mut reports) = tokio::sync::mpsc::unbounded_channel();
     let progress = ProgressReporter::new(move |progress: Progress| {
         sender.send((progress.done, progress.total)).ok();

@@ -90,6 +90,55 @@ pub fn status_word(status: Status) -> &'static str {
     }
 }
 
+/// Every kind once, in the order of their words ([`kind_word`]); a supervisor's strategy and
+/// intensity are placeholders.
+pub fn kinds() -> [ProcessKind; 5] {
+    [
+        ProcessKind::Agent,
+        ProcessKind::DynamicSupervisor {
+            max_restarts: 0,
+            max_seconds: 0,
+            max_children: None,
+        },
+        ProcessKind::Plain,
+        ProcessKind::Server,
+        ProcessKind::Supervisor {
+            strategy: otpscope_contract::Strategy::OneForOne,
+            max_restarts: 0,
+            max_seconds: 0,
+        },
+    ]
+}
+
+/// A kind's place in [`kinds`]: the order of its word.
+pub fn kind_rank(kind: &ProcessKind) -> usize {
+    match kind {
+        ProcessKind::Agent => 0,
+        ProcessKind::DynamicSupervisor { .. } => 1,
+        ProcessKind::Plain => 2,
+        ProcessKind::Server => 3,
+        ProcessKind::Supervisor { .. } => 4,
+    }
+}
+
+/// Every status once, in the order of their words ([`status_word`]).
+pub const STATUSES: [Status; 4] = [
+    Status::Dead,
+    Status::Exiting,
+    Status::Running,
+    Status::Waiting,
+];
+
+/// A status's place in [`STATUSES`]: the order of its word.
+pub fn status_rank(status: Status) -> usize {
+    match status {
+        Status::Dead => 0,
+        Status::Exiting => 1,
+        Status::Running => 2,
+        Status::Waiting => 3,
+    }
+}
+
 /// A restart type and what it means: `temporary (never restarted)`.
 pub fn restart_phrase(restart: Restart) -> String {
     let why = match restart {

@@ -12,7 +12,7 @@
 use std::cell::Cell;
 use std::ops::Range;
 
-use otpscope_contract::{Pid, ProcessInfo, ProcessKind, Status};
+use otpscope_contract::{Pid, ProcessInfo};
 
 use crate::format;
 use crate::widgets::table::contains_ignore_case;
@@ -97,9 +97,9 @@ struct Term {
     text: String,
     /// Whether it could be part of a pid's text (`<0.42.0>`): only `<`, `>`, `.` and digits.
     may_match_pid: bool,
-    /// Whether it matches each kind's word, by [`kind_index`].
+    /// Whether it matches each kind's word, in [`format::kinds`]'s order.
     kinds: [bool; 5],
-    /// Whether it matches each status's word, by [`status_index`].
+    /// Whether it matches each status's word, in [`format::STATUSES`]'s order.
     statuses: [bool; 4],
     /// The last name, label and child id matched: the text's address and length, and
     /// whether it matched.
@@ -147,8 +147,8 @@ impl ProcessMatcher {
                     .as_deref()
                     .is_some_and(|id| term.hit_memo(2, id))
                 || (self.fields == Fields::All
-                    && (term.kinds[kind_index(&info.kind)]
-                        || term.statuses[status_index(info.status)]))
+                    && (term.kinds[format::kind_rank(&info.kind)]
+                        || term.statuses[format::status_rank(info.status)]))
         })
     }
 }
@@ -156,34 +156,10 @@ impl ProcessMatcher {
 impl Term {
     fn new(text: &str) -> Self {
         let text = text.to_lowercase();
-        let mut kinds = [false; 5];
-        for kind in [
-            ProcessKind::Agent,
-            ProcessKind::DynamicSupervisor {
-                max_restarts: 0,
-                max_seconds: 0,
-                max_children: None,
-            },
-            ProcessKind::Plain,
-            ProcessKind::Server,
-            ProcessKind::Supervisor {
-                strategy: otpscope_contract::Strategy::OneForOne,
-                max_restarts: 0,
-                max_seconds: 0,
-            },
-        ] {
-            kinds[kind_index(&kind)] = contains_ignore_case(format::kind_word(&kind), &text);
-        }
-        let mut statuses = [false; 4];
-        for status in [
-            Status::Dead,
-            Status::Exiting,
-            Status::Running,
-            Status::Waiting,
-        ] {
-            statuses[status_index(status)] =
-                contains_ignore_case(format::status_word(status), &text);
-        }
+        let kinds =
+            format::kinds().map(|kind| contains_ignore_case(format::kind_word(&kind), &text));
+        let statuses =
+            format::STATUSES.map(|status| contains_ignore_case(format::status_word(status), &text));
         Self {
             may_match_pid: text
                 .bytes()
@@ -207,27 +183,6 @@ impl Term {
         let hit = contains_ignore_case(field, &self.text);
         self.memo[slot].set(Some((key.0, key.1, hit)));
         hit
-    }
-}
-
-/// A kind's place in [`Term::kinds`].
-fn kind_index(kind: &ProcessKind) -> usize {
-    match kind {
-        ProcessKind::Agent => 0,
-        ProcessKind::DynamicSupervisor { .. } => 1,
-        ProcessKind::Plain => 2,
-        ProcessKind::Server => 3,
-        ProcessKind::Supervisor { .. } => 4,
-    }
-}
-
-/// A status's place in [`Term::statuses`].
-fn status_index(status: Status) -> usize {
-    match status {
-        Status::Dead => 0,
-        Status::Exiting => 1,
-        Status::Running => 2,
-        Status::Waiting => 3,
     }
 }
 
@@ -266,6 +221,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use otpscope_contract::{ProcessKind, Status};
 
     fn bucket(pid: u64, label: &Arc<str>) -> ProcessInfo {
         ProcessInfo {

@@ -9,8 +9,9 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use otpscope_contract::{Pid, ProcessKind, Snapshot, Status};
+use otpscope_contract::{Pid, Snapshot};
 
+use crate::format;
 use crate::matching::{self, ProcessMatcher};
 
 /// A column of the table, and what it sorts by.
@@ -224,8 +225,8 @@ fn key_rows<'a>(
         let key = match sort {
             SortColumn::Pid => 0,
             SortColumn::Name => u64::from(out.names.id(info.display_name())),
-            SortColumn::Kind => kind_rank(&info.kind),
-            SortColumn::Status => status_rank(info.status),
+            SortColumn::Kind => format::kind_rank(&info.kind) as u64,
+            SortColumn::Status => format::status_rank(info.status) as u64,
             SortColumn::Mailbox => info.mailbox_len,
             // Rates are never negative, and the bits of non-negative floats sort as they do.
             SortColumn::MessagesPerS => u64::from(rate.max(0.0).to_bits()),
@@ -270,27 +271,6 @@ impl<'a> NameIds<'a> {
     }
 }
 
-/// Kinds in the order of their names.
-fn kind_rank(kind: &ProcessKind) -> u64 {
-    match kind {
-        ProcessKind::Agent => 0,
-        ProcessKind::DynamicSupervisor { .. } => 1,
-        ProcessKind::Plain => 2,
-        ProcessKind::Server => 3,
-        ProcessKind::Supervisor { .. } => 4,
-    }
-}
-
-/// Statuses in the order of their names.
-fn status_rank(status: Status) -> u64 {
-    match status {
-        Status::Dead => 0,
-        Status::Exiting => 1,
-        Status::Running => 2,
-        Status::Waiting => 3,
-    }
-}
-
 fn cmp_ignore_ascii_case(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|c| c.to_ascii_lowercase())
@@ -305,8 +285,7 @@ pub(super) mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::format;
-    use otpscope_contract::{ProcessInfo, Strategy};
+    use otpscope_contract::{ProcessInfo, ProcessKind, Strategy};
 
     pub(in crate::panels::processes) fn info(
         pid: u64,
@@ -427,34 +406,16 @@ pub(super) mod tests {
 
     #[test]
     fn kind_and_status_ranks_follow_their_names() {
-        let kinds = [
-            ProcessKind::Agent,
-            ProcessKind::DynamicSupervisor {
-                max_restarts: 3,
-                max_seconds: 5,
-                max_children: None,
-            },
-            ProcessKind::Plain,
-            ProcessKind::Server,
-            ProcessKind::Supervisor {
-                strategy: Strategy::OneForOne,
-                max_restarts: 3,
-                max_seconds: 5,
-            },
-        ];
-        for pair in kinds.windows(2) {
+        let kinds = format::kinds();
+        for (rank, pair) in kinds.windows(2).enumerate() {
             assert!(format::kind_word(&pair[0]) < format::kind_word(&pair[1]));
-            assert!(kind_rank(&pair[0]) < kind_rank(&pair[1]));
+            assert_eq!(format::kind_rank(&pair[0]), rank);
         }
-        let statuses = [
-            Status::Dead,
-            Status::Exiting,
-            Status::Running,
-            Status::Waiting,
-        ];
-        for pair in statuses.windows(2) {
+        assert_eq!(format::kind_rank(&kinds[4]), 4);
+        for (rank, pair) in format::STATUSES.windows(2).enumerate() {
             assert!(format::status_word(pair[0]) < format::status_word(pair[1]));
-            assert!(status_rank(pair[0]) < status_rank(pair[1]));
+            assert_eq!(format::status_rank(pair[0]), rank);
         }
+        assert_eq!(format::status_rank(format::STATUSES[3]), 3);
     }
 }
